@@ -1,0 +1,268 @@
+"""The simulated cloud: the public entry point of kms_teach.
+
+>>> import kms_teach
+>>> cloud = kms_teach.Cloud()
+>>> kms = cloud.client("kms", region_name="us-east-1")
+>>> key_id = kms.create_key(Description="battle plans")["KeyMetadata"]["KeyId"]
+
+``cloud.client(...)`` is a genuine boto3 (botocore) client: it validates
+parameters, signs and serialises each request into real HTTP bytes, and parses
+the HTTP response, raising ``ClientError`` exactly as it would against AWS.
+Only the transport differs: instead of going to the network, each request is
+answered in-process by the simulator, through botocore's ``before-send`` hook.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+
+from ._clock import Clock
+from ._crypto import RandomSource
+from ._errors import AWSError
+from ._kms import KMS, RequestContext
+from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, AuditLog, Principal
+from ._store import Changes, MemoryStore, SQLiteStore
+from ._wire import JsonProtocol, WireResponse
+
+__all__ = ["Cloud"]
+
+_botocore_session = None
+_session_lock = threading.Lock()
+
+
+def _shared_session() -> botocore.session.Session:
+    """One botocore session per process: loading service models is the slow part of making a client.
+
+    It reads no AWS configuration or credential files: a learner's real AWS
+    profile can never leak into, or be used by, the simulated cloud.
+    """
+    global _botocore_session
+    with _session_lock:
+        if _botocore_session is None:
+            session = botocore.session.Session()
+            session.set_config_variable("config_file", os.devnull)
+            session.set_config_variable("credentials_file", os.devnull)
+            session.set_config_variable("profile", None)
+            _botocore_session = session
+        return _botocore_session
+
+
+_REGIONS: frozenset[str] | None = None
+
+
+def known_regions() -> frozenset[str]:
+    """Every Region botocore knows for KMS, in the aws and aws-cn partitions."""
+    global _REGIONS
+    if _REGIONS is None:
+        s = _shared_session()
+        regions = set(s.get_available_regions("kms"))
+        regions |= set(s.get_available_regions("kms", partition_name="aws-cn"))
+        _REGIONS = frozenset(regions)
+    return _REGIONS
+
+
+class _RawBody(io.BytesIO):
+    """What botocore reads an HTTP body from (``stream()`` for buffered bodies, ``read`` for streams)."""
+
+    def stream(self, amt: int = 65536, decode_content: bool = False):
+        while True:
+            chunk = self.read(amt)
+            if not chunk:
+                break
+            yield chunk
+
+
+class Cloud:
+    """A private, simulated AWS: accounts, Regions, KMS, and a clock you control.
+
+    Parameters
+    ----------
+    path:
+        A directory to keep everything in (encrypted at rest, SQLite). Without
+        it the cloud lives in memory and disappears with the object.
+    account_id:
+        The default account; clients made without ``principal`` act as its root user.
+    region:
+        The Region used when a client is made without ``region_name``.
+    clock:
+        A :class:`~kms_teach.Clock`. By default a clock that runs with the wall
+        clock; ``cloud.clock.advance(days=365)`` moves it forward.
+    seed:
+        Makes every random choice (key IDs, key material, nonces) reproducible.
+        For teaching and tests only.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        account_id: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+        clock: Clock | None = None,
+        seed: int | bytes | str | None = None,
+    ):
+        if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
+            raise ValueError(f"account_id must be 12 digits, not {account_id!r}")
+        self._check_region(region)
+        self.account_id = account_id
+        self.region = region
+        self.path = Path(path) if path is not None else None
+        self._seed = seed
+        self.random = RandomSource(seed)
+        if self.path is not None:
+            self.store = SQLiteStore(self.path, self.random)
+        else:
+            self.store = MemoryStore()
+        meta = self.store.load()[2] if self.store.persistent else {}
+        if seed is not None and self.store.persistent:
+            # A reopened seeded store must not replay the random stream it already used.
+            generation = int(meta.get("generation", 0)) + 1
+            self.random = RandomSource(f"{seed!r}/{generation}")
+            self.store._random = self.random
+            self._persist_meta(generation=generation)
+        if clock is None:
+            clock = Clock.from_state(meta["clock"]) if "clock" in meta else Clock()
+        self.clock = clock
+        self.audit = AuditLog()
+        self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit)
+        self._protocols = {"kms": JsonProtocol("kms", self.kms.call)}
+        self.clock.subscribe(self._on_clock)
+        self._persist_meta(clock=self.clock.to_state())
+        self.kms.tick()
+
+    # ------------------------------------------------------------------ state
+
+    def _persist_meta(self, **values: Any) -> None:
+        if self.store.persistent:
+            changes = Changes()
+            changes.meta.update(values)
+            self.store.commit(changes)
+
+    def _on_clock(self, now) -> None:
+        self.kms.tick(now)
+        self._persist_meta(clock=self.clock.to_state())
+
+    def close(self) -> None:
+        """Write the clock and close the store (a persistent Cloud can be reopened from its path)."""
+        if self.store.persistent:
+            self._persist_meta(clock=self.clock.to_state())
+        self.store.close()
+
+    def __enter__(self) -> "Cloud":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ clients
+
+    @staticmethod
+    def _check_region(region: str) -> None:
+        if region not in known_regions():
+            raise ValueError(
+                f"{region!r} is not an AWS Region that has KMS. Use one of: {', '.join(sorted(known_regions()))}"
+            )
+
+    def principal(self, arn: str | None = None) -> Principal:
+        """The :class:`Principal` an ARN names (the default account's root user without one)."""
+        if arn is None:
+            return Principal.root(self.account_id)
+        parts = arn.split(":")
+        if len(parts) == 6 and parts[0] == "arn" and parts[2] in ("iam", "sts") and parts[4].isdigit():
+            account, resource = parts[4], parts[5]
+            if resource == "root" and parts[2] == "iam":
+                return Principal.root(account)
+        raise ValueError(
+            f"{arn!r} is not a principal this cloud knows. Use an account root ARN such as "
+            f"'arn:aws:iam::{self.account_id}:root'."
+        )
+
+    def client(self, service_name: str, region_name: str | None = None, *, principal: str | None = None, **kwargs):
+        """A genuine boto3 client for ``service_name``, answered by this cloud.
+
+        ``principal`` is the ARN of who makes the calls; without it, the default
+        account's root user. Extra keyword arguments (``config=...``) go to boto3.
+        """
+        region = region_name or self.region
+        self._check_region(region)
+        protocol = self._protocols.get(service_name)
+        if protocol is None:
+            raise ValueError(
+                f"kms_teach simulates {', '.join(sorted(self._protocols))}; it has no {service_name!r} service."
+            )
+        who = self.principal(principal)
+        config = Config(connect_timeout=1, read_timeout=1)
+        if "config" in kwargs:
+            config = config.merge(kwargs.pop("config"))
+        for forbidden in ("endpoint_url", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"):
+            if forbidden in kwargs:
+                raise TypeError(f"{forbidden} is chosen by the simulated cloud; do not pass it")
+        session = boto3.session.Session(botocore_session=_shared_session())
+        client = session.client(
+            service_name,
+            region_name=region,
+            endpoint_url=f"https://{service_name}.{region}.kms-teach.invalid",
+            aws_access_key_id="ASIAKMSTEACHINPROCESS",
+            aws_secret_access_key="kms-teach-in-process-requests-are-not-verified",
+            config=config,
+            **kwargs,
+        )
+        handler = _InProcessTransport(self, protocol, region, who)
+        client.meta.events.register("before-send", handler)
+        client._kms_teach_transport = handler  # keeps the handler alive with the client
+        return client
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path else "in memory"
+        return f"<kms_teach.Cloud account={self.account_id} region={self.region} {where} now={self.clock.now():%Y-%m-%d %H:%M}>"
+
+
+class _InProcessTransport:
+    """botocore's ``before-send`` handler: answers an HTTP request without a network."""
+
+    __slots__ = ("cloud", "protocol", "region", "principal", "__weakref__")
+
+    def __init__(self, cloud: Cloud, protocol: JsonProtocol, region: str, principal: Principal):
+        self.cloud = cloud
+        self.protocol = protocol
+        self.region = region
+        self.principal = principal
+
+    def __call__(self, request, **kwargs) -> AWSResponse:
+        request_id = _request_id()
+        try:
+            headers = request.headers
+            ctx = RequestContext(
+                region=self.region,
+                principal=self.principal,
+                user_agent=_text(headers.get("User-Agent")) or "kms_teach",
+                request_id=request_id,
+            )
+            body = request.body or b""
+            if not isinstance(body, (bytes, bytearray)):
+                body = body.read() if hasattr(body, "read") else str(body).encode("utf-8")
+            reply = self.protocol.handle(_text(headers.get("X-Amz-Target")), bytes(body), ctx)
+        except AWSError as exc:  # e.g. a store failure surfacing as KMSInternalException
+            reply = self.protocol._error(exc.code, exc.message, exc.status, request_id)
+        except Exception as exc:  # a simulator bug: answer as AWS would, never break the client
+            reply = self.protocol._error("KMSInternalException", f"kms_teach internal error: {exc!r}", 500, request_id)
+        return AWSResponse(request.url, reply.status, reply.headers, _RawBody(reply.body))
+
+
+def _request_id() -> str:
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+
+
+def _text(value) -> str | None:
+    return value.decode("latin-1") if isinstance(value, bytes) else value

@@ -1,0 +1,1269 @@
+"""Layer 3: the simulated KMS service.
+
+Every operation runs one path, in :meth:`KMS.call`:
+
+1. **resolve** the KMS key the request names (key ID, key ARN, alias name or
+   alias ARN, as the operation allows);
+2. **authorize** the caller for ``kms:<Operation>`` on that key;
+3. **check the key state** against AWS's key-state table;
+4. **act** (the only step that changes anything, and only after every check
+   passed, so a failed request never leaves half a change behind);
+5. **audit**: one CloudTrail-shaped event per call, allowed or refused.
+
+Requests and responses are plain dicts with snake_case names (``key_id``,
+``encryption_context``); the wire layer maps them to and from AWS's JSON.
+Errors are :class:`~kms_teach._errors.AWSError` with AWS's codes and messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import re
+import struct
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import _model as m
+from ._clock import Clock
+from ._crypto import (
+    BLOB_OVERHEAD,
+    CryptoError,
+    RandomSource,
+    open_blob,
+    parse_blob_header,
+    seal_blob,
+)
+from ._errors import AWSError, error_class
+from ._model import Alias, AuditLog, BackingKey, KmsKey, Principal, RegionState
+from ._policy import default_key_policy, parse_policy
+from ._store import Changes, MemoryStore
+
+__all__ = ["KMS", "RequestContext", "AWS_MANAGED_ALIASES"]
+
+E = error_class
+DAY = _dt.timedelta(days=1)
+
+# Operations whose KeyId may be an alias name or alias ARN (from the botocore
+# model's documentation of each KeyId member). The rest take a key ID or key ARN.
+ALIAS_OK = frozenset(
+    {
+        "DescribeKey", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify", "GetPublicKey",
+        "DeriveSharedSecret", "GetKeyLastUsage",
+    }
+)
+
+# Aliases AWS predefines for AWS managed keys. ListAliases shows them, without
+# a TargetKeyId, until a service first uses the key.
+AWS_MANAGED_ALIASES = (
+    "alias/aws/acm", "alias/aws/dynamodb", "alias/aws/ebs", "alias/aws/elasticfilesystem", "alias/aws/es",
+    "alias/aws/glue", "alias/aws/kinesisvideo", "alias/aws/lambda", "alias/aws/rds", "alias/aws/redshift",
+    "alias/aws/s3", "alias/aws/secretsmanager", "alias/aws/ssm", "alias/aws/xray",
+)
+
+MAX_ON_DEMAND_ROTATIONS = 25
+MAX_ALIASES_PER_KEY = 50
+MAX_TAGS_PER_KEY = 50
+ROTATION_CONFLICT_WINDOW = _dt.timedelta(minutes=20)
+
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_MRK_RE = re.compile(r"^mrk-[0-9a-f]{32}$")
+_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/(.+)$")
+_ALIAS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/.+)$")
+
+
+@dataclass
+class RequestContext:
+    """Who calls, from where, in which Region."""
+
+    region: str
+    principal: Principal
+    user_agent: str = "kms_teach"
+    source_ip: str = "127.0.0.1"
+    via_service: str | None = None
+    request_id: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def account_id(self) -> str:
+        return self.principal.account_id
+
+
+# ---------------------------------------------------------------------------
+# The key-state table (AWS KMS Developer Guide, "Key states of AWS KMS keys")
+# ---------------------------------------------------------------------------
+
+# What each kind of operation allows. A state missing from a rule's dict is
+# allowed; a present state maps to (error code, message template).
+_DIS = ("DisabledException", "{arn} is disabled.")
+_PD = ("KMSInvalidStateException", "{arn} is pending deletion.")
+_PRD = ("KMSInvalidStateException", "{arn} is pending replica deletion.")
+_PI = ("KMSInvalidStateException", "{arn} is pending import.")
+_UNAV = ("KMSInvalidStateException", "{arn} is unavailable.")
+_CREATING = ("KMSInvalidStateException", "{arn} is creating.")
+_UPDATING = ("KMSInvalidStateException", "{arn} is updating.")
+_NOT_PD = ("KMSInvalidStateException", "{arn} is not pending deletion.")
+
+_CRYPTO_RULE = {
+    m.DISABLED: _DIS, m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD,
+    m.PENDING_IMPORT: _PI, m.UNAVAILABLE: _UNAV, m.CREATING: _CREATING,
+}
+_NOT_PENDING_DELETION = {m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD}
+_ENABLE_DISABLE_RULE = {
+    m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD, m.PENDING_IMPORT: _PI,
+    m.CREATING: _CREATING, m.UPDATING: _UPDATING,
+}
+_ROTATION_RULE = {
+    m.DISABLED: _DIS, m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD,
+    m.PENDING_IMPORT: _PI, m.UNAVAILABLE: _UNAV, m.CREATING: _CREATING,
+}
+_CANCEL_RULE = {
+    s: _NOT_PD for s in (m.ENABLED, m.DISABLED, m.PENDING_IMPORT, m.UNAVAILABLE, m.CREATING, m.UPDATING)
+}
+_SCHEDULE_RULE = {m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD, m.UPDATING: _UPDATING}
+_ANY = {}
+
+STATE_RULES: dict[str, dict] = {
+    "Encrypt": _CRYPTO_RULE, "Decrypt": _CRYPTO_RULE, "ReEncrypt": _CRYPTO_RULE,
+    "GenerateDataKey": _CRYPTO_RULE, "GenerateDataKeyWithoutPlaintext": _CRYPTO_RULE,
+    "GenerateDataKeyPair": _CRYPTO_RULE, "GenerateDataKeyPairWithoutPlaintext": _CRYPTO_RULE,
+    "CreateAlias": _NOT_PENDING_DELETION, "UpdateAlias": _NOT_PENDING_DELETION,
+    "DeleteAlias": _ANY, "DescribeKey": _ANY, "GetKeyPolicy": _ANY, "PutKeyPolicy": _ANY,
+    "ListKeyPolicies": _ANY, "ListResourceTags": _ANY, "ListAliases": _ANY, "ListKeyRotations": _ANY,
+    "GetKeyRotationStatus": {m.PENDING_IMPORT: None},  # origin check handles EXTERNAL keys
+    "EnableKey": _ENABLE_DISABLE_RULE, "DisableKey": _ENABLE_DISABLE_RULE,
+    "EnableKeyRotation": _ROTATION_RULE, "DisableKeyRotation": _ROTATION_RULE,
+    "RotateKeyOnDemand": _ROTATION_RULE,
+    "ScheduleKeyDeletion": _SCHEDULE_RULE, "CancelKeyDeletion": _CANCEL_RULE,
+    "TagResource": _NOT_PENDING_DELETION, "UntagResource": _NOT_PENDING_DELETION,
+    "UpdateKeyDescription": _NOT_PENDING_DELETION,
+}
+
+
+def _validation(field_name: str, constraint: str, value: Any = None) -> AWSError:
+    shown = "" if value is None else f" '{value}'"
+    return E("ValidationException")(
+        f"1 validation error detected: Value{shown} at '{field_name}' failed to satisfy constraint: {constraint}"
+    )
+
+
+class _PaginationError(Exception):
+    pass
+
+
+def _encode_marker(position: int, scope: str) -> str:
+    return base64.urlsafe_b64encode(struct.pack(">I", position) + scope.encode()[:64]).decode()
+
+
+def _decode_marker(marker: str, scope: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(marker.encode())
+        position = struct.unpack(">I", raw[:4])[0]
+    except (ValueError, struct.error):
+        raise E("InvalidMarkerException")("The request was rejected because the marker that specifies where "
+                                           "pagination should next begin is not valid.") from None
+    if raw[4:] != scope.encode()[:64]:
+        raise E("InvalidMarkerException")("The request was rejected because the marker that specifies where "
+                                           "pagination should next begin is not valid.")
+    return position
+
+
+def _page(items: list, limit: int | None, marker: str | None, scope: str, default: int, maximum: int):
+    """Limit/Marker pagination as KMS does it: (page, next_marker or None)."""
+    if limit is None:
+        limit = default
+    if limit < 1 or limit > maximum:
+        raise _validation("limit", f"Member must have value less than or equal to {maximum}", limit) if limit > maximum \
+            else _validation("limit", "Member must have value greater than or equal to 1", limit)
+    start = _decode_marker(marker, scope) if marker else 0
+    if start > len(items):
+        start = len(items)
+    page = items[start : start + limit]
+    end = start + len(page)
+    return page, (_encode_marker(end, scope) if end < len(items) else None)
+
+
+class KMS:
+    """The simulated AWS Key Management Service of one :class:`~kms_teach.Cloud`.
+
+    It holds every account's and Region's KMS keys and aliases, answers
+    operations through :meth:`call`, and keeps an audit trail.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        random: RandomSource,
+        store=None,
+        authorizer: Callable[..., None] | None = None,
+        audit: AuditLog | None = None,
+    ):
+        self.clock = clock
+        self.random = random
+        self.store = store or MemoryStore()
+        self.audit = audit if audit is not None else AuditLog()
+        # Authorization hook: (ctx, action, key, request) -> None or raises
+        # AccessDeniedException. The permissions engine installs itself here.
+        self.authorizer = authorizer
+        self._lock = threading.RLock()
+        self._regions: dict[tuple[str, str], RegionState] = {}
+        self._next_due: _dt.datetime | None = None
+        self._changes: Changes | None = None
+        self._handlers: dict[str, Callable] = {
+            name: getattr(self, "_op_" + name) for name in OPERATIONS
+        }
+        keys, aliases, _meta = self.store.load()
+        for key in keys:
+            self._region(key.account_id, key.region).keys[key.key_id] = key
+        for alias in aliases:
+            self._region(alias.account_id, alias.region).aliases[alias.alias_name] = alias
+        self._recompute_next_due()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _region(self, account_id: str, region: str) -> RegionState:
+        state = self._regions.get((account_id, region))
+        if state is None:
+            state = self._regions[(account_id, region)] = RegionState(account_id, region)
+        return state
+
+    def operations(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def call(self, operation: str, request: dict, ctx: RequestContext) -> dict:
+        """Run one KMS operation: resolve, authorize, check state, act, audit."""
+        handler = self._handlers.get(operation)
+        if handler is None:
+            raise E("UnsupportedOperationException")(f"kms_teach does not simulate the {operation} operation.")
+        with self._lock:
+            now = self.clock.now()
+            if self._next_due is not None and now >= self._next_due:
+                self._process_due(now)
+            audit = _Audit(operation, request, ctx, now)
+            self._changes = None
+            try:
+                result = handler(ctx, request, audit)
+            except AWSError as exc:
+                self._changes = None
+                self._record(audit, error=exc)
+                raise
+            except Exception:
+                # A bug must not leave the in-memory model ahead of the store.
+                self._changes = None
+                self._reload()
+                exc = E("KMSInternalException")("An internal error occurred in the kms_teach simulator.")
+                self._record(audit, error=exc)
+                raise
+            changes, self._changes = self._changes, None
+            if changes:
+                try:
+                    self.store.commit(changes)
+                except Exception:
+                    self._reload()
+                    raise E("KMSInternalException")("The change could not be written to the store; nothing changed.")
+            self._record(audit, response=result)
+            return result
+
+    def _reload(self) -> None:
+        """Throw away the in-memory model and read it back from the store."""
+        if not self.store.persistent:
+            return
+        self._regions.clear()
+        keys, aliases, _ = self.store.load()
+        for key in keys:
+            self._region(key.account_id, key.region).keys[key.key_id] = key
+        for alias in aliases:
+            self._region(alias.account_id, alias.region).aliases[alias.alias_name] = alias
+        self._recompute_next_due()
+
+    @property
+    def _pending(self) -> Changes:
+        """The changes the current operation has made so far (created on first use)."""
+        if self._changes is None:
+            self._changes = Changes()
+        return self._changes
+
+    def _save(self, key: KmsKey) -> None:
+        self._pending.put_key(key)
+
+    # ------------------------------------------------------------------ audit
+
+    def _record(self, audit: "_Audit", *, response: dict | None = None, error: AWSError | None = None) -> None:
+        # The event is rendered when someone reads the trail, not on the hot path.
+        audit.response = response if audit.operation not in _READ_ONLY else None
+        audit.error = error
+        # Keep no plaintext, ciphertext or key material in the trail, not even in memory.
+        audit.request = {k: v for k, v in audit.request.items() if k not in _SECRET_FIELDS and not isinstance(v, bytes)}
+        self.audit.append(audit)
+
+    # ------------------------------------------------------------------ time
+
+    def _recompute_next_due(self) -> None:
+        due = None
+        for state in self._regions.values():
+            for key in state.keys.values():
+                for t in self._key_due_times(key):
+                    if due is None or t < due:
+                        due = t
+        self._next_due = due
+
+    @staticmethod
+    def _key_due_times(key: KmsKey):
+        if key.key_state == m.PENDING_DELETION and key.deletion_date is not None:
+            yield key.deletion_date
+        if key.rotation_enabled and key.key_state == m.ENABLED and key.next_rotation_date is not None:
+            yield key.next_rotation_date
+
+    def _schedule(self, when: _dt.datetime) -> None:
+        if self._next_due is None or when < self._next_due:
+            self._next_due = when
+
+    def tick(self, now: _dt.datetime | None = None) -> None:
+        """Let everything that has fallen due by ``now`` happen (the clock calls this)."""
+        with self._lock:
+            now = now or self.clock.now()
+            if self._next_due is not None and now >= self._next_due:
+                self._process_due(now)
+
+    def _process_due(self, now: _dt.datetime) -> None:
+        """Automatic rotations and deletions, in the order they fell due."""
+        events: list[tuple[_dt.datetime, int, KmsKey]] = []
+        for state in self._regions.values():
+            for key in state.keys.values():
+                if key.key_state == m.PENDING_DELETION and key.deletion_date and key.deletion_date <= now:
+                    events.append((key.deletion_date, 1, key))
+                if key.rotation_enabled and key.key_state == m.ENABLED and key.next_rotation_date:
+                    when = key.next_rotation_date
+                    while when <= now:
+                        events.append((when, 0, key))
+                        when = when + key.rotation_period_days * DAY
+        events.sort(key=lambda e: (e[0], e[1]))
+        self._changes = None
+        try:
+            for when, kind, key in events:
+                if kind == 0:
+                    self._rotate(key, when, "AUTOMATIC")
+                    key.next_rotation_date = when + key.rotation_period_days * DAY
+                    self._record_service_event("RotateKey", key, when)
+                else:
+                    self._delete_key_now(key)
+                    self._record_service_event("DeleteKey", key, when)
+            if self._changes:
+                self.store.commit(self._changes)
+        finally:
+            self._changes = None
+        self._recompute_next_due()
+
+    def _record_service_event(self, name: str, key: KmsKey, when: _dt.datetime) -> None:
+        # KMS itself acts: CloudTrail shows these with an AWS service identity.
+        ctx = RequestContext(key.region, Principal.service("kms.amazonaws.com"), user_agent="kms.amazonaws.com",
+                             source_ip="AWS Internal")
+        audit = _Audit(name, {}, ctx, when)
+        audit.resource(key)
+        audit.service_event = True
+        self._record(audit, response=None)
+
+    def _delete_key_now(self, key: KmsKey) -> None:
+        state = self._region(key.account_id, key.region)
+        state.keys.pop(key.key_id, None)
+        self._pending.delete_key(key)
+        for alias in list(state.aliases.values()):
+            if alias.target_key_id == key.key_id:
+                del state.aliases[alias.alias_name]
+                self._pending.delete_alias(alias)
+        # Key material is dropped with the record: every ciphertext made under
+        # this key is now unrecoverable, as in AWS.
+        for bk in key.backing_keys:
+            bk.material = b""
+        key.backing_keys.clear()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _new_key_id(self, multi_region: bool = False) -> str:
+        raw = self.random.token_bytes(16)
+        if multi_region:
+            return "mrk-" + raw.hex()
+        return str(uuid.UUID(bytes=raw, version=4))
+
+    def _new_backing_key(self, created: _dt.datetime, rotation_type: str | None) -> BackingKey:
+        return BackingKey(self.random.token_bytes(32).hex(), self.random.token_bytes(32), created, rotation_type)
+
+    def _rotate(self, key: KmsKey, when: _dt.datetime, rotation_type: str) -> BackingKey:
+        bk = self._new_backing_key(when, rotation_type)
+        key.backing_keys.append(bk)
+        self._save(key)
+        return bk
+
+    def resolve_key(self, ctx: RequestContext, ref: Any, operation: str, *, field_name: str = "keyId") -> KmsKey:
+        """The KMS key a KeyId names, with AWS's errors for every way it can fail."""
+        if not isinstance(ref, str) or not ref:
+            raise _validation(field_name, "Member must have length greater than or equal to 1")
+        allow_alias = operation in ALIAS_OK
+        region, account = ctx.region, ctx.account_id
+        if ref.startswith("arn:"):
+            km = _KEY_ARN_RE.match(ref)
+            am = _ALIAS_ARN_RE.match(ref)
+            if km:
+                arn_region, account, key_id = km.groups()
+                if arn_region != region:
+                    raise E("NotFoundException")(f"Invalid arn {arn_region}")
+                return self._key_by_id(account, region, key_id, ref)
+            if am and allow_alias:
+                arn_region, account, alias_name = am.groups()
+                if arn_region != region:
+                    raise E("NotFoundException")(f"Invalid arn {arn_region}")
+                return self._key_by_alias(account, region, alias_name)
+            raise E("NotFoundException")(f"Invalid arn {ref}" if not am else f"Invalid keyId '{ref}'")
+        if ref.startswith("alias/"):
+            if not allow_alias:
+                raise E("NotFoundException")(f"Invalid keyId '{ref}'")
+            return self._key_by_alias(account, region, ref)
+        return self._key_by_id(account, region, ref, ref)
+
+    def _key_by_id(self, account: str, region: str, key_id: str, shown: str) -> KmsKey:
+        if not (_UUID_RE.match(key_id) or _MRK_RE.match(key_id)):
+            raise E("NotFoundException")(f"Invalid keyId '{shown}'")
+        key = self._regions.get((account, region))
+        key = key.keys.get(key_id) if key else None
+        if key is None:
+            raise E("NotFoundException")(f"Key '{m.key_arn(region, account, key_id)}' does not exist")
+        return key
+
+    def _key_by_alias(self, account: str, region: str, alias_name: str) -> KmsKey:
+        state = self._regions.get((account, region))
+        alias = state.aliases.get(alias_name) if state else None
+        if alias is None:
+            raise E("NotFoundException")(f"Alias {m.alias_arn(region, account, alias_name)} is not found.")
+        return self._key_by_id(account, region, alias.target_key_id, alias.target_key_id)
+
+    def _authorize(self, ctx: RequestContext, action: str, key: KmsKey | None, request: dict, audit: "_Audit") -> None:
+        if self.authorizer is not None:
+            self.authorizer(ctx, action, key, request)
+
+    @staticmethod
+    def _check_state(operation: str, key: KmsKey) -> None:
+        rule = STATE_RULES.get(operation, _CRYPTO_RULE)
+        refusal = rule.get(key.key_state)
+        if refusal:
+            code, template = refusal
+            raise E(code)(template.format(arn=key.arn))
+
+    def _use_key(self, ctx, request, audit, operation, *, ref_field="key_id", action=None) -> KmsKey:
+        """Resolve, authorize and check the state of the key a request names."""
+        key = self.resolve_key(ctx, request.get(ref_field), operation)
+        audit.resource(key)
+        self._authorize(ctx, action or f"kms:{operation}", key, request, audit)
+        self._check_state(operation, key)
+        return key
+
+    @staticmethod
+    def _dry_run(request: dict) -> None:
+        if request.get("dry_run"):
+            raise E("DryRunOperationException")("The request would have succeeded, but the DryRun option is set.")
+
+    @staticmethod
+    def _require_symmetric_encryption(key: KmsKey, operation: str) -> None:
+        if key.key_usage != "ENCRYPT_DECRYPT":
+            raise E("InvalidKeyUsageException")(
+                f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}."
+            )
+        if key.key_spec != "SYMMETRIC_DEFAULT":
+            raise E("InvalidKeyUsageException")(
+                f"{key.arn} key spec is {key.key_spec} which is not valid for {operation}."
+            )
+
+    @staticmethod
+    def _check_algorithm(key: KmsKey, algorithm: str | None) -> str:
+        algorithm = algorithm or "SYMMETRIC_DEFAULT"
+        if algorithm != "SYMMETRIC_DEFAULT":
+            raise E("InvalidKeyUsageException")(
+                f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}."
+            )
+        return algorithm
+
+    @staticmethod
+    def _check_context(context: Any) -> dict | None:
+        if context is None:
+            return None
+        if not isinstance(context, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in context.items()):
+            raise E("ValidationException")("The encryption context must be a map of strings to strings.")
+        return context
+
+    def _check_grant_tokens(self, request: dict) -> None:
+        tokens = request.get("grant_tokens")
+        if tokens is not None and len(tokens) > 10:
+            raise _validation("grantTokens", "Member must have length less than or equal to 10")
+
+    def key_metadata(self, key: KmsKey) -> dict:
+        md: dict[str, Any] = {
+            "aws_account_id": key.account_id,
+            "key_id": key.key_id,
+            "arn": key.arn,
+            "creation_date": key.creation_date,
+            "enabled": key.key_state == m.ENABLED,
+            "description": key.description,
+            "key_usage": key.key_usage,
+            "key_state": key.key_state,
+            "origin": key.origin,
+            "key_manager": key.key_manager,
+            "customer_master_key_spec": key.key_spec,
+            "key_spec": key.key_spec,
+            "multi_region": key.multi_region,
+        }
+        if key.key_state == m.PENDING_DELETION and key.deletion_date:
+            md["deletion_date"] = key.deletion_date
+        if key.key_usage == "ENCRYPT_DECRYPT":
+            md["encryption_algorithms"] = ["SYMMETRIC_DEFAULT"]
+        if key.key_spec == "SYMMETRIC_DEFAULT" and key.current_backing_key is not None:
+            md["current_key_material_id"] = key.current_backing_key.key_material_id
+        return md
+
+    # ================================================================ operations
+    # Each handler: (ctx, request, audit) -> response dict
+
+    # -- keys -------------------------------------------------------------------
+
+    def _op_CreateKey(self, ctx, req, audit):
+        self._authorize(ctx, "kms:CreateKey", None, req, audit)
+        key_spec = req.get("key_spec")
+        cmk_spec = req.get("customer_master_key_spec")
+        if key_spec and cmk_spec:
+            raise E("ValidationException")(
+                "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
+                "CustomerMasterKeySpec parameter is deprecated. Use KeySpec only."
+            )
+        key_spec = key_spec or cmk_spec or "SYMMETRIC_DEFAULT"
+        key_usage = req.get("key_usage")
+        origin = req.get("origin") or "AWS_KMS"
+        if req.get("custom_key_store_id") or origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE") or req.get("xks_key_id"):
+            # Fidelity: custom key stores (CloudHSM, external key stores) are not simulated.
+            raise E("UnsupportedOperationException")(
+                "kms_teach does not simulate custom key stores (AWS CloudHSM or external key stores)."
+            )
+        if key_spec != "SYMMETRIC_DEFAULT":
+            raise E("UnsupportedOperationException")(
+                f"KeySpec {key_spec} is not available in this version of kms_teach."
+            )
+        if key_usage not in (None, "ENCRYPT_DECRYPT"):
+            raise E("ValidationException")(f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}")
+        if origin != "AWS_KMS":
+            raise E("UnsupportedOperationException")(f"Origin {origin} is not available in this version of kms_teach.")
+        if req.get("multi_region"):
+            raise E("UnsupportedOperationException")("Multi-Region keys are not available in this version of kms_teach.")
+        description = req.get("description") or ""
+        tags = self._validated_tags(req.get("tags") or [], {})
+        account = ctx.account_id
+        policy = req.get("policy")
+        if policy is not None:
+            parse_policy(policy)
+            self._check_lockout(ctx, policy, req)
+        else:
+            policy = default_key_policy(account)
+        now = self.clock.now()
+        key = KmsKey(
+            account_id=account,
+            region=ctx.region,
+            key_id=self._new_key_id(),
+            creation_date=now,
+            description=description,
+            key_usage="ENCRYPT_DECRYPT",
+            key_spec=key_spec,
+            origin=origin,
+            policy=policy,
+            tags=tags,
+        )
+        key.backing_keys.append(self._new_backing_key(now, None))
+        self._region(account, ctx.region).keys[key.key_id] = key
+        audit.resource(key)
+        self._save(key)
+        return {"key_metadata": self.key_metadata(key)}
+
+    def _check_lockout(self, ctx, policy: str, req: dict) -> None:
+        """The policy lockout safety check (enforced by the permissions engine when installed)."""
+        checker = getattr(self.authorizer, "check_lockout", None)
+        if checker is not None and not req.get("bypass_policy_lockout_safety_check"):
+            checker(ctx, policy)
+
+    def _op_DescribeKey(self, ctx, req, audit):
+        self._check_grant_tokens(req)
+        key = self._use_key(ctx, req, audit, "DescribeKey")
+        return {"key_metadata": self.key_metadata(key)}
+
+    def _op_ListKeys(self, ctx, req, audit):
+        self._authorize(ctx, "kms:ListKeys", None, req, audit)
+        state = self._regions.get((ctx.account_id, ctx.region))
+        keys = list(state.keys.values()) if state else []
+        page, marker = _page(keys, req.get("limit"), req.get("marker"), "ListKeys", 100, 1000)
+        out = {"keys": [{"key_id": k.key_id, "key_arn": k.arn} for k in page], "truncated": marker is not None}
+        if marker:
+            out["next_marker"] = marker
+        return out
+
+    def _op_UpdateKeyDescription(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "UpdateKeyDescription")
+        description = req.get("description")
+        if description is None:
+            raise _validation("description", "Member must not be null", "null")
+        key.description = description
+        self._save(key)
+        return {}
+
+    def _op_EnableKey(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "EnableKey")
+        key.key_state = m.ENABLED
+        now = self.clock.now()
+        # AWS does not rotate a disabled key; on re-enabling, overdue material rotates at once.
+        if key.rotation_enabled and key.next_rotation_date is not None and key.next_rotation_date <= now:
+            self._rotate(key, now, "AUTOMATIC")
+            key.next_rotation_date = now + key.rotation_period_days * DAY
+        if key.rotation_enabled and key.next_rotation_date:
+            self._schedule(key.next_rotation_date)
+        self._save(key)
+        return {}
+
+    def _op_DisableKey(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "DisableKey")
+        key.key_state = m.DISABLED
+        self._save(key)
+        return {}
+
+    def _op_ScheduleKeyDeletion(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "ScheduleKeyDeletion")
+        days = req.get("pending_window_in_days")
+        if days is None:
+            days = 30
+        if days < 7:
+            raise _validation("pendingWindowInDays", "Member must have value greater than or equal to 7", days)
+        if days > 30:
+            raise _validation("pendingWindowInDays", "Member must have value less than or equal to 30", days)
+        now = self.clock.now()
+        key.key_state = m.PENDING_DELETION
+        key.pending_window_days = days
+        key.deletion_date = now + days * DAY
+        self._schedule(key.deletion_date)
+        self._save(key)
+        return {
+            "key_id": key.arn,
+            "deletion_date": key.deletion_date,
+            "key_state": key.key_state,
+            "pending_window_in_days": days,
+        }
+
+    def _op_CancelKeyDeletion(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "CancelKeyDeletion")
+        # AWS leaves a key whose deletion was cancelled Disabled, never Enabled.
+        key.key_state = m.DISABLED
+        key.deletion_date = None
+        key.pending_window_days = None
+        self._save(key)
+        return {"key_id": key.arn}
+
+    # -- cryptography -----------------------------------------------------------
+
+    def _encrypt_under(self, key: KmsKey, plaintext: bytes, context: dict | None) -> bytes:
+        bk = key.current_backing_key
+        return seal_blob(
+            backing_key=bk.material,
+            account_id=key.account_id,
+            key_id=key.key_id,
+            key_material_id=bk.key_material_id,
+            plaintext=plaintext,
+            encryption_context=context,
+            random=self.random,
+        )
+
+    def _op_Encrypt(self, ctx, req, audit):
+        self._check_grant_tokens(req)
+        context = self._check_context(req.get("encryption_context"))
+        plaintext = req.get("plaintext")
+        if plaintext is None:
+            raise _validation("plaintext", "Member must not be null")
+        if not 1 <= len(plaintext) <= 4096:
+            raise _validation("plaintext", "Member must have length less than or equal to 4096" if plaintext
+                              else "Member must have length greater than or equal to 1")
+        key = self._use_key(ctx, req, audit, "Encrypt")
+        self._require_symmetric_encryption(key, "Encrypt")
+        algorithm = self._check_algorithm(key, req.get("encryption_algorithm"))
+        self._dry_run(req)
+        blob = self._encrypt_under(key, plaintext, context)
+        return {"ciphertext_blob": blob, "key_id": key.arn, "encryption_algorithm": algorithm}
+
+    def _open(self, ctx, req, audit, operation: str, *, blob_field: str, key_field: str, context_field: str,
+              algorithm_field: str, action: str):
+        """Decrypt a ciphertext blob for Decrypt or the source half of ReEncrypt."""
+        blob = req.get(blob_field)
+        if blob is None:
+            raise _validation("ciphertextBlob", "Member must not be null", "null")
+        if not 1 <= len(blob) <= 6144:
+            raise _validation("ciphertextBlob", "Member must have length less than or equal to 6144" if blob
+                              else "Member must have length greater than or equal to 1")
+        context = self._check_context(req.get(context_field))
+        named = None
+        if req.get(key_field) is not None:
+            named = self.resolve_key(ctx, req[key_field], "Decrypt")
+        try:
+            header = parse_blob_header(blob)
+        except CryptoError:
+            if named is not None:
+                audit.resource(named)
+            raise E("InvalidCiphertextException")("") from None
+        if named is not None and (named.key_id != header.key_id or named.account_id != header.account_id):
+            audit.resource(named)
+            raise E("IncorrectKeyException")(
+                "The key ID in the request does not identify a CMK that can perform this operation."
+            )
+        state = self._regions.get((header.account_id, ctx.region))
+        key = state.keys.get(header.key_id) if state else None
+        if key is None:
+            raise E("AccessDeniedException")(
+                "The ciphertext refers to a customer master key that does not exist, does not exist in this "
+                "region, or you are not allowed to access."
+            )
+        audit.resource(key)
+        self._authorize(ctx, action, key, req, audit)
+        self._check_state(operation, key)
+        if key.key_usage != "ENCRYPT_DECRYPT":
+            raise E("InvalidKeyUsageException")(
+                f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}."
+            )
+        self._check_algorithm(key, req.get(algorithm_field))
+        bk = key.backing_key(header.key_material_id)
+        if bk is None:
+            raise E("InvalidCiphertextException")("")
+        return key, bk, header, blob, context
+
+    def _op_Decrypt(self, ctx, req, audit):
+        self._check_grant_tokens(req)
+        if req.get("recipient"):
+            # Fidelity: Nitro Enclaves attestation is not simulated.
+            raise E("UnsupportedOperationException")("kms_teach does not simulate Nitro Enclaves recipients.")
+        key, bk, header, blob, context = self._open(
+            ctx, req, audit, "Decrypt", blob_field="ciphertext_blob", key_field="key_id",
+            context_field="encryption_context", algorithm_field="encryption_algorithm", action="kms:Decrypt",
+        )
+        self._dry_run(req)
+        try:
+            plaintext = open_blob(blob, header, backing_key=bk.material, encryption_context=context)
+        except CryptoError:
+            raise E("InvalidCiphertextException")("") from None
+        return {
+            "key_id": key.arn,
+            "plaintext": plaintext,
+            "encryption_algorithm": "SYMMETRIC_DEFAULT",
+            "key_material_id": bk.key_material_id,
+        }
+
+    def _op_ReEncrypt(self, ctx, req, audit):
+        self._check_grant_tokens(req)
+        dest_ref = req.get("destination_key_id")
+        src, bk, header, blob, src_context = self._open(
+            ctx, req, audit, "ReEncrypt", blob_field="ciphertext_blob", key_field="source_key_id",
+            context_field="source_encryption_context", algorithm_field="source_encryption_algorithm",
+            action="kms:ReEncryptFrom",
+        )
+        dest = self.resolve_key(ctx, dest_ref, "ReEncrypt", field_name="destinationKeyId")
+        audit.resource(dest)
+        self._authorize(ctx, "kms:ReEncryptTo", dest, req, audit)
+        self._check_state("ReEncrypt", dest)
+        self._require_symmetric_encryption(dest, "ReEncrypt")
+        dest_algorithm = self._check_algorithm(dest, req.get("destination_encryption_algorithm"))
+        dest_context = self._check_context(req.get("destination_encryption_context"))
+        self._dry_run(req)
+        try:
+            plaintext = open_blob(blob, header, backing_key=bk.material, encryption_context=src_context)
+        except CryptoError:
+            raise E("InvalidCiphertextException")("") from None
+        new_blob = self._encrypt_under(dest, plaintext, dest_context)
+        return {
+            "ciphertext_blob": new_blob,
+            "source_key_id": src.arn,
+            "key_id": dest.arn,
+            "source_encryption_algorithm": "SYMMETRIC_DEFAULT",
+            "destination_encryption_algorithm": dest_algorithm,
+            "source_key_material_id": bk.key_material_id,
+            "destination_key_material_id": dest.current_backing_key.key_material_id,
+        }
+
+    def _data_key(self, ctx, req, audit, operation: str) -> tuple[KmsKey, bytes, bytes]:
+        self._check_grant_tokens(req)
+        context = self._check_context(req.get("encryption_context"))
+        spec, nbytes = req.get("key_spec"), req.get("number_of_bytes")
+        if req.get("recipient"):
+            raise E("UnsupportedOperationException")("kms_teach does not simulate Nitro Enclaves recipients.")
+        key = self._use_key(ctx, req, audit, operation)
+        self._require_symmetric_encryption(key, operation)
+        if spec is None and nbytes is None:
+            raise E("ValidationException")("Please specify either number of bytes or key spec.")
+        if spec is not None and nbytes is not None:
+            raise E("ValidationException")("Please specify either number of bytes or key spec, not both.")
+        if spec is not None:
+            if spec not in ("AES_256", "AES_128"):
+                raise _validation("keySpec", "Member must satisfy enum value set: [AES_256, AES_128]", spec)
+            nbytes = 32 if spec == "AES_256" else 16
+        elif not 1 <= nbytes <= 1024:
+            raise _validation("numberOfBytes", "Member must have value less than or equal to 1024" if nbytes > 1024
+                              else "Member must have value greater than or equal to 1", nbytes)
+        self._dry_run(req)
+        # The data key exists only in this response: KMS keeps no copy of it.
+        data_key = self.random.token_bytes(nbytes)
+        return key, data_key, self._encrypt_under(key, data_key, context)
+
+    def _op_GenerateDataKey(self, ctx, req, audit):
+        key, data_key, blob = self._data_key(ctx, req, audit, "GenerateDataKey")
+        return {
+            "ciphertext_blob": blob,
+            "plaintext": data_key,
+            "key_id": key.arn,
+            "key_material_id": key.current_backing_key.key_material_id,
+        }
+
+    def _op_GenerateDataKeyWithoutPlaintext(self, ctx, req, audit):
+        key, _data_key, blob = self._data_key(ctx, req, audit, "GenerateDataKeyWithoutPlaintext")
+        return {"ciphertext_blob": blob, "key_id": key.arn, "key_material_id": key.current_backing_key.key_material_id}
+
+    def _op_GenerateRandom(self, ctx, req, audit):
+        self._authorize(ctx, "kms:GenerateRandom", None, req, audit)
+        if req.get("custom_key_store_id"):
+            raise E("CustomKeyStoreNotFoundException")(
+                "kms_teach does not simulate custom key stores, so no custom key store exists."
+            )
+        if req.get("recipient"):
+            raise E("UnsupportedOperationException")("kms_teach does not simulate Nitro Enclaves recipients.")
+        n = req.get("number_of_bytes")
+        if n is None:
+            raise E("ValidationException")("NumberOfBytes is required.")
+        if n < 1:
+            raise _validation("numberOfBytes", "Member must have value greater than or equal to 1", n)
+        if n > 1024:
+            raise _validation("numberOfBytes", "Member must have value less than or equal to 1024", n)
+        return {"plaintext": self.random.token_bytes(n)}
+
+    # -- aliases ----------------------------------------------------------------
+
+    def _check_alias_name(self, name: Any, *, for_create: bool) -> str:
+        if not isinstance(name, str) or not name:
+            raise _validation("aliasName", "Member must have length greater than or equal to 1")
+        if not name.startswith("alias/"):
+            raise E("ValidationException")(
+                'Alias must start with the prefix "alias/". Please see '
+                "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
+            )
+        if len(name) > 256:
+            raise _validation("aliasName", "Member must have length less than or equal to 256", name)
+        if not re.match(r"^[a-zA-Z0-9:/_-]+$", name):
+            raise _validation("aliasName", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$", name)
+        if name == "alias/" or name.endswith("/") and for_create:
+            raise E("InvalidAliasNameException")(f"Alias name {name} is not valid.")
+        if name.startswith("alias/aws/"):
+            # Reserved for AWS managed keys; customers can never create, point or delete them.
+            raise E("NotAuthorizedException", )("The alias prefix alias/aws/ is reserved for AWS managed keys.")
+        return name
+
+    def _target_for_alias(self, ctx, req, audit, operation: str) -> KmsKey:
+        key = self.resolve_key(ctx, req.get("target_key_id"), operation, field_name="targetKeyId")
+        audit.resource(key)
+        self._authorize(ctx, f"kms:{operation}", key, req, audit)
+        if key.key_state in (m.PENDING_DELETION, m.PENDING_REPLICA_DELETION):
+            raise E("KMSInvalidStateException")(f"{key.arn} is pending deletion.")
+        if key.key_manager == "AWS":
+            raise E("NotAuthorizedException")("An alias cannot be associated with an AWS managed key.")
+        return key
+
+    def _op_CreateAlias(self, ctx, req, audit):
+        name = self._check_alias_name(req.get("alias_name"), for_create=True)
+        key = self._target_for_alias(ctx, req, audit, "CreateAlias")
+        state = self._region(ctx.account_id, ctx.region)
+        if name in state.aliases:
+            raise E("AlreadyExistsException")(
+                f"An alias with the name {m.alias_arn(ctx.region, ctx.account_id, name)} already exists"
+            )
+        if sum(1 for a in state.aliases.values() if a.target_key_id == key.key_id) >= MAX_ALIASES_PER_KEY:
+            raise E("LimitExceededException")(
+                f"Cannot create alias {name}: the KMS key {key.arn} already has {MAX_ALIASES_PER_KEY} aliases."
+            )
+        now = self.clock.now()
+        alias = Alias(ctx.account_id, ctx.region, name, key.key_id, now, now)
+        state.aliases[name] = alias
+        self._pending.put_alias(alias)
+        return {}
+
+    def _existing_alias(self, ctx, name: str) -> Alias:
+        state = self._regions.get((ctx.account_id, ctx.region))
+        alias = state.aliases.get(name) if state else None
+        if alias is None:
+            raise E("NotFoundException")(f"Alias {m.alias_arn(ctx.region, ctx.account_id, name)} is not found.")
+        return alias
+
+    def _op_UpdateAlias(self, ctx, req, audit):
+        name = self._check_alias_name(req.get("alias_name"), for_create=False)
+        alias = self._existing_alias(ctx, name)
+        old = self._regions[(ctx.account_id, ctx.region)].keys.get(alias.target_key_id)
+        if old is not None:
+            audit.resource(old)
+            self._authorize(ctx, "kms:UpdateAlias", old, req, audit)
+        new = self._target_for_alias(ctx, req, audit, "UpdateAlias")
+        if old is not None and (old.key_usage != new.key_usage or _key_type(old) != _key_type(new)):
+            raise E("ValidationException")(
+                f"Alias {name} cannot be changed from a {_key_type(old)} {old.key_usage} KMS key to a "
+                f"{_key_type(new)} {new.key_usage} KMS key: the new key must be of the same type and key usage."
+            )
+        alias.target_key_id = new.key_id
+        alias.last_updated_date = self.clock.now()
+        self._pending.put_alias(alias)
+        return {}
+
+    def _op_DeleteAlias(self, ctx, req, audit):
+        name = self._check_alias_name(req.get("alias_name"), for_create=False)
+        alias = self._existing_alias(ctx, name)
+        state = self._regions[(ctx.account_id, ctx.region)]
+        key = state.keys.get(alias.target_key_id)
+        if key is not None:
+            audit.resource(key)
+            self._authorize(ctx, "kms:DeleteAlias", key, req, audit)
+        del state.aliases[name]
+        self._pending.delete_alias(alias)
+        return {}
+
+    def _op_ListAliases(self, ctx, req, audit):
+        self._authorize(ctx, "kms:ListAliases", None, req, audit)
+        state = self._regions.get((ctx.account_id, ctx.region))
+        aliases = list(state.aliases.values()) if state else []
+        entries = []
+        if req.get("key_id") is not None:
+            key = self.resolve_key(ctx, req["key_id"], "ListAliases")
+            aliases = [a for a in aliases if a.target_key_id == key.key_id]
+        else:
+            present = {a.alias_name for a in aliases}
+            # Predefined aliases of AWS managed keys not yet created by their service.
+            for name in AWS_MANAGED_ALIASES:
+                if name not in present:
+                    entries.append({"alias_name": name, "alias_arn": m.alias_arn(ctx.region, ctx.account_id, name)})
+        for a in aliases:
+            entries.append({
+                "alias_name": a.alias_name,
+                "alias_arn": a.arn,
+                "target_key_id": a.target_key_id,
+                "creation_date": a.creation_date,
+                "last_updated_date": a.last_updated_date,
+            })
+        entries.sort(key=lambda e: e["alias_name"])
+        page, marker = _page(entries, req.get("limit"), req.get("marker"), "ListAliases" + str(req.get("key_id")), 50, 100)
+        out = {"aliases": page, "truncated": marker is not None}
+        if marker:
+            out["next_marker"] = marker
+        return out
+
+    # -- rotation ---------------------------------------------------------------
+
+    @staticmethod
+    def _require_rotatable(key: KmsKey) -> None:
+        if key.key_spec != "SYMMETRIC_DEFAULT":
+            raise E("UnsupportedOperationException")(
+                f"{key.arn} key spec is {key.key_spec}. Automatic and on-demand rotation is supported only "
+                f"on symmetric encryption KMS keys."
+            )
+        if key.origin != "AWS_KMS":
+            raise E("UnsupportedOperationException")(f"{key.arn} origin is {key.origin} which is not valid for this operation.")
+
+    def _op_EnableKeyRotation(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "EnableKeyRotation")
+        self._require_rotatable(key)
+        self._refuse_aws_managed(key, "EnableKeyRotation")
+        period = req.get("rotation_period_in_days")
+        if period is None:
+            period = 365
+        if period < 90:
+            raise _validation("rotationPeriodInDays", "Member must have value greater than or equal to 90", period)
+        if period > 2560:
+            raise _validation("rotationPeriodInDays", "Member must have value less than or equal to 2560", period)
+        now = self.clock.now()
+        key.rotation_enabled = True
+        key.rotation_period_days = period
+        key.next_rotation_date = now + period * DAY
+        self._schedule(key.next_rotation_date)
+        self._save(key)
+        return {}
+
+    def _op_DisableKeyRotation(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "DisableKeyRotation")
+        self._require_rotatable(key)
+        self._refuse_aws_managed(key, "DisableKeyRotation")
+        key.rotation_enabled = False
+        key.next_rotation_date = None
+        self._save(key)
+        return {}
+
+    def _op_GetKeyRotationStatus(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "GetKeyRotationStatus")
+        if key.origin != "AWS_KMS" or key.key_spec != "SYMMETRIC_DEFAULT":
+            self._require_rotatable(key)
+        # A key pending deletion reports rotation as disabled; cancelling restores it.
+        enabled = key.rotation_enabled and key.key_state != m.PENDING_DELETION
+        out: dict[str, Any] = {"key_rotation_enabled": enabled, "key_id": key.arn}
+        if enabled:
+            out["rotation_period_in_days"] = key.rotation_period_days
+            out["next_rotation_date"] = key.next_rotation_date
+        return out
+
+    def _op_RotateKeyOnDemand(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "RotateKeyOnDemand")
+        self._require_rotatable(key)
+        self._refuse_aws_managed(key, "RotateKeyOnDemand")
+        now = self.clock.now()
+        if key.on_demand_rotations >= MAX_ON_DEMAND_ROTATIONS:
+            raise E("LimitExceededException")(
+                "The on-demand rotations limit has been reached for the given keyId. No more on-demand "
+                f"rotations can be performed for this key: {key.arn}"
+            )
+        if key.rotation_enabled and key.next_rotation_date and key.next_rotation_date - now <= ROTATION_CONFLICT_WINDOW:
+            raise E("ConflictException")(
+                f"{key.arn} has an automatic rotation scheduled within the next 20 minutes. Try again later."
+            )
+        # Fidelity: AWS rotates on demand in a background process (GetKeyRotationStatus
+        # briefly shows OnDemandRotationStartDate); here the rotation completes at once.
+        key.on_demand_rotations += 1
+        self._rotate(key, now, "ON_DEMAND")
+        return {"key_id": key.key_id}
+
+    def _op_ListKeyRotations(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "ListKeyRotations")
+        self._require_rotatable(key)
+        include = req.get("include_key_material") or "ROTATIONS_ONLY"
+        current = key.current_backing_key
+        entries = []
+        for bk in key.backing_keys:
+            if bk.rotation_type is None and include == "ROTATIONS_ONLY":
+                continue
+            entry = {
+                "key_id": key.key_id,
+                "key_material_id": bk.key_material_id,
+                "key_material_state": "CURRENT" if bk is current else "NON_CURRENT",
+                "rotation_date": bk.created,
+            }
+            if bk.rotation_type:
+                entry["rotation_type"] = bk.rotation_type
+            entries.append(entry)
+        page, marker = _page(entries, req.get("limit"), req.get("marker"), "ListKeyRotations" + key.key_id, 100, 1000)
+        out = {"rotations": page, "truncated": marker is not None}
+        if marker:
+            out["next_marker"] = marker
+        return out
+
+    @staticmethod
+    def _refuse_aws_managed(key: KmsKey, operation: str) -> None:
+        if key.key_manager == "AWS":
+            raise E("UnsupportedOperationException")(
+                f"{key.arn} is an AWS managed key. You cannot perform {operation} on an AWS managed key."
+            )
+
+    # -- tags -------------------------------------------------------------------
+
+    def _validated_tags(self, tags: list, existing: dict[str, str]) -> dict[str, str]:
+        seen: set[str] = set()
+        merged = dict(existing)
+        for tag in tags:
+            k, v = tag.get("tag_key"), tag.get("tag_value")
+            if k is None:
+                raise _validation("tags.member.tagKey", "Member must not be null")
+            if v is None:
+                raise _validation("tags.member.tagValue", "Member must not be null")
+            if not 1 <= len(k) <= 128:
+                raise _validation("tags.member.tagKey", "Member must have length less than or equal to 128", k)
+            if len(v) > 256:
+                raise _validation("tags.member.tagValue", "Member must have length less than or equal to 256", v)
+            if k.startswith("aws:"):
+                raise E("TagException")("Tags beginning with aws: are reserved")
+            if k in seen:
+                raise E("TagException")("Duplicate tag keys")
+            seen.add(k)
+            merged[k] = v
+        if len(merged) > MAX_TAGS_PER_KEY:
+            raise E("TagException")("Too many tags")
+        return merged
+
+    def _op_TagResource(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "TagResource")
+        tags = req.get("tags")
+        if tags is None:
+            raise _validation("tags", "Member must not be null")
+        key.tags = self._validated_tags(tags, key.tags)
+        self._save(key)
+        return {}
+
+    def _op_UntagResource(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "UntagResource")
+        keys = req.get("tag_keys")
+        if keys is None:
+            raise _validation("tagKeys", "Member must not be null")
+        for k in keys:
+            if k.startswith("aws:"):
+                raise E("TagException")("Tags beginning with aws: are reserved")
+        for k in keys:
+            key.tags.pop(k, None)
+        self._save(key)
+        return {}
+
+    def _op_ListResourceTags(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "ListResourceTags")
+        entries = [{"tag_key": k, "tag_value": v} for k, v in key.tags.items()]
+        page, marker = _page(entries, req.get("limit"), req.get("marker"), "ListResourceTags" + key.key_id, 50, 50)
+        out = {"tags": page, "truncated": marker is not None}
+        if marker:
+            out["next_marker"] = marker
+        return out
+
+    # -- key policies -----------------------------------------------------------
+
+    @staticmethod
+    def _policy_name(req: dict) -> str:
+        name = req.get("policy_name")
+        if name is None:
+            return "default"
+        if not re.match(r"^[\w]+$", name) or len(name) > 128:
+            raise _validation("policyName", "Member must satisfy regular expression pattern: [\\w]+", name)
+        return name
+
+    def _op_GetKeyPolicy(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "GetKeyPolicy")
+        name = self._policy_name(req)
+        if name != "default":
+            raise E("NotFoundException")(f"No such policy exists: {name}")
+        return {"policy": key.policy, "policy_name": "default"}
+
+    def _op_PutKeyPolicy(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "PutKeyPolicy")
+        name = self._policy_name(req)
+        if name != "default":
+            raise E("ValidationException")(f"PolicyName {name} is not valid: a key policy is always named default.")
+        if key.key_manager == "AWS":
+            raise E("AccessDeniedException")(
+                f"You cannot change the key policy of {key.arn}: it is an AWS managed key."
+            )
+        policy = req.get("policy")
+        if policy is None:
+            raise _validation("policy", "Member must not be null")
+        parse_policy(policy)
+        self._check_lockout(ctx, policy, req)
+        key.policy = policy
+        self._save(key)
+        return {}
+
+    def _op_ListKeyPolicies(self, ctx, req, audit):
+        self._use_key(ctx, req, audit, "ListKeyPolicies")
+        page, marker = _page(["default"], req.get("limit"), req.get("marker"), "ListKeyPolicies", 100, 1000)
+        out = {"policy_names": page, "truncated": marker is not None}
+        if marker:
+            out["next_marker"] = marker
+        return out
+
+
+def _key_type(key: KmsKey) -> str:
+    if key.key_spec == "SYMMETRIC_DEFAULT":
+        return "symmetric"
+    if key.key_spec.startswith("HMAC"):
+        return "HMAC"
+    return "asymmetric"
+
+
+OPERATIONS = sorted(name[4:] for name in vars(KMS) if name.startswith("_op_"))
+
+
+# ---------------------------------------------------------------------------
+# Audit events (CloudTrail's record layout)
+# ---------------------------------------------------------------------------
+
+# Request members that never reach the audit trail: data, not metadata.
+_SECRET_FIELDS = frozenset({"plaintext", "ciphertext_blob", "message", "signature", "mac", "public_key",
+                            "encrypted_key_material", "import_token", "grant_tokens", "recipient"})
+_READ_ONLY = frozenset({"DescribeKey", "ListKeys", "ListAliases", "GetKeyPolicy", "ListKeyPolicies",
+                        "GetKeyRotationStatus", "ListKeyRotations", "ListResourceTags", "ListGrants",
+                        "ListRetirableGrants", "GetPublicKey", "Encrypt", "Decrypt", "ReEncrypt",
+                        "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
+                        "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom", "Sign", "Verify",
+                        "GenerateMac", "VerifyMac", "DeriveSharedSecret"})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def _public(value):
+    if isinstance(value, dict):
+        return {_camel(k) if "_" in k or k[:1].islower() else k: _public(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    return value
+
+
+class _Audit:
+    """Collects what one call touched, then becomes its CloudTrail event."""
+
+    __slots__ = ("operation", "request", "ctx", "when", "resources", "service_event", "response", "error")
+
+    def __init__(self, operation: str, request: dict, ctx: RequestContext, when: _dt.datetime):
+        self.operation = operation
+        self.request = request
+        self.ctx = ctx
+        self.when = when
+        self.resources: list[KmsKey] = []
+        self.service_event = False
+        self.response: dict | None = None
+        self.error: AWSError | None = None
+
+    def resource(self, key: KmsKey) -> None:
+        if all(r is not key for r in self.resources):
+            self.resources.append(key)
+
+    def render(self, event_id: str) -> dict:
+        """This call as a CloudTrail record."""
+        response, error = self.response, self.error
+        p = self.ctx.principal
+        identity: dict[str, Any]
+        if p.kind == "AWSService":
+            identity = {"type": "AWSService", "invokedBy": p.arn}
+        else:
+            identity = {"type": p.kind, "principalId": p.account_id if p.kind == "Root" else p.name or p.arn,
+                        "arn": p.arn, "accountId": p.account_id}
+        params = None
+        if self.request:
+            params = {}
+            for k, v in self.request.items():
+                if k in _SECRET_FIELDS or isinstance(v, (bytes, bytearray)):
+                    continue
+                # Encryption context keys are data the customer chose: kept verbatim.
+                params[_camel(k)] = v if "encryption_context" in k else _public(v)
+        elements = None
+        if response is not None and self.operation not in _READ_ONLY:
+            elements = {_camel(k): _public(v) for k, v in response.items()
+                        if k not in _SECRET_FIELDS and not isinstance(v, (bytes, bytearray))} or None
+        event = {
+            "eventVersion": "1.08",
+            "userIdentity": identity,
+            "eventTime": self.when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventSource": "kms.amazonaws.com",
+            "eventName": self.operation,
+            "awsRegion": self.ctx.region,
+            "sourceIPAddress": self.ctx.source_ip if not self.ctx.via_service else self.ctx.via_service,
+            "userAgent": self.ctx.user_agent,
+            "requestParameters": params,
+            "responseElements": elements,
+            "requestID": self.ctx.request_id or event_id,
+            "eventID": event_id,
+            "readOnly": self.operation in _READ_ONLY,
+            "resources": [{"accountId": k.account_id, "type": "AWS::KMS::Key", "ARN": k.arn} for k in self.resources],
+            "eventType": "AwsServiceEvent" if self.service_event else "AwsApiCall",
+            "managementEvent": True,
+            "recipientAccountId": self.resources[0].account_id if self.resources else p.account_id,
+            "eventCategory": "Management",
+        }
+        if error is not None:
+            event["errorCode"] = error.code
+            event["errorMessage"] = error.message
+        return event

@@ -1,0 +1,223 @@
+"""Layer 2: where the simulated KMS keeps its records - always encrypted at rest.
+
+Two stores share one interface:
+
+* :class:`MemoryStore` keeps nothing beyond the process (the default).
+* :class:`SQLiteStore` persists to ``DIR/kms.sqlite3``. Every row is encrypted:
+
+  - Each record (a KMS key with its metadata, an alias, the clock) is
+    serialised to JSON and sealed with AES-256-GCM under a *record key*; the
+    row's name is an HMAC of the record's identity, so even key IDs and alias
+    names are not readable in the file.
+  - Inside a KMS key's record, each backing key's material is wrapped again,
+    on its own, under a *key-material wrapping key* and bound to the key's ARN
+    and key material ID, so material cannot be moved from one key to another.
+  - Both keys are derived from a 256-bit *root key* that is kept apart from the
+    database, in ``DIR/hsm/root-key`` (file mode 0600). It plays the part of
+    the HSMs in AWS: without it the database is opaque bytes.
+
+  Every operation that changes state commits in a single SQLite transaction
+  (WAL journal, ``synchronous=FULL``): a crash leaves either the whole change
+  or none of it.
+
+Fidelity: in AWS, key material is only ever in plaintext inside FIPS 140-2
+Level 2 validated HSMs; here it is in plaintext in the simulator's memory
+while it runs, and encrypted on disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import os
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+from typing import Iterable
+
+from ._crypto import CryptoError, RandomSource, derive_key, unwrap_secret, wrap_secret
+from ._errors import StoreError
+from ._model import Alias, BackingKey, KmsKey
+
+__all__ = ["MemoryStore", "SQLiteStore", "Changes"]
+
+
+class Changes:
+    """The records one operation changed, written together or not at all."""
+
+    __slots__ = ("keys", "deleted_keys", "aliases", "deleted_aliases", "meta")
+
+    def __init__(self):
+        self.keys: dict[tuple, KmsKey] = {}
+        self.deleted_keys: set[tuple] = set()
+        self.aliases: dict[tuple, Alias] = {}
+        self.deleted_aliases: set[tuple] = set()
+        self.meta: dict[str, object] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.keys or self.deleted_keys or self.aliases or self.deleted_aliases or self.meta)
+
+    def put_key(self, key: KmsKey) -> None:
+        ident = (key.account_id, key.region, key.key_id)
+        self.deleted_keys.discard(ident)
+        self.keys[ident] = key
+
+    def delete_key(self, key: KmsKey) -> None:
+        ident = (key.account_id, key.region, key.key_id)
+        self.keys.pop(ident, None)
+        self.deleted_keys.add(ident)
+
+    def put_alias(self, alias: Alias) -> None:
+        ident = (alias.account_id, alias.region, alias.alias_name)
+        self.deleted_aliases.discard(ident)
+        self.aliases[ident] = alias
+
+    def delete_alias(self, alias: Alias) -> None:
+        ident = (alias.account_id, alias.region, alias.alias_name)
+        self.aliases.pop(ident, None)
+        self.deleted_aliases.add(ident)
+
+
+class MemoryStore:
+    """Keeps nothing: the in-memory model is the only copy."""
+
+    path = None
+    persistent = False
+
+    def load(self) -> tuple[list[KmsKey], list[Alias], dict]:
+        return [], [], {}
+
+    def commit(self, changes: Changes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class SQLiteStore:
+    """An encrypted, transactional store in a directory."""
+
+    persistent = True
+    DB_NAME = "kms.sqlite3"
+    ROOT_KEY = Path("hsm") / "root-key"
+
+    def __init__(self, path: str | os.PathLike, random: RandomSource):
+        self.path = Path(path)
+        self._random = random
+        self._lock = threading.Lock()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            root = self._root_key()
+        except OSError as exc:
+            raise StoreError(f"cannot open the store in {self.path}: {exc}") from None
+        self._record_key = derive_key(root, b"kms_teach store", b"record encryption key")
+        self._name_key = derive_key(root, b"kms_teach store", b"record name key")
+        self._material_key = derive_key(root, b"kms_teach store", b"key material wrapping key")
+        try:
+            self._db = sqlite3.connect(self.path / self.DB_NAME, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS records (name BLOB PRIMARY KEY, kind TEXT NOT NULL, sealed BLOB NOT NULL)")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path / self.DB_NAME} is not a kms_teach store: {exc}") from None
+
+    # -- the root key ---------------------------------------------------------
+
+    def _root_key(self) -> bytes:
+        key_path = self.path / self.ROOT_KEY
+        if key_path.exists():
+            data = key_path.read_bytes()
+            if len(data) != 32:
+                raise StoreError(f"{key_path} is damaged: a root key is 32 bytes")
+            return data
+        key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # The root key always comes from the operating system, even for a seeded
+        # Cloud: it protects the store, not the lesson.
+        data = os.urandom(32)
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return data
+
+    # -- sealing ----------------------------------------------------------------
+
+    def _name(self, kind: str, ident: Iterable[str]) -> bytes:
+        return hmac.digest(self._name_key, "\x00".join((kind, *ident)).encode("utf-8"), "sha256")
+
+    def _seal(self, kind: str, name: bytes, record: dict) -> bytes:
+        plaintext = json.dumps(record, separators=(",", ":")).encode("utf-8")
+        return wrap_secret(self._record_key, plaintext, kind.encode() + name, self._random)
+
+    def _unseal(self, kind: str, name: bytes, sealed: bytes) -> dict:
+        try:
+            return json.loads(unwrap_secret(self._record_key, sealed, kind.encode() + name))
+        except CryptoError:
+            raise StoreError(
+                f"a {kind} record in {self.path / self.DB_NAME} cannot be decrypted with this root key"
+            ) from None
+
+    def _wrap_material(self, key: KmsKey, bk: BackingKey) -> str:
+        aad = f"{key.arn}|{bk.key_material_id}".encode()
+        return base64.b64encode(wrap_secret(self._material_key, bk.material, aad, self._random)).decode()
+
+    def _unwrap_material(self, key: KmsKey, bk: BackingKey, wrapped: str) -> bytes:
+        aad = f"{key.arn}|{bk.key_material_id}".encode()
+        try:
+            return unwrap_secret(self._material_key, base64.b64decode(wrapped), aad)
+        except CryptoError:
+            raise StoreError(f"the key material of {key.arn} cannot be unwrapped") from None
+
+    # -- the interface ----------------------------------------------------------
+
+    def load(self) -> tuple[list[KmsKey], list[Alias], dict]:
+        keys, aliases, meta = [], [], {}
+        with self._lock:
+            rows = self._db.execute("SELECT name, kind, sealed FROM records").fetchall()
+        for name, kind, sealed in rows:
+            record = self._unseal(kind, name, sealed)
+            if kind == "key":
+                keys.append(KmsKey.from_record(record, self._unwrap_material))
+            elif kind == "alias":
+                aliases.append(Alias.from_record(record))
+            elif kind == "meta":
+                meta[record["name"]] = record["value"]
+        return keys, aliases, meta
+
+    def commit(self, changes: Changes) -> None:
+        rows = []
+        for ident, key in changes.keys.items():
+            name = self._name("key", ident)
+            rows.append(("put", name, "key", self._seal("key", name, key.to_record(self._wrap_material))))
+        for ident in changes.deleted_keys:
+            rows.append(("del", self._name("key", ident), "key", None))
+        for ident, alias in changes.aliases.items():
+            name = self._name("alias", ident)
+            rows.append(("put", name, "alias", self._seal("alias", name, alias.to_record())))
+        for ident in changes.deleted_aliases:
+            rows.append(("del", self._name("alias", ident), "alias", None))
+        for mname, value in changes.meta.items():
+            name = self._name("meta", (mname,))
+            rows.append(("put", name, "meta", self._seal("meta", name, {"name": mname, "value": value})))
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                for op, name, kind, sealed in rows:
+                    if op == "put":
+                        self._db.execute(
+                            "INSERT OR REPLACE INTO records (name, kind, sealed) VALUES (?, ?, ?)", (name, kind, sealed)
+                        )
+                    else:
+                        self._db.execute("DELETE FROM records WHERE name = ?", (name,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
