@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
@@ -32,30 +30,9 @@ from ._errors import AWSError
 from ._kms import KMS, RequestContext
 from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, AuditLog, Principal
 from ._store import Changes, MemoryStore, SQLiteStore
-from ._wire import JsonProtocol, WireResponse
+from ._wire import JsonProtocol, isolated_session
 
 __all__ = ["Cloud"]
-
-_botocore_session = None
-_session_lock = threading.Lock()
-
-
-def _shared_session() -> botocore.session.Session:
-    """One botocore session per process: loading service models is the slow part of making a client.
-
-    It reads no AWS configuration or credential files: a learner's real AWS
-    profile can never leak into, or be used by, the simulated cloud.
-    """
-    global _botocore_session
-    with _session_lock:
-        if _botocore_session is None:
-            session = botocore.session.Session()
-            session.set_config_variable("config_file", os.devnull)
-            session.set_config_variable("credentials_file", os.devnull)
-            session.set_config_variable("profile", None)
-            _botocore_session = session
-        return _botocore_session
-
 
 _REGIONS: frozenset[str] | None = None
 
@@ -64,7 +41,7 @@ def known_regions() -> frozenset[str]:
     """Every Region botocore knows for KMS, in the aws and aws-cn partitions."""
     global _REGIONS
     if _REGIONS is None:
-        s = _shared_session()
+        s = isolated_session()
         regions = set(s.get_available_regions("kms"))
         regions |= set(s.get_available_regions("kms", partition_name="aws-cn"))
         _REGIONS = frozenset(regions)
@@ -207,7 +184,7 @@ class Cloud:
         for forbidden in ("endpoint_url", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"):
             if forbidden in kwargs:
                 raise TypeError(f"{forbidden} is chosen by the simulated cloud; do not pass it")
-        session = boto3.session.Session(botocore_session=_shared_session())
+        session = boto3.session.Session(botocore_session=isolated_session())
         client = session.client(
             service_name,
             region_name=region,

@@ -61,6 +61,7 @@ import functools
 import hashlib
 import hmac
 import os
+import re
 import struct
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -167,17 +168,20 @@ KEY_ID_UUID = 0
 KEY_ID_MRK = 1
 
 
+_UUID_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_MRK_KEY_ID = re.compile(r"mrk-[0-9a-f]{32}")
+
+
 def key_id_to_bytes(key_id: str) -> tuple[int, bytes]:
-    """``(form, 16 bytes)`` for a KMS key ID. Raises ``ValueError`` if it is not one."""
-    if key_id.startswith("mrk-"):
-        hex_part = key_id[4:]
-        if len(hex_part) != 32 or hex_part.lower() != hex_part:
-            raise ValueError(key_id)
-        return KEY_ID_MRK, bytes.fromhex(hex_part)
-    if len(key_id) != 36 or key_id[8] != "-" or key_id[13] != "-" or key_id[18] != "-" or key_id[23] != "-":
-        raise ValueError(key_id)
-    raw = bytes.fromhex(key_id.replace("-", ""))
-    return KEY_ID_UUID, raw
+    """``(form, 16 bytes)`` for a KMS key ID (lowercase UUID, or ``mrk-`` and 32 lowercase hex digits).
+
+    Raises ``ValueError`` for anything else.
+    """
+    if _MRK_KEY_ID.fullmatch(key_id):
+        return KEY_ID_MRK, bytes.fromhex(key_id[4:])
+    if _UUID_KEY_ID.fullmatch(key_id):
+        return KEY_ID_UUID, bytes.fromhex(key_id.replace("-", ""))
+    raise ValueError(f"not a KMS key ID: {key_id!r}")
 
 
 def key_id_from_bytes(form: int, raw: bytes) -> str:

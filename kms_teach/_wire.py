@@ -23,32 +23,52 @@ import base64
 import binascii
 import datetime as _dt
 import json
+import os
 import re
+import threading
 import uuid
 from typing import Any, Callable
 
+import botocore.configprovider as cp
 import botocore.session
 from botocore import xform_name
 
 from ._errors import AWSError, error_class
 
-__all__ = ["JsonProtocol", "service_model", "WireResponse"]
+__all__ = ["JsonProtocol", "service_model", "isolated_session", "WireResponse"]
 
 E = error_class
 _UTC = _dt.timezone.utc
 
 _session = None
+_session_lock = threading.Lock()
 _models: dict[str, Any] = {}
+
+
+def isolated_session() -> botocore.session.Session:
+    """One botocore session per process, reading no AWS configuration at all.
+
+    Every setting keeps botocore's default but is read from no environment
+    variable and no config or credentials file: a learner's real AWS profile
+    can never leak into, or be used by, the simulated cloud. Sharing it also
+    shares botocore's loaded service models, the slow part of making a client.
+    """
+    global _session
+    with _session_lock:
+        if _session is None:
+            defaults = getattr(cp, "BOTOCORE_DEFAUT_SESSION_VARIABLES", None) or cp.BOTOCORE_DEFAULT_SESSION_VARIABLES
+            isolated = {name: (None, None, default, conv) for name, (_c, _e, default, conv) in defaults.items()}
+            isolated["config_file"] = (None, None, os.devnull, None)
+            isolated["credentials_file"] = (None, None, os.devnull, None)
+            _session = botocore.session.Session(session_vars=isolated)
+        return _session
 
 
 def service_model(name: str):
     """botocore's service model for ``name`` (cached per process)."""
-    global _session
     model = _models.get(name)
     if model is None:
-        if _session is None:
-            _session = botocore.session.Session()
-        model = _models[name] = _session.get_service_model(name)
+        model = _models[name] = isolated_session().get_service_model(name)
     return model
 
 

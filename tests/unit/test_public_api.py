@@ -1,0 +1,121 @@
+"""The public surface: ``kms_teach.__all__`` and the import layers of the architecture."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import kms_teach
+
+PACKAGE = Path(kms_teach.__file__).parent
+
+
+def test_public_names_are_exactly_all():
+    assert sorted(kms_teach.__all__) == sorted(
+        [
+            "Cloud",
+            "Clock",
+            "RandomSource",
+            "Principal",
+            "KMSTeachError",
+            "AWSError",
+            "StoreError",
+            "DEFAULT_ACCOUNT",
+            "DEFAULT_REGION",
+            "__version__",
+        ]
+    )
+    for name in kms_teach.__all__:
+        assert hasattr(kms_teach, name), name
+    public = {n for n in dir(kms_teach) if not n.startswith("_")}
+    assert public <= set(kms_teach.__all__), public - set(kms_teach.__all__)
+
+
+def test_errors_form_the_documented_tree():
+    from kms_teach import _errors
+
+    assert issubclass(kms_teach.AWSError, kms_teach.KMSTeachError)
+    assert issubclass(kms_teach.StoreError, kms_teach.KMSTeachError)
+    for code, status in _errors.KMS_ERROR_CODES.items():
+        cls = _errors.error_class(code)
+        assert issubclass(cls, kms_teach.AWSError)
+        assert cls.code == code and cls.status == status
+        assert cls.__name__ in _errors.__doc__ or code in _errors.KMS_ERROR_CODES
+
+
+# Layer of each module (architecture: each imports only modules of lower layers).
+LAYERS = {
+    "_errors": 0,
+    "_crypto": 1,
+    "_clock": 1,
+    "_model": 2,
+    "_policy": 2,
+    "_store": 2.5,  # persists the model's records
+    "_kms": 3,
+    "_wire": 4,
+    "_cloud": 4.5,  # binds the wire to botocore clients
+    "__init__": 5,
+    "__main__": 5,
+}
+
+
+def _kms_teach_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kms_teach."):
+            found.add(node.module.split(".")[1])
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(LAYERS))
+def test_each_module_imports_only_lower_layers(module):
+    path = PACKAGE / f"{module}.py"
+    for imported in _kms_teach_imports(path):
+        assert imported in LAYERS, f"{module} imports unknown module {imported}"
+        assert LAYERS[imported] < LAYERS[module], (
+            f"{module} (layer {LAYERS[module]}) imports {imported} (layer {LAYERS[imported]})"
+        )
+
+
+def test_every_module_of_the_package_has_a_layer():
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    assert modules <= set(LAYERS), modules - set(LAYERS)
+
+
+def test_only_widgets_may_import_ipywidgets_or_matplotlib():
+    for path in PACKAGE.rglob("*.py"):
+        if "widgets" in path.parts:
+            continue
+        text = path.read_text()
+        assert "import ipywidgets" not in text and "import matplotlib" not in text, path
+
+
+def test_clock_moves_only_forward_and_is_timezone_aware():
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    clock = kms_teach.Clock(start, frozen=True)
+    assert clock.now() == start
+    assert clock.advance(days=1, hours=2) == start + dt.timedelta(days=1, hours=2)
+    with pytest.raises(ValueError):
+        clock.advance(days=-1)
+    with pytest.raises(ValueError):
+        kms_teach.Clock(dt.datetime(2026, 1, 1))
+    running = kms_teach.Clock()
+    assert running.now().tzinfo is not None
+    assert running.now() <= running.now()
+
+
+def test_clock_state_round_trips():
+    start = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
+    clock = kms_teach.Clock(start, frozen=True)
+    clock.advance(days=3)
+    again = kms_teach.Clock.from_state(clock.to_state())
+    assert again.now() == clock.now() and again.frozen
