@@ -262,15 +262,25 @@ class AuditLog:
     Entries are recorded cheaply on every call and rendered into CloudTrail's
     record layout (plain dicts) when read. Events never hold plaintext,
     ciphertext or key material.
+
+    Fidelity: CloudTrail's event history keeps 90 days of events; kms_teach
+    keeps the newest ``max_events`` (100,000 by default) in memory.
     """
 
-    def __init__(self):
+    def __init__(self, max_events: int = 100_000):
+        self.max_events = max_events
         self._entries: list = []  # objects with .render(event_id) -> dict
-        self._rendered: list[dict] = []
+        self._rendered: list[dict] = []  # always a prefix of _entries, rendered
+        self._first = 0  # sequence number of _entries[0]
         self._salt = os.urandom(8)
 
     def append(self, entry) -> None:
         self._entries.append(entry)
+        if len(self._entries) > self.max_events + max(1, self.max_events // 10):
+            drop = len(self._entries) - self.max_events
+            del self._entries[:drop]
+            del self._rendered[: min(drop, len(self._rendered))]
+            self._first += drop
 
     def _event_id(self, n: int) -> str:
         digest = hashlib.sha256(self._salt + n.to_bytes(8, "big")).digest()[:16]
@@ -278,9 +288,9 @@ class AuditLog:
 
     @property
     def events(self) -> list[dict]:
-        """Every event so far, oldest first."""
-        for n in range(len(self._rendered), len(self._entries)):
-            self._rendered.append(self._entries[n].render(self._event_id(n)))
+        """Every event kept, oldest first."""
+        for i in range(len(self._rendered), len(self._entries)):
+            self._rendered.append(self._entries[i].render(self._event_id(self._first + i)))
         return list(self._rendered)
 
     def __len__(self) -> int:

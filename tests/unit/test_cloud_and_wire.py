@@ -183,3 +183,15 @@ def test_every_call_allowed_or_refused_is_in_the_audit_trail_without_secrets(clo
     for key in cloud.kms._regions[("111122223333", "us-east-1")].keys.values():
         for bk in key.backing_keys:
             assert bk.material.hex() not in text and base64.b64encode(bk.material).decode() not in text
+
+
+def test_the_audit_trail_keeps_the_newest_events_up_to_its_limit(cloud, kms, key_id):
+    cloud.audit.max_events = 20
+    for i in range(40):
+        kms.describe_key(KeyId=key_id)
+        if i == 10:
+            early = cloud.audit.events  # rendering part of the trail must not disturb trimming
+    events = cloud.audit.events
+    assert 20 <= len(events) <= 22
+    assert all(e["eventName"] == "DescribeKey" for e in events)
+    assert len({e["eventID"] for e in events} | {e["eventID"] for e in early}) == len(events) + len(early)
