@@ -201,7 +201,7 @@ class Cloud:
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path else "in memory"
-        return f"<kms_teach.Cloud account={self.account_id} region={self.region} {where} now={self.clock.now():%Y-%m-%d %H:%M}>"
+        return f"<kms_teach.Cloud account={self.account_id} region={self.region} {where} now={self.clock.now():%Y-%m-%d %H:%M} UTC>"
 
 
 class _InProcessTransport:

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Build the course notebooks from their Python source and execute them.
+
+The notebooks in ``notebooks/`` are generated: their cells are written as
+Python in ``tools/nbsrc/nbNN_<slug>.py``. This script assembles each one with
+nbformat, executes it top to bottom with nbclient in a fresh kernel of *this*
+interpreter (so run it with the project's virtualenv), and writes it with its
+real outputs. Those stored outputs are what ``pytest --nbval`` compares a
+fresh run against, so a notebook that drifts from its source, or from the
+behaviour of kms_teach, fails the test suite.
+
+Usage (from the repository root)::
+
+    .venv/bin/python tools/build_notebooks.py            # build and execute every notebook
+    .venv/bin/python tools/build_notebooks.py 00         # only notebooks whose file name starts with 00
+    .venv/bin/python tools/build_notebooks.py --check    # exit 1 if a committed notebook is out of date
+    .venv/bin/python tools/build_notebooks.py --list     # the notebooks this script knows
+
+The output is deterministic: cell IDs are derived from the notebook and cell
+position, nbclient's timing metadata is not recorded, and the notebooks pin
+their clock and random seed, so rebuilding an unchanged source gives a
+byte-identical file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import ipykernel.kernelspec
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+TOOLS = Path(__file__).resolve().parent
+ROOT = TOOLS.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+
+sys.path.insert(0, str(TOOLS))
+import nbsrc  # noqa: E402  (tools/nbsrc, importable once TOOLS is on the path)
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+# The d2l-style shape every course notebook keeps, in this order (markdown headings).
+REQUIRED_SECTIONS = ("## Objectives", "## What you saw", "## Self-check", "## Next")
+
+
+class _CurrentEnvKernelSpecs(KernelSpecManager):
+    """Resolve "python3" to ipykernel in the interpreter running this script, whatever else is installed."""
+
+    def get_kernel_spec(self, kernel_name):
+        if kernel_name == KERNELSPEC["name"]:
+            return self.kernel_spec_class(
+                resource_dir=ipykernel.kernelspec.RESOURCES, **ipykernel.kernelspec.get_kernel_dict()
+            )
+        return super().get_kernel_spec(kernel_name)
+
+
+# ---------------------------------------------------------------------------- build
+
+
+def assemble(module) -> nbformat.NotebookNode:
+    """The notebook a source module describes, without outputs."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = list(module.cells())
+    prefix = Path(module.FILENAME).stem.split("_", 1)[0]
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"nb{prefix}-{index:03d}"  # stable IDs: no churn on rebuild
+    nb.metadata = nbformat.NotebookNode(
+        kernelspec=nbformat.NotebookNode(KERNELSPEC),
+        language_info=nbformat.NotebookNode(name="python"),
+    )
+    check_shape(module.FILENAME, nb)
+    return nb
+
+
+def check_shape(filename: str, nb: nbformat.NotebookNode) -> None:
+    """Refuse a notebook that lacks the course's fixed section shape."""
+    problems = []
+    if not nb.cells or nb.cells[0].cell_type != "markdown" or not nb.cells[0].source.startswith("# "):
+        problems.append("the first cell must be a markdown cell starting with a '# ' title")
+    headings = [
+        line.strip()
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith("## ")
+    ]
+    positions = []
+    for section in REQUIRED_SECTIONS:
+        found = [i for i, h in enumerate(headings) if h == section or h.startswith(section + " ")]
+        if not found:
+            problems.append(f"missing the section {section!r}")
+        else:
+            positions.append(found[0])
+    if positions != sorted(positions):
+        problems.append(f"sections must come in the order {', '.join(REQUIRED_SECTIONS)}")
+    self_check = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown" and "## Self-check" in c.source)
+    if self_check and "<details>" not in self_check:
+        problems.append("the Self-check answers must be hidden in <details> blocks")
+    if problems:
+        raise ValueError(f"{filename}: " + "; ".join(problems))
+
+
+def execute(nb: nbformat.NotebookNode, *, timeout: int) -> nbformat.NotebookNode:
+    """Run every cell in a fresh kernel (cwd = notebooks/), storing the outputs in ``nb``."""
+    km = KernelManager(kernel_name=KERNELSPEC["name"], kernel_spec_manager=_CurrentEnvKernelSpecs())
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=timeout,
+        record_timing=False,  # no wall-clock timestamps in the stored notebook
+        allow_errors=False,  # only cells tagged raises-exception may raise
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+    )
+    # The kernel's own stderr is only ipykernel start-up noise; cell output arrives over the kernel protocol.
+    client.execute(stderr=subprocess.DEVNULL)
+    return nb
+
+
+def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Keep only stable metadata, so a rebuild on another machine does not churn the file."""
+    info = nb.metadata.get("language_info", {})
+    nb.metadata["language_info"] = nbformat.NotebookNode(
+        {k: info[k] for k in ("name", "codemirror_mode", "file_extension", "mimetype", "nbconvert_exporter",
+                              "pygments_lexer") if k in info}
+    )
+    nb.metadata["kernelspec"] = nbformat.NotebookNode(KERNELSPEC)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.validate(nb)
+    return nb
+
+
+def render(nb: nbformat.NotebookNode) -> str:
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def build(module, *, run: bool, timeout: int) -> str:
+    nb = assemble(module)
+    if run:
+        execute(nb, timeout=timeout)
+    return render(normalise(nb))
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def _select(patterns: list[str]):
+    modules = nbsrc.load_all()
+    if not patterns:
+        return modules
+    chosen = [m for m in modules if any(m.FILENAME.startswith(p) or m.__name__.endswith(p) for p in patterns)]
+    if not chosen:
+        known = ", ".join(m.FILENAME for m in modules)
+        raise SystemExit(f"no notebook matches {patterns}; known: {known}")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", help="file-name prefixes (e.g. 00) or module names; default: all")
+    parser.add_argument("--check", action="store_true", help="build in memory; exit 1 if a notebook on disk differs")
+    parser.add_argument("--no-execute", action="store_true", help="write the notebooks without running them")
+    parser.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell (default 120)")
+    parser.add_argument("--list", action="store_true", help="list the notebooks and exit")
+    args = parser.parse_args(argv)
+
+    modules = _select(args.notebooks)
+    if args.list:
+        for m in modules:
+            print(f"{m.FILENAME:40} tools/nbsrc/{m.__name__.split('.')[-1]}.py")
+        return 0
+
+    NOTEBOOK_DIR.mkdir(exist_ok=True)
+    stale = []
+    for module in modules:
+        target = NOTEBOOK_DIR / module.FILENAME
+        started = time.perf_counter()
+        try:
+            text = build(module, run=not args.no_execute, timeout=args.timeout)
+        except CellExecutionError as exc:
+            print(f"{module.FILENAME}: a cell failed while executing; nothing written.\n{exc}", file=sys.stderr)
+            return 1
+        elapsed = time.perf_counter() - started
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        rel = target.relative_to(ROOT)
+        if args.check:
+            if current != text:
+                stale.append(str(rel))
+                print(f"{rel}: OUT OF DATE ({elapsed:.1f}s)")
+            else:
+                print(f"{rel}: up to date ({elapsed:.1f}s)")
+        elif current == text:
+            print(f"{rel}: unchanged ({elapsed:.1f}s)")
+        else:
+            target.write_text(text, encoding="utf-8")
+            print(f"{rel}: written ({elapsed:.1f}s)")
+    if stale:
+        print(f"rebuild with: .venv/bin/python tools/build_notebooks.py", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""The course notebooks, as Python source.
+
+Each notebook is one module here named ``nbNN_<slug>.py`` that defines:
+
+* ``FILENAME``: the file it becomes in ``notebooks/`` (e.g. ``"00_start_here.ipynb"``);
+* ``cells()``: the list of cells, made with :func:`_cells.md` and :func:`_cells.code`.
+
+To add a notebook, write its module and add its name to ``NOTEBOOKS`` (in
+teaching order); ``tools/build_notebooks.py`` then builds and executes it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+NOTEBOOKS: tuple[str, ...] = (
+    "nb00_start_here",
+)
+
+
+def load(name: str) -> ModuleType:
+    module = importlib.import_module(f"{__name__}.{name}")
+    for attribute in ("FILENAME", "cells"):
+        if not hasattr(module, attribute):
+            raise AttributeError(f"notebook source {name} must define {attribute}")
+    return module
+
+
+def load_all() -> list[ModuleType]:
+    return [load(name) for name in NOTEBOOKS]
