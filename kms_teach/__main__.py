@@ -19,8 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     course = sub.add_parser("course", help="open the course notebooks in JupyterLab")
     course.add_argument("--no-browser", action="store_true", help="start JupyterLab without opening a browser")
-    course.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="further arguments for jupyter lab")
-    args = parser.parse_args(argv)
+    # Anything else (e.g. --ServerApp.port=8899) goes to jupyter lab unchanged.
+    args, jupyter_args = parser.parse_known_args(argv)
     if args.command == "course":
         notebooks = _course_dir()
         if not notebooks.is_dir():
@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
                f"--notebook-dir={notebooks.parent}"]
         if args.no_browser:
             cmd.append("--no-browser")
-        cmd += args.jupyter_args
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # Containers often run as root; JupyterLab refuses that unless told.
+            cmd.append("--allow-root")
+        cmd += jupyter_args
         return subprocess.call(cmd, env=os.environ.copy())
     return 2  # pragma: no cover - argparse enforces a command
 

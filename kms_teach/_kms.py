@@ -1218,8 +1218,10 @@ class _Audit:
         self.error: AWSError | None = None
 
     def resource(self, key: KmsKey) -> None:
-        if all(r is not key for r in self.resources):
-            self.resources.append(key)
+        for r in self.resources:
+            if r is key:
+                return
+        self.resources.append(key)
 
     def render(self, event_id: str) -> dict:
         """This call as a CloudTrail record."""
