@@ -95,6 +95,7 @@ class Cloud:
         self.region = region
         self.path = Path(path) if path is not None else None
         self._seed = seed
+        self._closed = False
         self.random = RandomSource(seed)
         if self.path is not None:
             self.store = SQLiteStore(self.path, self.random)
@@ -103,10 +104,11 @@ class Cloud:
         meta = self.store.load()[2] if self.store.persistent else {}
         if seed is not None and self.store.persistent:
             # A reopened seeded store must not replay the random stream it already used.
-            generation = int(meta.get("generation", 0)) + 1
+            # Each opening takes the next generation atomically, so two processes
+            # opening the same store never share a stream.
+            generation = self.store.next_generation()
             self.random = RandomSource(f"{seed!r}/{generation}")
             self.store._random = self.random
-            self._persist_meta(generation=generation)
         if clock is None:
             clock = Clock.from_state(meta["clock"]) if "clock" in meta else Clock()
         self.clock = clock
@@ -130,7 +132,13 @@ class Cloud:
         self._persist_meta(clock=self.clock.to_state())
 
     def close(self) -> None:
-        """Write the clock and close the store (a persistent Cloud can be reopened from its path)."""
+        """Write the clock and close the store (a persistent Cloud can be reopened from its path).
+
+        Closing twice is harmless.
+        """
+        if self._closed:
+            return
+        self._closed = True
         if self.store.persistent:
             self._persist_meta(clock=self.clock.to_state())
         self.store.close()

@@ -117,7 +117,7 @@ class RandomSource:
             self.token_bytes: Callable[[int], bytes] = os.urandom
         else:
             if isinstance(seed, int):
-                seed = seed.to_bytes(16, "big", signed=True)
+                seed = seed.to_bytes(seed.bit_length() // 8 + 1, "big", signed=True)
             elif isinstance(seed, str):
                 seed = seed.encode("utf-8")
             self._seed = bytes(seed)

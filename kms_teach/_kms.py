@@ -36,7 +36,7 @@ from ._crypto import (
     parse_blob_header,
     seal_blob,
 )
-from ._errors import AWSError, error_class
+from ._errors import AWSError, StoreError, error_class
 from ._model import Alias, AuditLog, BackingKey, KmsKey, Principal, RegionState
 from ._policy import default_key_policy, parse_policy
 from ._store import Changes, MemoryStore
@@ -242,7 +242,10 @@ class KMS:
         with self._lock:
             now = self.clock.now()
             if self._next_due is not None and now >= self._next_due:
-                self._process_due(now)
+                try:
+                    self._process_due(now)
+                except StoreError:
+                    raise E("KMSInternalException")("The simulator's store could not be written; nothing changed.")
             audit = _Audit(operation, request, ctx, now)
             self._changes = None
             try:
@@ -343,19 +346,27 @@ class KMS:
                         when = when + key.rotation_period_days * DAY
         events.sort(key=lambda e: (e[0], e[1]))
         self._changes = None
+        done: list[tuple[str, KmsKey, _dt.datetime]] = []
         try:
             for when, kind, key in events:
                 if kind == 0:
                     self._rotate(key, when, "AUTOMATIC")
                     key.next_rotation_date = when + key.rotation_period_days * DAY
-                    self._record_service_event("RotateKey", key, when)
+                    done.append(("RotateKey", key, when))
                 else:
                     self._delete_key_now(key)
-                    self._record_service_event("DeleteKey", key, when)
+                    done.append(("DeleteKey", key, when))
             if self._changes:
                 self.store.commit(self._changes)
+        except Exception as exc:
+            # Nothing may happen in memory that did not happen in the store.
+            self._changes = None
+            self._reload()
+            raise StoreError(f"scheduled rotations and deletions could not be written to the store: {exc}") from None
         finally:
             self._changes = None
+        for name, key, when in done:
+            self._record_service_event(name, key, when)
         self._recompute_next_due()
 
     def _record_service_event(self, name: str, key: KmsKey, when: _dt.datetime) -> None:

@@ -218,6 +218,22 @@ class SQLiteStore:
                     self._db.execute("ROLLBACK")
                 raise
 
+    def next_generation(self) -> int:
+        """Count one more opening of this store, atomically across processes."""
+        name = self._name("meta", ("generation",))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT sealed FROM records WHERE name = ?", (name,)).fetchone()
+                generation = (self._unseal("meta", name, row[0])["value"] if row else 0) + 1
+                sealed = self._seal("meta", name, {"name": "generation", "value": generation})
+                self._db.execute("INSERT OR REPLACE INTO records (name, kind, sealed) VALUES (?, 'meta', ?)", (name, sealed))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return generation
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
