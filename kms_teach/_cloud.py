@@ -15,6 +15,7 @@ answered in-process by the simulator, through botocore's ``before-send`` hook.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import uuid
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
+from botocore import UNSIGNED
 from botocore.config import Config
 
 from ._clock import Clock
@@ -186,10 +188,15 @@ class Cloud:
                 f"kms_teach simulates {', '.join(sorted(self._protocols))}; it has no {service_name!r} service."
             )
         who = self.principal(principal)
-        config = Config(connect_timeout=1, read_timeout=1)
+        # Fidelity: in-process requests are not signed. The caller is the client's
+        # principal, fixed when the client is made, so a signature would prove
+        # nothing here (and SigV4 costs more than the simulated KMS call itself).
+        # The HTTP endpoint verifies real SigV4 signatures.
+        config = Config(connect_timeout=1, read_timeout=1, signature_version=UNSIGNED)
         if "config" in kwargs:
             config = config.merge(kwargs.pop("config"))
         for forbidden in ("endpoint_url", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"):
+            # Who calls is the principal; where it goes is this cloud.
             if forbidden in kwargs:
                 raise TypeError(f"{forbidden} is chosen by the simulated cloud; do not pass it")
         session = boto3.session.Session(botocore_session=isolated_session())
@@ -197,13 +204,13 @@ class Cloud:
             service_name,
             region_name=region,
             endpoint_url=f"https://{service_name}.{region}.kms-teach.invalid",
-            aws_access_key_id="ASIAKMSTEACHINPROCESS",
-            aws_secret_access_key="kms-teach-in-process-requests-are-not-verified",
             config=config,
             **kwargs,
         )
         handler = _InProcessTransport(self, protocol, region, who)
-        client.meta.events.register("before-send", handler)
+        # First in line, so that another library's before-send hook (moto's stubber,
+        # for one) never sees, or slows, requests meant for this cloud.
+        client.meta.events.register_first("before-send", handler)
         client._kms_teach_transport = handler  # keeps the handler alive with the client
         return client
 
@@ -244,9 +251,14 @@ class _InProcessTransport:
         return AWSResponse(request.url, reply.status, reply.headers, _RawBody(reply.body))
 
 
+_request_ids = itertools.count(1)
+_REQUEST_ID_PREFIX = os.urandom(10).hex()
+
+
 def _request_id() -> str:
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+    """A unique, UUID-shaped request ID (a per-process random prefix and a counter: cheap on the hot path)."""
+    p, n = _REQUEST_ID_PREFIX, next(_request_ids)
+    return f"{p[:8]}-{p[8:12]}-4{p[13:16]}-a{p[17:20]}-{n:012x}"
 
 
 def _text(value) -> str | None:

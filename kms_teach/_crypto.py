@@ -63,8 +63,7 @@ import hmac
 import os
 import re
 import struct
-from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -77,6 +76,7 @@ __all__ = [
     "BLOB_HEADER_LEN",
     "BLOB_OVERHEAD",
     "BlobHeader",
+    "BLOB_FIELDS",
     "encode_encryption_context",
     "parse_blob_header",
     "seal_blob",
@@ -206,8 +206,7 @@ BLOB_OVERHEAD = BLOB_HEADER_LEN + _TAG_LEN
 _KDF_INFO = b"kms_teach ciphertext v1"
 
 
-@dataclass(frozen=True, slots=True)
-class BlobHeader:
+class BlobHeader(NamedTuple):
     """The authenticated, unencrypted header of a ciphertext blob."""
 
     account_id: str
@@ -216,36 +215,44 @@ class BlobHeader:
     kdf_nonce: bytes
     iv: bytes
 
-    FIELDS = (
-        # (name, offset, length, meaning) - used by the ciphertext inspector widget
-        ("magic", 0, 2, "b'KT': a kms_teach ciphertext blob"),
-        ("version", 2, 1, "format version (1)"),
-        ("key_id_form", 3, 1, "0 = UUID key ID, 1 = multi-Region key ID"),
-        ("account_id", 4, 6, "AWS account that owns the KMS key"),
-        ("key_id", 10, 16, "KMS key ID"),
-        ("key_material_id", 26, 32, "backing key that encrypted this"),
-        ("kdf_nonce", 58, 16, "random nonce: derives a one-time key from the backing key"),
-        ("iv", 74, 12, "AES-GCM initialisation vector"),
-        ("header_check", 86, 4, "SHA-256 of the header, first 4 bytes"),
-    )
+
+# (name, offset, length, meaning) of every header field - the ciphertext inspector labels bytes with these.
+BLOB_FIELDS = (
+    ("magic", 0, 2, "b'KT': a kms_teach ciphertext blob"),
+    ("version", 2, 1, "format version (1)"),
+    ("key_id_form", 3, 1, "0 = UUID key ID, 1 = multi-Region key ID"),
+    ("account_id", 4, 6, "AWS account that owns the KMS key"),
+    ("key_id", 10, 16, "KMS key ID"),
+    ("key_material_id", 26, 32, "backing key that encrypted this"),
+    ("kdf_nonce", 58, 16, "random nonce: derives a one-time key from the backing key"),
+    ("iv", 74, 12, "AES-GCM initialisation vector"),
+    ("header_check", 86, 4, "SHA-256 of the header, first 4 bytes"),
+)
+
+_PREFIX_LEN = 58
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_prefix(prefix: bytes) -> tuple[str, str, str]:
+    """(account ID, key ID, key material ID) from header bytes 0..57; ValueError if malformed."""
+    if prefix[:2] != BLOB_MAGIC or prefix[2] != BLOB_VERSION:
+        raise ValueError("not a version-1 kms_teach blob")
+    key_id = key_id_from_bytes(prefix[3], prefix[10:26])
+    return f"{int.from_bytes(prefix[4:10], 'big'):012d}", key_id, prefix[26:58].hex()
 
 
 def parse_blob_header(blob: bytes) -> BlobHeader:
     """Parse and check the header of a ciphertext blob; :class:`CryptoError` if malformed."""
     if len(blob) < BLOB_OVERHEAD:
         raise CryptoError()
-    body = blob[: _HEADER_BODY.size]
-    if blob[_HEADER_BODY.size : BLOB_HEADER_LEN] != hashlib.sha256(body).digest()[:4]:
-        raise CryptoError()
-    magic, version, form, account, key_id, material_id, nonce, iv = _HEADER_BODY.unpack(body)
-    if magic != BLOB_MAGIC or version != BLOB_VERSION:
+    body = blob[:86]
+    if blob[86:BLOB_HEADER_LEN] != hashlib.sha256(body).digest()[:4]:
         raise CryptoError()
     try:
-        key_id_str = key_id_from_bytes(form, key_id)
+        account_id, key_id, material_id = _parse_prefix(body[:_PREFIX_LEN])
     except ValueError:
         raise CryptoError() from None
-    account_id = f"{int.from_bytes(account, 'big'):012d}"
-    return BlobHeader(account_id, key_id_str, material_id.hex(), nonce, iv)
+    return BlobHeader(account_id, key_id, material_id, body[58:74], body[74:86])
 
 
 def derive_key(backing_key: bytes, nonce: bytes, info: bytes = _KDF_INFO) -> bytes:

@@ -18,12 +18,12 @@ Errors are :class:`~kms_teach._errors.AWSError` with AWS's codes and messages.
 from __future__ import annotations
 
 import base64
+import bisect
 import datetime as _dt
 import re
 import struct
 import threading
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import _model as m
@@ -75,21 +75,35 @@ _KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/(.+)$")
 _ALIAS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/.+)$")
 
 
-@dataclass
 class RequestContext:
-    """Who calls, from where, in which Region."""
+    """Who calls, from where, in which Region (one per request)."""
 
-    region: str
-    principal: Principal
-    user_agent: str = "kms_teach"
-    source_ip: str = "127.0.0.1"
-    via_service: str | None = None
-    request_id: str = ""
-    extra: dict = field(default_factory=dict)
+    __slots__ = ("region", "principal", "user_agent", "source_ip", "via_service", "request_id", "extra")
+
+    def __init__(
+        self,
+        region: str,
+        principal: Principal,
+        user_agent: str = "kms_teach",
+        source_ip: str = "127.0.0.1",
+        via_service: str | None = None,
+        request_id: str = "",
+        extra: dict | None = None,
+    ):
+        self.region = region
+        self.principal = principal
+        self.user_agent = user_agent
+        self.source_ip = source_ip
+        self.via_service = via_service
+        self.request_id = request_id
+        self.extra = extra
 
     @property
     def account_id(self) -> str:
         return self.principal.account_id
+
+    def __repr__(self) -> str:
+        return f"RequestContext(region={self.region!r}, principal={self.principal.arn!r}, request_id={self.request_id!r})"
 
 
 # ---------------------------------------------------------------------------
@@ -171,19 +185,50 @@ def _decode_marker(marker: str, scope: str) -> int:
     return position
 
 
-def _page(items: list, limit: int | None, marker: str | None, scope: str, default: int, maximum: int):
-    """Limit/Marker pagination as KMS does it: (page, next_marker or None)."""
+def _check_limit(limit: int | None, default: int, maximum: int) -> int:
     if limit is None:
-        limit = default
-    if limit < 1 or limit > maximum:
-        raise _validation("limit", f"Member must have value less than or equal to {maximum}", limit) if limit > maximum \
-            else _validation("limit", "Member must have value greater than or equal to 1", limit)
+        return default
+    if limit > maximum:
+        raise _validation("limit", f"Member must have value less than or equal to {maximum}", limit)
+    if limit < 1:
+        raise _validation("limit", "Member must have value greater than or equal to 1", limit)
+    return limit
+
+
+def _page(items: list, limit: int | None, marker: str | None, scope: str, default: int, maximum: int):
+    """Limit/Marker pagination over a list whose order never changes: (page, next_marker or None)."""
+    limit = _check_limit(limit, default, maximum)
     start = _decode_marker(marker, scope) if marker else 0
     if start > len(items):
         start = len(items)
     page = items[start : start + limit]
     end = start + len(page)
     return page, (_encode_marker(end, scope) if end < len(items) else None)
+
+
+def _page_after(items: list, sort_keys: list, limit: int | None, marker: str | None, scope: str, default: int,
+                maximum: int):
+    """Pagination over a sorted, changing list: the marker names the last item returned, so an
+    item created or deleted between two pages never makes another one be skipped or repeated."""
+    limit = _check_limit(limit, default, maximum)
+    start = 0
+    if marker:
+        try:
+            raw = base64.urlsafe_b64decode(marker.encode())
+            scope_len = raw[0]
+            if raw[1 : 1 + scope_len] != scope.encode()[:255]:
+                raise ValueError(marker)
+            last = raw[1 + scope_len :].decode("utf-8")
+        except (ValueError, IndexError, UnicodeDecodeError):
+            raise E("InvalidMarkerException")("The request was rejected because the marker that specifies where "
+                                               "pagination should next begin is not valid.") from None
+        start = bisect.bisect_right(sort_keys, last)
+    page = items[start : start + limit]
+    end = start + len(page)
+    if end >= len(items):
+        return page, None
+    scope_bytes = scope.encode()[:255]
+    return page, base64.urlsafe_b64encode(bytes([len(scope_bytes)]) + scope_bytes + sort_keys[end - 1].encode()).decode()
 
 
 class KMS:
@@ -218,9 +263,10 @@ class KMS:
         }
         keys, aliases, _meta = self.store.load()
         for key in keys:
-            self._region(key.account_id, key.region).keys[key.key_id] = key
+            self._region(key.account_id, key.region).add_key(key)
         for alias in aliases:
             self._region(alias.account_id, alias.region).aliases[alias.alias_name] = alias
+        self._seq = max((k.seq for st in self._regions.values() for k in st.keys.values()), default=0)
         self._recompute_next_due()
 
     # ------------------------------------------------------------------ plumbing
@@ -278,7 +324,7 @@ class KMS:
         self._regions.clear()
         keys, aliases, _ = self.store.load()
         for key in keys:
-            self._region(key.account_id, key.region).keys[key.key_id] = key
+            self._region(key.account_id, key.region).add_key(key)
         for alias in aliases:
             self._region(alias.account_id, alias.region).aliases[alias.alias_name] = alias
         self._recompute_next_due()
@@ -380,7 +426,7 @@ class KMS:
 
     def _delete_key_now(self, key: KmsKey) -> None:
         state = self._region(key.account_id, key.region)
-        state.keys.pop(key.key_id, None)
+        state.remove_key(key.key_id)
         self._pending.delete_key(key)
         for alias in list(state.aliases.values()):
             if alias.target_key_id == key.key_id:
@@ -573,7 +619,7 @@ class KMS:
             parse_policy(policy)
             self._check_lockout(ctx, policy, req)
         else:
-            policy = default_key_policy(account)
+            policy = default_key_policy(account, m.partition(ctx.region))
         now = self.clock.now()
         key = KmsKey(
             account_id=account,
@@ -588,7 +634,9 @@ class KMS:
             tags=tags,
         )
         key.backing_keys.append(self._new_backing_key(now, None))
-        self._region(account, ctx.region).keys[key.key_id] = key
+        self._seq += 1
+        key.seq = self._seq
+        self._region(account, ctx.region).add_key(key)
         audit.resource(key)
         self._save(key)
         return {"key_metadata": self.key_metadata(key)}
@@ -607,8 +655,8 @@ class KMS:
     def _op_ListKeys(self, ctx, req, audit):
         self._authorize(ctx, "kms:ListKeys", None, req, audit)
         state = self._regions.get((ctx.account_id, ctx.region))
-        keys = list(state.keys.values()) if state else []
-        page, marker = _page(keys, req.get("limit"), req.get("marker"), "ListKeys", 100, 1000)
+        keys, sort_keys = state.sorted_keys() if state else ([], [])
+        page, marker = _page_after(keys, sort_keys, req.get("limit"), req.get("marker"), "ListKeys", 100, 1000)
         out = {"keys": [{"key_id": k.key_id, "key_arn": k.arn} for k in page], "truncated": marker is not None}
         if marker:
             out["next_marker"] = marker
@@ -962,7 +1010,8 @@ class KMS:
                 "last_updated_date": a.last_updated_date,
             })
         entries.sort(key=lambda e: e["alias_name"])
-        page, marker = _page(entries, req.get("limit"), req.get("marker"), "ListAliases" + str(req.get("key_id")), 50, 100)
+        page, marker = _page_after(entries, [e["alias_name"] for e in entries], req.get("limit"), req.get("marker"),
+                                   "ListAliases" + str(req.get("key_id")), 50, 100)
         out = {"aliases": page, "truncated": marker is not None}
         if marker:
             out["next_marker"] = marker

@@ -27,6 +27,7 @@ __all__ = [
     "Principal",
     "AuditLog",
     "key_arn",
+    "partition",
     "alias_arn",
     "to_epoch",
     "from_iso",
@@ -46,12 +47,17 @@ CREATING = "Creating"
 UPDATING = "Updating"
 
 
+def partition(region: str) -> str:
+    """The AWS partition of a Region: ``aws``, or ``aws-cn`` for the China Regions."""
+    return "aws-cn" if region.startswith("cn-") else "aws"
+
+
 def key_arn(region: str, account: str, key_id: str) -> str:
-    return f"arn:aws:kms:{region}:{account}:key/{key_id}"
+    return f"arn:{partition(region)}:kms:{region}:{account}:key/{key_id}"
 
 
 def alias_arn(region: str, account: str, alias_name: str) -> str:
-    return f"arn:aws:kms:{region}:{account}:{alias_name}"
+    return f"arn:{partition(region)}:kms:{region}:{account}:{alias_name}"
 
 
 def to_epoch(when: _dt.datetime) -> float:
@@ -119,6 +125,7 @@ class KmsKey:
     on_demand_rotations: int = 0
     multi_region: bool = False
     backing_keys: list[BackingKey] = field(default_factory=list)
+    seq: int = 0  # creation order within the simulator (ListKeys lists keys in this order)
 
     @property
     def arn(self) -> str:
@@ -160,6 +167,7 @@ class KmsKey:
             "on_demand_rotation_start": _iso(self.on_demand_rotation_start),
             "on_demand_rotations": self.on_demand_rotations,
             "multi_region": self.multi_region,
+            "seq": self.seq,
             "backing_keys": [bk.to_record(lambda b: wrap(self, b)) for bk in self.backing_keys],
         }
 
@@ -186,6 +194,7 @@ class KmsKey:
             on_demand_rotation_start=from_iso(rec["on_demand_rotation_start"]),
             on_demand_rotations=rec["on_demand_rotations"],
             multi_region=rec["multi_region"],
+            seq=rec.get("seq", 0),
         )
         key.backing_keys = [BackingKey.from_record(r, lambda b, w: unwrap(key, b, w)) for r in rec["backing_keys"]]
         return key
@@ -236,6 +245,22 @@ class RegionState:
     region: str
     keys: dict[str, KmsKey] = field(default_factory=dict)
     aliases: dict[str, Alias] = field(default_factory=dict)
+    _sorted: tuple | None = None
+
+    def add_key(self, key: KmsKey) -> None:
+        self.keys[key.key_id] = key
+        self._sorted = None
+
+    def remove_key(self, key_id: str) -> None:
+        self.keys.pop(key_id, None)
+        self._sorted = None
+
+    def sorted_keys(self) -> tuple[list[KmsKey], list[str]]:
+        """Keys in creation order, with their sort keys; cached until a key comes or goes."""
+        if self._sorted is None:
+            keys = sorted(self.keys.values(), key=lambda k: (k.seq, k.key_id))
+            self._sorted = (keys, [f"{k.seq:016d}|{k.key_id}" for k in keys])
+        return self._sorted
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ reject. Evaluation (who may do what, and why) builds on these records.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ POLICY_MAX_BYTES = 32768
 _POLICY_CHARS = re.compile(r"^[\u0009\u000A\u000D\u0020-\u00FF]+$")
 _VERSIONS = ("2012-10-17", "2008-10-17")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
-_IAM_ARN = re.compile(r"^arn:aws:(iam|sts)::(\d{12}):(.+)$")
+_IAM_ARN = re.compile(r"^arn:aws(?:-cn|-us-gov)?:(iam|sts)::(\d{12}):(.+)$")
 
 
 class PolicyError(Exception):
@@ -249,7 +250,8 @@ def jackson_dumps(value: Any, _level: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def default_key_policy(account_id: str) -> str:
+@functools.lru_cache(maxsize=256)
+def default_key_policy(account_id: str, partition: str = "aws") -> str:
     """The key policy CreateKey applies when none is given: byte for byte AWS's ``key-default-1``.
 
     Its single statement makes the account (``arn:aws:iam::<account>:root``)
@@ -263,7 +265,7 @@ def default_key_policy(account_id: str) -> str:
                 {
                     "Sid": "Enable IAM User Permissions",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
                     "Action": "kms:*",
                     "Resource": "*",
                 }

@@ -110,7 +110,9 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
     """A function (value, path, errors) -> decoded value, validating as it goes."""
     key = shape.name
     if key in cache:
-        return lambda v, p, e: cache[key](v, p, e)
+        compiled = cache[key]
+        # None while the shape is still being compiled (a recursive shape): look it up at call time.
+        return compiled if compiled is not None else (lambda v, p, e: cache[key](v, p, e))
     t = shape.type_name
     meta = shape.metadata
     lo, hi = meta.get("min"), meta.get("max")
@@ -130,21 +132,24 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
         required = list(shape.required_members)
         cache[key] = None  # placeholder for recursion
 
-        compiled = [(name, snake, camel, _compile_decoder(mshape, cache))
-                    for (name, snake, camel, _), mshape in zip(members, shape.members.values())]
+        table = {
+            name: (snake, camel, _compile_decoder(mshape, cache))
+            for (name, snake, camel, _), mshape in zip(members, shape.members.values())
+        }
         req_camel = [(r, _lower_first(r)) for r in required]
 
         def dec_struct(value, path, errors):
-            if not isinstance(value, dict):
+            if value.__class__ is not dict:
                 raise _SerializationError(f"Expected an object at '{path or 'body'}'")
             out = {}
             prefix = path + "." if path else ""
-            for name, snake, camel, sub in compiled:
-                if name in value:
-                    v = value[name]
-                    if v is None:
-                        continue
-                    out[snake] = sub(v, prefix + camel, errors)
+            # Members the model does not know are ignored, as AWS's JSON services do.
+            for name, v in value.items():
+                entry = table.get(name)
+                if entry is None or v is None:
+                    continue
+                snake, camel, sub = entry
+                out[snake] = sub(v, prefix + camel, errors)
             for name, camel in req_camel:
                 if value.get(name) is None:
                     errors.append((prefix + camel, "null", "Member must not be null"))
@@ -201,10 +206,10 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
     if t == "blob":
 
         def dec_blob(value, path, errors):
-            if not isinstance(value, str):
+            if value.__class__ is not str:
                 raise _SerializationError(f"Expected a base64 string at '{path}'")
             try:
-                raw = base64.b64decode(value, validate=True)
+                raw = _b64decode_strict(value)
             except (binascii.Error, ValueError):
                 raise _SerializationError(f"Value at '{path}' is not valid base64") from None
             length_check(len(raw), raw, path, errors)
@@ -263,6 +268,29 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
     raise NotImplementedError(f"shape type {t}")  # pragma: no cover - every KMS shape type is above
 
 
+try:  # a fast JSON parser for request bodies (the standard library is the fallback)
+    from orjson import loads as _json_loads
+except ImportError:  # pragma: no cover
+    _json_loads = json.loads
+
+try:  # SIMD base64: a 4 KB ciphertext decodes in ~0.5 us instead of ~7 us (measured in bench/)
+    import pybase64 as _pybase64
+
+    def _b64decode_strict(value: str) -> bytes:
+        return _pybase64.b64decode(value, validate=True)
+
+    def _b64encode(value: bytes) -> str:
+        return _pybase64.b64encode_as_string(value)
+
+except ImportError:  # pragma: no cover - pybase64 is a dependency; the standard library is the fallback
+
+    def _b64decode_strict(value: str) -> bytes:
+        return base64.b64decode(value, validate=True)
+
+    def _b64encode(value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
+
+
 _json_str = json.encoder.encode_basestring_ascii  # C implementation: "..." with escapes
 
 
@@ -279,7 +307,8 @@ def _compile_encoder(shape, cache: dict) -> Encoder:
     """
     key = shape.name
     if key in cache:
-        return lambda v: cache[key](v)
+        compiled = cache[key]
+        return compiled if compiled is not None else (lambda v: cache[key](v))
     t = shape.type_name
     if t == "structure":
         cache[key] = None
@@ -308,7 +337,7 @@ def _compile_encoder(shape, cache: dict) -> Encoder:
         enc = cache[key] = lambda v: "{" + ",".join([_json_str(k) + ":" + vsub(x) for k, x in v.items()]) + "}"
         return enc
     if t == "blob":
-        enc = cache[key] = lambda v: '"' + base64.b64encode(v).decode("ascii") + '"'
+        enc = cache[key] = lambda v: '"' + _b64encode(v) + '"'
         return enc
     if t == "timestamp":
         enc = cache[key] = lambda v: repr(round(v.timestamp(), 3))
@@ -394,7 +423,7 @@ class JsonProtocol:
             return self._error("UnknownOperationException", f"Unknown operation {target}", 400, request_id)
         dec, enc = codec
         try:
-            doc = json.loads(body) if body else {}
+            doc = _json_loads(body) if body else {}
         except (ValueError, UnicodeDecodeError):
             return self._error("SerializationException", "Start of structure or map found where not expected.",
                                400, request_id)

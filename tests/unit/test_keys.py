@@ -226,3 +226,20 @@ def test_creation_date_follows_the_simulated_clock(cloud, kms):
     cloud.clock.advance(days=10)
     md = kms.create_key()["KeyMetadata"]
     assert md["CreationDate"] == START + dt.timedelta(days=10)
+
+
+def test_list_keys_pages_stay_correct_when_a_key_is_deleted_between_pages(cloud, kms):
+    created = [kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(6)]
+    kms.schedule_key_deletion(KeyId=created[1], PendingWindowInDays=7)
+    first = kms.list_keys(Limit=3)
+    assert [k["KeyId"] for k in first["Keys"]] == created[:3]
+    cloud.clock.advance(days=8)  # created[1], already listed, is deleted now
+    rest = kms.list_keys(Limit=3, Marker=first["NextMarker"])
+    assert [k["KeyId"] for k in rest["Keys"]] == created[3:]
+
+
+def test_keys_in_the_china_regions_use_the_aws_cn_partition(cloud):
+    cn = cloud.client("kms", region_name="cn-north-1")
+    md = cn.create_key()["KeyMetadata"]
+    assert md["Arn"].startswith("arn:aws-cn:kms:cn-north-1:111122223333:key/")
+    assert '"AWS" : "arn:aws-cn:iam::111122223333:root"' in cn.get_key_policy(KeyId=md["KeyId"])["Policy"]
