@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import itertools
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 

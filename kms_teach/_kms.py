@@ -17,11 +17,8 @@ Errors are :class:`~kms_teach._errors.AWSError` with AWS's codes and messages.
 
 from __future__ import annotations
 
-import base64
-import bisect
 import datetime as _dt
 import re
-import struct
 import threading
 import uuid
 from typing import Any, Callable
@@ -29,207 +26,38 @@ from typing import Any, Callable
 from . import _model as m
 from ._clock import Clock
 from ._crypto import (
-    BLOB_OVERHEAD,
     CryptoError,
     RandomSource,
     open_blob,
     parse_blob_header,
     seal_blob,
 )
-from ._errors import AWSError, StoreError, error_class
+from ._errors import AWSError, StoreError
 from ._model import Alias, AuditLog, BackingKey, KmsKey, Principal, RegionState
 from ._policy import default_key_policy, parse_policy
 from ._store import Changes, MemoryStore
+from ._kms_common import (
+    _ALIAS_ARN_RE,
+    _CRYPTO_RULE,
+    _KEY_ARN_RE,
+    _MRK_RE,
+    _UUID_RE,
+    ALIAS_OK,
+    AWS_MANAGED_ALIASES,
+    DAY,
+    MAX_ALIASES_PER_KEY,
+    MAX_ON_DEMAND_ROTATIONS,
+    MAX_TAGS_PER_KEY,
+    ROTATION_CONFLICT_WINDOW,
+    STATE_RULES,
+    E,
+    RequestContext,
+    _page,
+    _page_after,
+    validation,
+)
 
 __all__ = ["KMS", "RequestContext", "AWS_MANAGED_ALIASES"]
-
-E = error_class
-DAY = _dt.timedelta(days=1)
-
-# Operations whose KeyId may be an alias name or alias ARN (from the botocore
-# model's documentation of each KeyId member). The rest take a key ID or key ARN.
-ALIAS_OK = frozenset(
-    {
-        "DescribeKey", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-        "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify", "GetPublicKey",
-        "DeriveSharedSecret", "GetKeyLastUsage",
-    }
-)
-
-# Aliases AWS predefines for AWS managed keys. ListAliases shows them, without
-# a TargetKeyId, until a service first uses the key.
-AWS_MANAGED_ALIASES = (
-    "alias/aws/acm", "alias/aws/dynamodb", "alias/aws/ebs", "alias/aws/elasticfilesystem", "alias/aws/es",
-    "alias/aws/glue", "alias/aws/kinesisvideo", "alias/aws/lambda", "alias/aws/rds", "alias/aws/redshift",
-    "alias/aws/s3", "alias/aws/secretsmanager", "alias/aws/ssm", "alias/aws/xray",
-)
-
-MAX_ON_DEMAND_ROTATIONS = 25
-MAX_ALIASES_PER_KEY = 50
-MAX_TAGS_PER_KEY = 50
-ROTATION_CONFLICT_WINDOW = _dt.timedelta(minutes=20)
-
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_MRK_RE = re.compile(r"^mrk-[0-9a-f]{32}$")
-_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/(.+)$")
-_ALIAS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/.+)$")
-
-
-class RequestContext:
-    """Who calls, from where, in which Region (one per request)."""
-
-    __slots__ = ("region", "principal", "user_agent", "source_ip", "via_service", "request_id", "extra")
-
-    def __init__(
-        self,
-        region: str,
-        principal: Principal,
-        user_agent: str = "kms_teach",
-        source_ip: str = "127.0.0.1",
-        via_service: str | None = None,
-        request_id: str = "",
-        extra: dict | None = None,
-    ):
-        self.region = region
-        self.principal = principal
-        self.user_agent = user_agent
-        self.source_ip = source_ip
-        self.via_service = via_service
-        self.request_id = request_id
-        self.extra = extra
-
-    @property
-    def account_id(self) -> str:
-        return self.principal.account_id
-
-    def __repr__(self) -> str:
-        return f"RequestContext(region={self.region!r}, principal={self.principal.arn!r}, request_id={self.request_id!r})"
-
-
-# ---------------------------------------------------------------------------
-# The key-state table (AWS KMS Developer Guide, "Key states of AWS KMS keys")
-# ---------------------------------------------------------------------------
-
-# What each kind of operation allows. A state missing from a rule's dict is
-# allowed; a present state maps to (error code, message template).
-_DIS = ("DisabledException", "{arn} is disabled.")
-_PD = ("KMSInvalidStateException", "{arn} is pending deletion.")
-_PRD = ("KMSInvalidStateException", "{arn} is pending replica deletion.")
-_PI = ("KMSInvalidStateException", "{arn} is pending import.")
-_UNAV = ("KMSInvalidStateException", "{arn} is unavailable.")
-_CREATING = ("KMSInvalidStateException", "{arn} is creating.")
-_UPDATING = ("KMSInvalidStateException", "{arn} is updating.")
-_NOT_PD = ("KMSInvalidStateException", "{arn} is not pending deletion.")
-
-_CRYPTO_RULE = {
-    m.DISABLED: _DIS, m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD,
-    m.PENDING_IMPORT: _PI, m.UNAVAILABLE: _UNAV, m.CREATING: _CREATING,
-}
-_NOT_PENDING_DELETION = {m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD}
-_ENABLE_DISABLE_RULE = {
-    m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD, m.PENDING_IMPORT: _PI,
-    m.CREATING: _CREATING, m.UPDATING: _UPDATING,
-}
-_ROTATION_RULE = {
-    m.DISABLED: _DIS, m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD,
-    m.PENDING_IMPORT: _PI, m.UNAVAILABLE: _UNAV, m.CREATING: _CREATING,
-}
-_CANCEL_RULE = {
-    s: _NOT_PD for s in (m.ENABLED, m.DISABLED, m.PENDING_IMPORT, m.UNAVAILABLE, m.CREATING, m.UPDATING)
-}
-_SCHEDULE_RULE = {m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD, m.UPDATING: _UPDATING}
-_ANY = {}
-
-STATE_RULES: dict[str, dict] = {
-    "Encrypt": _CRYPTO_RULE, "Decrypt": _CRYPTO_RULE, "ReEncrypt": _CRYPTO_RULE,
-    "GenerateDataKey": _CRYPTO_RULE, "GenerateDataKeyWithoutPlaintext": _CRYPTO_RULE,
-    "GenerateDataKeyPair": _CRYPTO_RULE, "GenerateDataKeyPairWithoutPlaintext": _CRYPTO_RULE,
-    "CreateAlias": _NOT_PENDING_DELETION, "UpdateAlias": _NOT_PENDING_DELETION,
-    "DeleteAlias": _ANY, "DescribeKey": _ANY, "GetKeyPolicy": _ANY, "PutKeyPolicy": _ANY,
-    "ListKeyPolicies": _ANY, "ListResourceTags": _ANY, "ListAliases": _ANY, "ListKeyRotations": _ANY,
-    "GetKeyRotationStatus": {m.PENDING_IMPORT: None},  # origin check handles EXTERNAL keys
-    "EnableKey": _ENABLE_DISABLE_RULE, "DisableKey": _ENABLE_DISABLE_RULE,
-    "EnableKeyRotation": _ROTATION_RULE, "DisableKeyRotation": _ROTATION_RULE,
-    "RotateKeyOnDemand": _ROTATION_RULE,
-    "ScheduleKeyDeletion": _SCHEDULE_RULE, "CancelKeyDeletion": _CANCEL_RULE,
-    "TagResource": _NOT_PENDING_DELETION, "UntagResource": _NOT_PENDING_DELETION,
-    "UpdateKeyDescription": _NOT_PENDING_DELETION,
-}
-
-
-def _validation(field_name: str, constraint: str, value: Any = None) -> AWSError:
-    shown = "" if value is None else f" '{value}'"
-    return E("ValidationException")(
-        f"1 validation error detected: Value{shown} at '{field_name}' failed to satisfy constraint: {constraint}"
-    )
-
-
-class _PaginationError(Exception):
-    pass
-
-
-def _encode_marker(position: int, scope: str) -> str:
-    return base64.urlsafe_b64encode(struct.pack(">I", position) + scope.encode()[:64]).decode()
-
-
-def _decode_marker(marker: str, scope: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(marker.encode())
-        position = struct.unpack(">I", raw[:4])[0]
-    except (ValueError, struct.error):
-        raise E("InvalidMarkerException")("The request was rejected because the marker that specifies where "
-                                           "pagination should next begin is not valid.") from None
-    if raw[4:] != scope.encode()[:64]:
-        raise E("InvalidMarkerException")("The request was rejected because the marker that specifies where "
-                                           "pagination should next begin is not valid.")
-    return position
-
-
-def _check_limit(limit: int | None, default: int, maximum: int) -> int:
-    if limit is None:
-        return default
-    if limit > maximum:
-        raise _validation("limit", f"Member must have value less than or equal to {maximum}", limit)
-    if limit < 1:
-        raise _validation("limit", "Member must have value greater than or equal to 1", limit)
-    return limit
-
-
-def _page(items: list, limit: int | None, marker: str | None, scope: str, default: int, maximum: int):
-    """Limit/Marker pagination over a list whose order never changes: (page, next_marker or None)."""
-    limit = _check_limit(limit, default, maximum)
-    start = _decode_marker(marker, scope) if marker else 0
-    if start > len(items):
-        start = len(items)
-    page = items[start : start + limit]
-    end = start + len(page)
-    return page, (_encode_marker(end, scope) if end < len(items) else None)
-
-
-def _page_after(items: list, sort_keys: list, limit: int | None, marker: str | None, scope: str, default: int,
-                maximum: int):
-    """Pagination over a sorted, changing list: the marker names the last item returned, so an
-    item created or deleted between two pages never makes another one be skipped or repeated."""
-    limit = _check_limit(limit, default, maximum)
-    start = 0
-    if marker:
-        try:
-            raw = base64.urlsafe_b64decode(marker.encode())
-            scope_len = raw[0]
-            if raw[1 : 1 + scope_len] != scope.encode()[:255]:
-                raise ValueError(marker)
-            last = raw[1 + scope_len :].decode("utf-8")
-        except (ValueError, IndexError, UnicodeDecodeError):
-            raise E("InvalidMarkerException")("The request was rejected because the marker that specifies where "
-                                               "pagination should next begin is not valid.") from None
-        start = bisect.bisect_right(sort_keys, last)
-    page = items[start : start + limit]
-    end = start + len(page)
-    if end >= len(items):
-        return page, None
-    scope_bytes = scope.encode()[:255]
-    return page, base64.urlsafe_b64encode(bytes([len(scope_bytes)]) + scope_bytes + sort_keys[end - 1].encode()).decode()
-
 
 class KMS:
     """The simulated AWS Key Management Service of one :class:`~kms_teach.Cloud`.
@@ -458,7 +286,7 @@ class KMS:
     def resolve_key(self, ctx: RequestContext, ref: Any, operation: str, *, field_name: str = "keyId") -> KmsKey:
         """The KMS key a KeyId names, with AWS's errors for every way it can fail."""
         if not isinstance(ref, str) or not ref:
-            raise _validation(field_name, "Member must have length greater than or equal to 1")
+            raise validation(field_name, "Member must have length greater than or equal to 1")
         allow_alias = operation in ALIAS_OK
         region, account = ctx.region, ctx.account_id
         if ref.startswith("arn:"):
@@ -553,7 +381,7 @@ class KMS:
     def _check_grant_tokens(self, request: dict) -> None:
         tokens = request.get("grant_tokens")
         if tokens is not None and len(tokens) > 10:
-            raise _validation("grantTokens", "Member must have length less than or equal to 10")
+            raise validation("grantTokens", "Member must have length less than or equal to 10")
 
     def key_metadata(self, key: KmsKey) -> dict:
         md: dict[str, Any] = {
@@ -666,7 +494,7 @@ class KMS:
         key = self._use_key(ctx, req, audit, "UpdateKeyDescription")
         description = req.get("description")
         if description is None:
-            raise _validation("description", "Member must not be null", "null")
+            raise validation("description", "Member must not be null", "null")
         key.description = description
         self._save(key)
         return {}
@@ -696,9 +524,9 @@ class KMS:
         if days is None:
             days = 30
         if days < 7:
-            raise _validation("pendingWindowInDays", "Member must have value greater than or equal to 7", days)
+            raise validation("pendingWindowInDays", "Member must have value greater than or equal to 7", days)
         if days > 30:
-            raise _validation("pendingWindowInDays", "Member must have value less than or equal to 30", days)
+            raise validation("pendingWindowInDays", "Member must have value less than or equal to 30", days)
         now = self.clock.now()
         key.key_state = m.PENDING_DELETION
         key.pending_window_days = days
@@ -740,9 +568,9 @@ class KMS:
         context = self._check_context(req.get("encryption_context"))
         plaintext = req.get("plaintext")
         if plaintext is None:
-            raise _validation("plaintext", "Member must not be null")
+            raise validation("plaintext", "Member must not be null")
         if not 1 <= len(plaintext) <= 4096:
-            raise _validation("plaintext", "Member must have length less than or equal to 4096" if plaintext
+            raise validation("plaintext", "Member must have length less than or equal to 4096" if plaintext
                               else "Member must have length greater than or equal to 1")
         key = self._use_key(ctx, req, audit, "Encrypt")
         self._require_symmetric_encryption(key, "Encrypt")
@@ -756,9 +584,9 @@ class KMS:
         """Decrypt a ciphertext blob for Decrypt or the source half of ReEncrypt."""
         blob = req.get(blob_field)
         if blob is None:
-            raise _validation("ciphertextBlob", "Member must not be null", "null")
+            raise validation("ciphertextBlob", "Member must not be null", "null")
         if not 1 <= len(blob) <= 6144:
-            raise _validation("ciphertextBlob", "Member must have length less than or equal to 6144" if blob
+            raise validation("ciphertextBlob", "Member must have length less than or equal to 6144" if blob
                               else "Member must have length greater than or equal to 1")
         context = self._check_context(req.get(context_field))
         named = None
@@ -861,10 +689,10 @@ class KMS:
             raise E("ValidationException")("Please specify either number of bytes or key spec, not both.")
         if spec is not None:
             if spec not in ("AES_256", "AES_128"):
-                raise _validation("keySpec", "Member must satisfy enum value set: [AES_256, AES_128]", spec)
+                raise validation("keySpec", "Member must satisfy enum value set: [AES_256, AES_128]", spec)
             nbytes = 32 if spec == "AES_256" else 16
         elif not 1 <= nbytes <= 1024:
-            raise _validation("numberOfBytes", "Member must have value less than or equal to 1024" if nbytes > 1024
+            raise validation("numberOfBytes", "Member must have value less than or equal to 1024" if nbytes > 1024
                               else "Member must have value greater than or equal to 1", nbytes)
         self._dry_run(req)
         # The data key exists only in this response: KMS keeps no copy of it.
@@ -896,25 +724,25 @@ class KMS:
         if n is None:
             raise E("ValidationException")("NumberOfBytes is required.")
         if n < 1:
-            raise _validation("numberOfBytes", "Member must have value greater than or equal to 1", n)
+            raise validation("numberOfBytes", "Member must have value greater than or equal to 1", n)
         if n > 1024:
-            raise _validation("numberOfBytes", "Member must have value less than or equal to 1024", n)
+            raise validation("numberOfBytes", "Member must have value less than or equal to 1024", n)
         return {"plaintext": self.random.token_bytes(n)}
 
     # -- aliases ----------------------------------------------------------------
 
     def _check_alias_name(self, name: Any, *, for_create: bool) -> str:
         if not isinstance(name, str) or not name:
-            raise _validation("aliasName", "Member must have length greater than or equal to 1")
+            raise validation("aliasName", "Member must have length greater than or equal to 1")
         if not name.startswith("alias/"):
             raise E("ValidationException")(
                 'Alias must start with the prefix "alias/". Please see '
                 "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
             )
         if len(name) > 256:
-            raise _validation("aliasName", "Member must have length less than or equal to 256", name)
+            raise validation("aliasName", "Member must have length less than or equal to 256", name)
         if not re.match(r"^[a-zA-Z0-9:/_-]+$", name):
-            raise _validation("aliasName", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$", name)
+            raise validation("aliasName", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$", name)
         if name == "alias/" or name.endswith("/") and for_create:
             raise E("InvalidAliasNameException")(f"Alias name {name} is not valid.")
         if name.startswith("alias/aws/"):
@@ -1037,9 +865,9 @@ class KMS:
         if period is None:
             period = 365
         if period < 90:
-            raise _validation("rotationPeriodInDays", "Member must have value greater than or equal to 90", period)
+            raise validation("rotationPeriodInDays", "Member must have value greater than or equal to 90", period)
         if period > 2560:
-            raise _validation("rotationPeriodInDays", "Member must have value less than or equal to 2560", period)
+            raise validation("rotationPeriodInDays", "Member must have value less than or equal to 2560", period)
         now = self.clock.now()
         key.rotation_enabled = True
         key.rotation_period_days = period
@@ -1128,13 +956,13 @@ class KMS:
         for tag in tags:
             k, v = tag.get("tag_key"), tag.get("tag_value")
             if k is None:
-                raise _validation("tags.member.tagKey", "Member must not be null")
+                raise validation("tags.member.tagKey", "Member must not be null")
             if v is None:
-                raise _validation("tags.member.tagValue", "Member must not be null")
+                raise validation("tags.member.tagValue", "Member must not be null")
             if not 1 <= len(k) <= 128:
-                raise _validation("tags.member.tagKey", "Member must have length less than or equal to 128", k)
+                raise validation("tags.member.tagKey", "Member must have length less than or equal to 128", k)
             if len(v) > 256:
-                raise _validation("tags.member.tagValue", "Member must have length less than or equal to 256", v)
+                raise validation("tags.member.tagValue", "Member must have length less than or equal to 256", v)
             if k.startswith("aws:"):
                 raise E("TagException")("Tags beginning with aws: are reserved")
             if k in seen:
@@ -1149,7 +977,7 @@ class KMS:
         key = self._use_key(ctx, req, audit, "TagResource")
         tags = req.get("tags")
         if tags is None:
-            raise _validation("tags", "Member must not be null")
+            raise validation("tags", "Member must not be null")
         key.tags = self._validated_tags(tags, key.tags)
         self._save(key)
         return {}
@@ -1158,7 +986,7 @@ class KMS:
         key = self._use_key(ctx, req, audit, "UntagResource")
         keys = req.get("tag_keys")
         if keys is None:
-            raise _validation("tagKeys", "Member must not be null")
+            raise validation("tagKeys", "Member must not be null")
         for k in keys:
             if k.startswith("aws:"):
                 raise E("TagException")("Tags beginning with aws: are reserved")
@@ -1184,7 +1012,7 @@ class KMS:
         if name is None:
             return "default"
         if not re.match(r"^[\w]+$", name) or len(name) > 128:
-            raise _validation("policyName", "Member must satisfy regular expression pattern: [\\w]+", name)
+            raise validation("policyName", "Member must satisfy regular expression pattern: [\\w]+", name)
         return name
 
     def _op_GetKeyPolicy(self, ctx, req, audit):
@@ -1205,7 +1033,7 @@ class KMS:
             )
         policy = req.get("policy")
         if policy is None:
-            raise _validation("policy", "Member must not be null")
+            raise validation("policy", "Member must not be null")
         parse_policy(policy)
         self._check_lockout(ctx, policy, req)
         key.policy = policy

@@ -82,7 +82,7 @@ def _principal_block(value: Any, where: str, *, require_principal_arns: bool) ->
     if value == "*":
         return {"*": ["*"]}
     if not isinstance(value, dict) or not value:
-        raise PolicyError(f"Policy contains a statement with one or more invalid principals.")
+        raise PolicyError("Policy contains a statement with one or more invalid principals.")
     out: dict[str, list[str]] = {}
     for kind, names in value.items():
         if kind not in ("AWS", "Service", "Federated", "CanonicalUser"):

@@ -54,7 +54,10 @@ LAYERS = {
     "_model": 2,
     "_policy": 2,
     "_store": 2.5,  # persists the model's records
-    "_kms": 3,
+    "_keyspecs": 1,
+    "_ed25519ph": 0.5,  # pure maths, used by _keyspecs
+    "_kms_common": 3,
+    "_kms": 3.5,
     "_wire": 4,
     "_cloud": 4.5,  # binds the wire to botocore clients
     "__init__": 5,
