@@ -34,8 +34,10 @@ from ._crypto import (
 )
 from ._errors import AWSError, StoreError
 from ._model import Alias, AuditLog, BackingKey, KmsKey, Principal, RegionState
+from ._keyspecs import KEY_SPECS, generate_material, rsa_decrypt, rsa_encrypt, rsa_max_plaintext
 from ._policy import default_key_policy, parse_policy
 from ._store import Changes, MemoryStore
+from ._kms_keytypes import KeyTypeOperations
 from ._kms_common import (
     _ALIAS_ARN_RE,
     _CRYPTO_RULE,
@@ -59,7 +61,7 @@ from ._kms_common import (
 
 __all__ = ["KMS", "RequestContext", "AWS_MANAGED_ALIASES"]
 
-class KMS:
+class KMS(KeyTypeOperations):
     """The simulated AWS Key Management Service of one :class:`~kms_teach.Cloud`.
 
     It holds every account's and Region's KMS keys and aliases, answers
@@ -274,8 +276,9 @@ class KMS:
             return "mrk-" + raw.hex()
         return str(uuid.UUID(bytes=raw, version=4))
 
-    def _new_backing_key(self, created: _dt.datetime, rotation_type: str | None) -> BackingKey:
-        return BackingKey(self.random.token_bytes(32).hex(), self.random.token_bytes(32), created, rotation_type)
+    def _new_backing_key(self, created: _dt.datetime, rotation_type: str | None, spec: str = "SYMMETRIC_DEFAULT") -> BackingKey:
+        return BackingKey(self.random.token_bytes(32).hex(), generate_material(spec, self.random.token_bytes), created,
+                          rotation_type)
 
     def _rotate(self, key: KmsKey, when: _dt.datetime, rotation_type: str) -> BackingKey:
         bk = self._new_backing_key(when, rotation_type)
@@ -401,11 +404,40 @@ class KMS:
         }
         if key.key_state == m.PENDING_DELETION and key.deletion_date:
             md["deletion_date"] = key.deletion_date
-        if key.key_usage == "ENCRYPT_DECRYPT":
-            md["encryption_algorithms"] = ["SYMMETRIC_DEFAULT"]
-        if key.key_spec == "SYMMETRIC_DEFAULT" and key.current_backing_key is not None:
-            md["current_key_material_id"] = key.current_backing_key.key_material_id
+        if key.key_state == m.PENDING_REPLICA_DELETION:
+            md["pending_deletion_window_in_days"] = key.pending_window_days
+        if key.origin == "EXTERNAL":
+            md["expiration_model"] = key.expiration_model
+            if key.expiration_model == "KEY_MATERIAL_EXPIRES":
+                md["valid_to"] = key.valid_to
+        md.update(KEY_SPECS[key.key_spec].algorithms_for(key.key_usage))
+        current = key.current_backing_key
+        if key.key_spec == "SYMMETRIC_DEFAULT" and current is not None and current.material:
+            md["current_key_material_id"] = current.key_material_id
+        if key.multi_region:
+            md["multi_region_configuration"] = self._multi_region_configuration(key)
         return md
+
+    def _multi_region_configuration(self, key: KmsKey) -> dict:
+        related = self.related_keys(key)
+        primary = next((k for k in related if k.mr_role == "PRIMARY"), None)
+        config: dict[str, Any] = {"multi_region_key_type": key.mr_role}
+        if primary is not None:
+            config["primary_key"] = {"arn": primary.arn, "region": primary.region}
+        config["replica_keys"] = [{"arn": k.arn, "region": k.region} for k in related if k.mr_role == "REPLICA"]
+        return config
+
+    def related_keys(self, key: KmsKey) -> list[KmsKey]:
+        """Every key that shares this multi-Region key's ID (itself included), ordered by Region."""
+        if not key.multi_region:
+            return [key]
+        out = []
+        for (account, _region), state in self._regions.items():
+            if account == key.account_id:
+                other = state.keys.get(key.key_id)
+                if other is not None:
+                    out.append(other)
+        return sorted(out, key=lambda k: k.region)
 
     # ================================================================ operations
     # Each handler: (ctx, request, audit) -> response dict
@@ -429,16 +461,21 @@ class KMS:
             raise E("UnsupportedOperationException")(
                 "kms_teach does not simulate custom key stores (AWS CloudHSM or external key stores)."
             )
-        if key_spec != "SYMMETRIC_DEFAULT":
-            raise E("UnsupportedOperationException")(
-                f"KeySpec {key_spec} is not available in this version of kms_teach."
-            )
-        if key_usage not in (None, "ENCRYPT_DECRYPT"):
+        info = KEY_SPECS.get(key_spec)
+        if info is None:
+            # Fidelity: SM2 exists only in the China Regions and ML-DSA / ML-KEM KMS keys are not simulated.
+            raise E("UnsupportedOperationException")(f"kms_teach does not simulate KMS keys with KeySpec {key_spec}.")
+        if key_usage is None:
+            if key_spec != "SYMMETRIC_DEFAULT":
+                raise E("ValidationException")(
+                    "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys."
+                )
+            key_usage = "ENCRYPT_DECRYPT"
+        if key_usage not in info.usages:
             raise E("ValidationException")(f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}")
-        if origin != "AWS_KMS":
-            raise E("UnsupportedOperationException")(f"Origin {origin} is not available in this version of kms_teach.")
-        if req.get("multi_region"):
-            raise E("UnsupportedOperationException")("Multi-Region keys are not available in this version of kms_teach.")
+        if origin not in ("AWS_KMS", "EXTERNAL"):
+            raise E("UnsupportedOperationException")(f"Origin {origin} is not valid for this operation.")
+        multi_region = bool(req.get("multi_region"))
         description = req.get("description") or ""
         tags = self._validated_tags(req.get("tags") or [], {})
         account = ctx.account_id
@@ -452,16 +489,23 @@ class KMS:
         key = KmsKey(
             account_id=account,
             region=ctx.region,
-            key_id=self._new_key_id(),
+            key_id=self._new_key_id(multi_region),
             creation_date=now,
             description=description,
-            key_usage="ENCRYPT_DECRYPT",
+            key_usage=key_usage,
             key_spec=key_spec,
             origin=origin,
             policy=policy,
             tags=tags,
+            multi_region=multi_region,
+            mr_role="PRIMARY" if multi_region else None,
         )
-        key.backing_keys.append(self._new_backing_key(now, None))
+        if origin == "EXTERNAL":
+            # No key material until the customer imports it.
+            key.key_state = m.PENDING_IMPORT
+            key.import_salt = self.random.token_bytes(32).hex()
+        else:
+            key.backing_keys.append(self._new_backing_key(now, None, key_spec))
         self._seq += 1
         key.seq = self._seq
         self._region(account, ctx.region).add_key(key)
@@ -563,35 +607,96 @@ class KMS:
             random=self.random,
         )
 
-    def _op_Encrypt(self, ctx, req, audit):
-        self._check_grant_tokens(req)
-        context = self._check_context(req.get("encryption_context"))
-        plaintext = req.get("plaintext")
+    @staticmethod
+    def _require_usage(key: KmsKey, usage: str, operation: str) -> None:
+        if key.key_usage != usage:
+            raise E("InvalidKeyUsageException")(
+                f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}."
+            )
+
+    @staticmethod
+    def _refuse_context_for_asymmetric(key: KmsKey, context) -> None:
+        if context:
+            raise E("ValidationException")(
+                f"EncryptionContext is not supported with {key.key_spec} KMS keys: only symmetric encryption "
+                "KMS keys take an encryption context."
+            )
+
+    def _seal(self, key: KmsKey, plaintext: bytes, algorithm: str | None, context, operation: str):
+        """Encrypt under ``key``: (ciphertext, algorithm, key material ID or None). Checks usage and algorithm."""
+        self._require_usage(key, "ENCRYPT_DECRYPT", operation)
+        info = KEY_SPECS[key.key_spec]
+        algorithm = algorithm or "SYMMETRIC_DEFAULT"
+        if algorithm not in info.encryption_algorithms:
+            raise E("InvalidKeyUsageException")(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
+        if info.kind == "symmetric":
+            return (lambda: self._encrypt_under(key, plaintext, context)), algorithm, key.current_backing_key.key_material_id
+        self._refuse_context_for_asymmetric(key, context)
+        limit = rsa_max_plaintext(key.key_spec, algorithm)
+        if len(plaintext) > limit:
+            raise E("ValidationException")(
+                f"Algorithm {algorithm} and key spec {key.key_spec} cannot encrypt data larger than {limit} bytes."
+            )
+        material = key.current_backing_key.material
+        return (lambda: rsa_encrypt(material, algorithm, plaintext)), algorithm, None
+
+    @staticmethod
+    def _check_plaintext(plaintext) -> bytes:
         if plaintext is None:
             raise validation("plaintext", "Member must not be null")
         if not 1 <= len(plaintext) <= 4096:
             raise validation("plaintext", "Member must have length less than or equal to 4096" if plaintext
-                              else "Member must have length greater than or equal to 1")
-        key = self._use_key(ctx, req, audit, "Encrypt")
-        self._require_symmetric_encryption(key, "Encrypt")
-        algorithm = self._check_algorithm(key, req.get("encryption_algorithm"))
-        self._dry_run(req)
-        blob = self._encrypt_under(key, plaintext, context)
-        return {"ciphertext_blob": blob, "key_id": key.arn, "encryption_algorithm": algorithm}
+                             else "Member must have length greater than or equal to 1")
+        return plaintext
 
-    def _open(self, ctx, req, audit, operation: str, *, blob_field: str, key_field: str, context_field: str,
-              algorithm_field: str, action: str):
-        """Decrypt a ciphertext blob for Decrypt or the source half of ReEncrypt."""
-        blob = req.get(blob_field)
+    def _op_Encrypt(self, ctx, req, audit):
+        self._check_grant_tokens(req)
+        context = self._check_context(req.get("encryption_context"))
+        plaintext = self._check_plaintext(req.get("plaintext"))
+        key = self._use_key(ctx, req, audit, "Encrypt")
+        encrypt, algorithm, _material_id = self._seal(key, plaintext, req.get("encryption_algorithm"), context, "Encrypt")
+        self._dry_run(req)
+        return {"ciphertext_blob": encrypt(), "key_id": key.arn, "encryption_algorithm": algorithm}
+
+    def _unseal(self, ctx, req, audit, operation: str, *, key_field: str, context_field: str, algorithm_field: str,
+                action: str):
+        """Check everything needed to decrypt a ciphertext (Decrypt, or the source half of ReEncrypt).
+
+        Returns (key, algorithm, decrypt) where ``decrypt()`` does the cryptography and returns
+        (plaintext, key material ID or None); it is called only once every check has passed.
+        """
+        blob = req.get("ciphertext_blob")
         if blob is None:
             raise validation("ciphertextBlob", "Member must not be null", "null")
         if not 1 <= len(blob) <= 6144:
             raise validation("ciphertextBlob", "Member must have length less than or equal to 6144" if blob
-                              else "Member must have length greater than or equal to 1")
+                             else "Member must have length greater than or equal to 1")
         context = self._check_context(req.get(context_field))
+        algorithm = req.get(algorithm_field) or "SYMMETRIC_DEFAULT"
         named = None
         if req.get(key_field) is not None:
             named = self.resolve_key(ctx, req[key_field], "Decrypt")
+        if named is not None and named.key_spec != "SYMMETRIC_DEFAULT":
+            # Asymmetric ciphertext is bare RSAES-OAEP output: it names no key, so the
+            # caller must name the key and the algorithm.
+            audit.resource(named)
+            self._authorize(ctx, action, named, req, audit)
+            self._check_state(operation, named)
+            self._require_usage(named, "ENCRYPT_DECRYPT", operation)
+            if algorithm not in KEY_SPECS[named.key_spec].encryption_algorithms:
+                raise E("InvalidKeyUsageException")(
+                    f"Algorithm {algorithm} is incompatible with key spec {named.key_spec}."
+                )
+            self._refuse_context_for_asymmetric(named, context)
+            material = named.current_backing_key.material
+
+            def decrypt_rsa():
+                try:
+                    return rsa_decrypt(material, algorithm, blob), None
+                except ValueError:
+                    raise E("InvalidCiphertextException")("") from None
+
+            return named, algorithm, decrypt_rsa
         try:
             header = parse_blob_header(blob)
         except CryptoError:
@@ -613,67 +718,65 @@ class KMS:
         audit.resource(key)
         self._authorize(ctx, action, key, req, audit)
         self._check_state(operation, key)
-        if key.key_usage != "ENCRYPT_DECRYPT":
-            raise E("InvalidKeyUsageException")(
-                f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}."
-            )
-        self._check_algorithm(key, req.get(algorithm_field))
+        self._require_usage(key, "ENCRYPT_DECRYPT", operation)
+        if algorithm != "SYMMETRIC_DEFAULT":
+            raise E("InvalidKeyUsageException")(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
         bk = key.backing_key(header.key_material_id)
-        if bk is None:
+        if bk is None or not bk.material:
             raise E("InvalidCiphertextException")("")
-        return key, bk, header, blob, context
+
+        def decrypt_symmetric():
+            try:
+                return open_blob(blob, header, backing_key=bk.material, encryption_context=context), bk.key_material_id
+            except CryptoError:
+                raise E("InvalidCiphertextException")("") from None
+
+        return key, algorithm, decrypt_symmetric
 
     def _op_Decrypt(self, ctx, req, audit):
         self._check_grant_tokens(req)
         if req.get("recipient"):
             # Fidelity: Nitro Enclaves attestation is not simulated.
             raise E("UnsupportedOperationException")("kms_teach does not simulate Nitro Enclaves recipients.")
-        key, bk, header, blob, context = self._open(
-            ctx, req, audit, "Decrypt", blob_field="ciphertext_blob", key_field="key_id",
-            context_field="encryption_context", algorithm_field="encryption_algorithm", action="kms:Decrypt",
+        key, algorithm, decrypt = self._unseal(
+            ctx, req, audit, "Decrypt", key_field="key_id", context_field="encryption_context",
+            algorithm_field="encryption_algorithm", action="kms:Decrypt",
         )
         self._dry_run(req)
-        try:
-            plaintext = open_blob(blob, header, backing_key=bk.material, encryption_context=context)
-        except CryptoError:
-            raise E("InvalidCiphertextException")("") from None
-        return {
-            "key_id": key.arn,
-            "plaintext": plaintext,
-            "encryption_algorithm": "SYMMETRIC_DEFAULT",
-            "key_material_id": bk.key_material_id,
-        }
+        plaintext, material_id = decrypt()
+        out = {"key_id": key.arn, "plaintext": plaintext, "encryption_algorithm": algorithm}
+        if material_id is not None:
+            out["key_material_id"] = material_id
+        return out
 
     def _op_ReEncrypt(self, ctx, req, audit):
         self._check_grant_tokens(req)
-        dest_ref = req.get("destination_key_id")
-        src, bk, header, blob, src_context = self._open(
-            ctx, req, audit, "ReEncrypt", blob_field="ciphertext_blob", key_field="source_key_id",
-            context_field="source_encryption_context", algorithm_field="source_encryption_algorithm",
-            action="kms:ReEncryptFrom",
+        src, src_algorithm, decrypt = self._unseal(
+            ctx, req, audit, "ReEncrypt", key_field="source_key_id", context_field="source_encryption_context",
+            algorithm_field="source_encryption_algorithm", action="kms:ReEncryptFrom",
         )
-        dest = self.resolve_key(ctx, dest_ref, "ReEncrypt", field_name="destinationKeyId")
+        dest = self.resolve_key(ctx, req.get("destination_key_id"), "ReEncrypt", field_name="destinationKeyId")
         audit.resource(dest)
         self._authorize(ctx, "kms:ReEncryptTo", dest, req, audit)
         self._check_state("ReEncrypt", dest)
-        self._require_symmetric_encryption(dest, "ReEncrypt")
-        dest_algorithm = self._check_algorithm(dest, req.get("destination_encryption_algorithm"))
         dest_context = self._check_context(req.get("destination_encryption_context"))
+        dest_algorithm = req.get("destination_encryption_algorithm")
+        # The destination's size limit is checked against the plaintext, so decrypt first (no state changes).
+        plaintext, src_material_id = decrypt()
+        encrypt, dest_algorithm, dest_material_id = self._seal(dest, plaintext, dest_algorithm, dest_context, "ReEncrypt")
         self._dry_run(req)
-        try:
-            plaintext = open_blob(blob, header, backing_key=bk.material, encryption_context=src_context)
-        except CryptoError:
-            raise E("InvalidCiphertextException")("") from None
-        new_blob = self._encrypt_under(dest, plaintext, dest_context)
-        return {
-            "ciphertext_blob": new_blob,
+        out = {
+            "ciphertext_blob": encrypt(),
             "source_key_id": src.arn,
             "key_id": dest.arn,
-            "source_encryption_algorithm": "SYMMETRIC_DEFAULT",
+            "source_encryption_algorithm": src_algorithm,
             "destination_encryption_algorithm": dest_algorithm,
-            "source_key_material_id": bk.key_material_id,
-            "destination_key_material_id": dest.current_backing_key.key_material_id,
         }
+        if src_material_id is not None:
+            out["source_key_material_id"] = src_material_id
+        if dest_material_id is not None:
+            out["destination_key_material_id"] = dest_material_id
+        return out
 
     def _data_key(self, ctx, req, audit, operation: str) -> tuple[KmsKey, bytes, bytes]:
         self._check_grant_tokens(req)
@@ -1057,7 +1160,7 @@ def _key_type(key: KmsKey) -> str:
     return "asymmetric"
 
 
-OPERATIONS = sorted(name[4:] for name in vars(KMS) if name.startswith("_op_"))
+OPERATIONS = sorted(name[4:] for name in dir(KMS) if name.startswith("_op_"))
 
 
 # ---------------------------------------------------------------------------

@@ -126,6 +126,16 @@ class KmsKey:
     multi_region: bool = False
     backing_keys: list[BackingKey] = field(default_factory=list)
     seq: int = 0  # creation order within the simulator (ListKeys lists keys in this order)
+    # multi-Region keys: "PRIMARY" or "REPLICA" (related keys share the key ID in other Regions)
+    mr_role: str | None = None
+    # a transient state (Creating, Updating) ends at transition_at, in transition_to
+    transition_at: _dt.datetime | None = None
+    transition_to: str | None = None
+    # imported key material (Origin EXTERNAL)
+    expiration_model: str | None = None
+    valid_to: _dt.datetime | None = None
+    import_salt: str | None = None  # secret: KeyMaterialId = HMAC(salt, material), so re-imports are recognised
+    import_tokens: list[dict] = field(default_factory=list)
 
     @property
     def arn(self) -> str:
@@ -168,6 +178,13 @@ class KmsKey:
             "on_demand_rotations": self.on_demand_rotations,
             "multi_region": self.multi_region,
             "seq": self.seq,
+            "mr_role": self.mr_role,
+            "transition_at": _iso(self.transition_at),
+            "transition_to": self.transition_to,
+            "expiration_model": self.expiration_model,
+            "valid_to": _iso(self.valid_to),
+            "import_salt": self.import_salt,
+            "import_tokens": self.import_tokens,
             "backing_keys": [bk.to_record(lambda b: wrap(self, b)) for bk in self.backing_keys],
         }
 
@@ -195,6 +212,13 @@ class KmsKey:
             on_demand_rotations=rec["on_demand_rotations"],
             multi_region=rec["multi_region"],
             seq=rec.get("seq", 0),
+            mr_role=rec.get("mr_role"),
+            transition_at=from_iso(rec.get("transition_at")),
+            transition_to=rec.get("transition_to"),
+            expiration_model=rec.get("expiration_model"),
+            valid_to=from_iso(rec.get("valid_to")),
+            import_salt=rec.get("import_salt"),
+            import_tokens=list(rec.get("import_tokens") or []),
         )
         key.backing_keys = [BackingKey.from_record(r, lambda b, w: unwrap(key, b, w)) for r in rec["backing_keys"]]
         return key
