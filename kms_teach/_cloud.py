@@ -114,7 +114,7 @@ class Cloud:
             clock = Clock.from_state(meta["clock"]) if "clock" in meta else Clock()
         self.clock = clock
         self.audit = AuditLog()
-        self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit)
+        self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit, regions=known_regions())
         self._protocols = {"kms": JsonProtocol("kms", self.kms.call)}
         self.clock.subscribe(self._on_clock)
         self._persist_meta(clock=self.clock.to_state())

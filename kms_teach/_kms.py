@@ -37,7 +37,9 @@ from ._model import Alias, AuditLog, BackingKey, KmsKey, Principal, RegionState
 from ._keyspecs import KEY_SPECS, generate_material, rsa_decrypt, rsa_encrypt, rsa_max_plaintext
 from ._policy import default_key_policy, parse_policy
 from ._store import Changes, MemoryStore
+from ._kms_import import ImportOperations
 from ._kms_keytypes import KeyTypeOperations
+from ._kms_multiregion import REGION_PATTERN, MultiRegionOperations
 from ._kms_common import (
     _ALIAS_ARN_RE,
     _CRYPTO_RULE,
@@ -61,7 +63,7 @@ from ._kms_common import (
 
 __all__ = ["KMS", "RequestContext", "AWS_MANAGED_ALIASES"]
 
-class KMS(KeyTypeOperations):
+class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations):
     """The simulated AWS Key Management Service of one :class:`~kms_teach.Cloud`.
 
     It holds every account's and Region's KMS keys and aliases, answers
@@ -76,8 +78,11 @@ class KMS(KeyTypeOperations):
         store=None,
         authorizer: Callable[..., None] | None = None,
         audit: AuditLog | None = None,
+        regions: frozenset[str] | None = None,
     ):
         self.clock = clock
+        # The Regions that exist (ReplicateKey checks its ReplicaRegion against them).
+        self._known_regions = regions
         self.random = random
         self.store = store or MemoryStore()
         self.audit = audit if audit is not None else AuditLog()
@@ -100,6 +105,11 @@ class KMS(KeyTypeOperations):
         self._recompute_next_due()
 
     # ------------------------------------------------------------------ plumbing
+
+    def region_exists(self, region: str) -> bool:
+        if self._known_regions is not None:
+            return region in self._known_regions
+        return re.match(REGION_PATTERN, region) is not None
 
     def _region(self, account_id: str, region: str) -> RegionState:
         state = self._regions.get((account_id, region))
@@ -196,6 +206,10 @@ class KMS(KeyTypeOperations):
             yield key.deletion_date
         if key.rotation_enabled and key.key_state == m.ENABLED and key.next_rotation_date is not None:
             yield key.next_rotation_date
+        if key.transition_at is not None:
+            yield key.transition_at
+        if key.valid_to is not None and key.expiration_model == "KEY_MATERIAL_EXPIRES":
+            yield key.valid_to
 
     def _schedule(self, when: _dt.datetime) -> None:
         if self._next_due is None or when < self._next_due:
@@ -209,16 +223,21 @@ class KMS(KeyTypeOperations):
                 self._process_due(now)
 
     def _process_due(self, now: _dt.datetime) -> None:
-        """Automatic rotations and deletions, in the order they fell due."""
+        """Everything the clock has made due, in order: transient states ending (0), imported
+        material expiring (1), automatic rotations (2) and deletions at the end of their window (3)."""
         events: list[tuple[_dt.datetime, int, KmsKey]] = []
         for state in self._regions.values():
             for key in state.keys.values():
+                if key.transition_at is not None and key.transition_at <= now:
+                    events.append((key.transition_at, 0, key))
+                if key.valid_to is not None and key.expiration_model == "KEY_MATERIAL_EXPIRES" and key.valid_to <= now:
+                    events.append((key.valid_to, 1, key))
                 if key.key_state == m.PENDING_DELETION and key.deletion_date and key.deletion_date <= now:
-                    events.append((key.deletion_date, 1, key))
+                    events.append((key.deletion_date, 3, key))
                 if key.rotation_enabled and key.key_state == m.ENABLED and key.next_rotation_date:
                     when = key.next_rotation_date
                     while when <= now:
-                        events.append((when, 0, key))
+                        events.append((when, 2, key))
                         when = when + key.rotation_period_days * DAY
         events.sort(key=lambda e: (e[0], e[1]))
         self._changes = None
@@ -226,11 +245,21 @@ class KMS(KeyTypeOperations):
         try:
             for when, kind, key in events:
                 if kind == 0:
+                    key.key_state, key.transition_at, key.transition_to = key.transition_to, None, None
+                    self._save(key)
+                elif kind == 1:
+                    self._drop_imported_material(key)
+                    done.append(("DeleteExpiredKeyMaterial", key, when))
+                elif kind == 2:
+                    if key.key_state != m.ENABLED or not key.rotation_enabled:
+                        continue  # disabled or deleted by an earlier event of this batch
                     self._rotate(key, when, "AUTOMATIC")
                     key.next_rotation_date = when + key.rotation_period_days * DAY
                     done.append(("RotateKey", key, when))
                 else:
-                    self._delete_key_now(key)
+                    if key.key_state != m.PENDING_DELETION:
+                        continue
+                    self._delete_key_now(key, when)
                     done.append(("DeleteKey", key, when))
             if self._changes:
                 self.store.commit(self._changes)
@@ -254,7 +283,9 @@ class KMS(KeyTypeOperations):
         audit.service_event = True
         self._record(audit, response=None)
 
-    def _delete_key_now(self, key: KmsKey) -> None:
+    def _delete_key_now(self, key: KmsKey, when: _dt.datetime) -> None:
+        if key.mr_role == "REPLICA":
+            self._after_replica_deleted(key, when)
         state = self._region(key.account_id, key.region)
         state.remove_key(key.key_id)
         self._pending.delete_key(key)
@@ -284,6 +315,8 @@ class KMS(KeyTypeOperations):
         bk = self._new_backing_key(when, rotation_type)
         key.backing_keys.append(bk)
         self._save(key)
+        if key.multi_region:
+            self._propagate_rotation(key, bk)
         return bk
 
     def resolve_key(self, ctx: RequestContext, ref: Any, operation: str, *, field_name: str = "keyId") -> KmsKey:
@@ -572,8 +605,14 @@ class KMS(KeyTypeOperations):
         if days > 30:
             raise validation("pendingWindowInDays", "Member must have value less than or equal to 30", days)
         now = self.clock.now()
-        key.key_state = m.PENDING_DELETION
         key.pending_window_days = days
+        if key.mr_role == "PRIMARY" and any(k.mr_role == "REPLICA" for k in self.related_keys(key)):
+            # A primary waits for its replicas: its own window starts when the last one is deleted.
+            key.key_state = m.PENDING_REPLICA_DELETION
+            key.deletion_date = None
+            self._save(key)
+            return {"key_id": key.arn, "key_state": key.key_state, "pending_window_in_days": days}
+        key.key_state = m.PENDING_DELETION
         key.deletion_date = now + days * DAY
         self._schedule(key.deletion_date)
         self._save(key)
@@ -960,9 +999,17 @@ class KMS(KeyTypeOperations):
         if key.origin != "AWS_KMS":
             raise E("UnsupportedOperationException")(f"{key.arn} origin is {key.origin} which is not valid for this operation.")
 
+    @staticmethod
+    def _refuse_replica(key: KmsKey) -> None:
+        if key.mr_role == "REPLICA":
+            raise E("UnsupportedOperationException")(
+                f"{key.arn} is a multi-Region replica key. Rotation is managed on the primary key."
+            )
+
     def _op_EnableKeyRotation(self, ctx, req, audit):
         key = self._use_key(ctx, req, audit, "EnableKeyRotation")
         self._require_rotatable(key)
+        self._refuse_replica(key)
         self._refuse_aws_managed(key, "EnableKeyRotation")
         period = req.get("rotation_period_in_days")
         if period is None:
@@ -982,6 +1029,7 @@ class KMS(KeyTypeOperations):
     def _op_DisableKeyRotation(self, ctx, req, audit):
         key = self._use_key(ctx, req, audit, "DisableKeyRotation")
         self._require_rotatable(key)
+        self._refuse_replica(key)
         self._refuse_aws_managed(key, "DisableKeyRotation")
         key.rotation_enabled = False
         key.next_rotation_date = None
@@ -992,17 +1040,20 @@ class KMS(KeyTypeOperations):
         key = self._use_key(ctx, req, audit, "GetKeyRotationStatus")
         if key.origin != "AWS_KMS" or key.key_spec != "SYMMETRIC_DEFAULT":
             self._require_rotatable(key)
+        # A replica reports its primary's schedule: rotation is managed there.
+        source = (self.primary_of(key) or key) if key.mr_role == "REPLICA" else key
         # A key pending deletion reports rotation as disabled; cancelling restores it.
-        enabled = key.rotation_enabled and key.key_state != m.PENDING_DELETION
+        enabled = source.rotation_enabled and key.key_state != m.PENDING_DELETION
         out: dict[str, Any] = {"key_rotation_enabled": enabled, "key_id": key.arn}
         if enabled:
-            out["rotation_period_in_days"] = key.rotation_period_days
-            out["next_rotation_date"] = key.next_rotation_date
+            out["rotation_period_in_days"] = source.rotation_period_days
+            out["next_rotation_date"] = source.next_rotation_date
         return out
 
     def _op_RotateKeyOnDemand(self, ctx, req, audit):
         key = self._use_key(ctx, req, audit, "RotateKeyOnDemand")
         self._require_rotatable(key)
+        self._refuse_replica(key)
         self._refuse_aws_managed(key, "RotateKeyOnDemand")
         now = self.clock.now()
         if key.on_demand_rotations >= MAX_ON_DEMAND_ROTATIONS:
@@ -1022,7 +1073,8 @@ class KMS(KeyTypeOperations):
 
     def _op_ListKeyRotations(self, ctx, req, audit):
         key = self._use_key(ctx, req, audit, "ListKeyRotations")
-        self._require_rotatable(key)
+        if key.key_spec != "SYMMETRIC_DEFAULT":
+            self._require_rotatable(key)
         include = req.get("include_key_material") or "ROTATIONS_ONLY"
         current = key.current_backing_key
         entries = []
@@ -1037,6 +1089,12 @@ class KMS(KeyTypeOperations):
             }
             if bk.rotation_type:
                 entry["rotation_type"] = bk.rotation_type
+            if key.origin == "EXTERNAL":
+                entry["import_state"] = "IMPORTED" if bk.material else "PENDING_IMPORT"
+                if bk is current and bk.material:
+                    entry["expiration_model"] = key.expiration_model
+                    if key.valid_to is not None:
+                        entry["valid_to"] = key.valid_to
             entries.append(entry)
         page, marker = _page(entries, req.get("limit"), req.get("marker"), "ListKeyRotations" + key.key_id, 100, 1000)
         out = {"rotations": page, "truncated": marker is not None}

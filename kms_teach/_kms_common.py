@@ -130,6 +130,13 @@ STATE_RULES: dict[str, dict] = {
     "ScheduleKeyDeletion": _SCHEDULE_RULE, "CancelKeyDeletion": _CANCEL_RULE,
     "TagResource": _NOT_PENDING_DELETION, "UntagResource": _NOT_PENDING_DELETION,
     "UpdateKeyDescription": _NOT_PENDING_DELETION,
+    "ReplicateKey": {**_CRYPTO_RULE, m.UPDATING: _UPDATING},
+    "UpdatePrimaryRegion": _CRYPTO_RULE,
+    "GetParametersForImport": {m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD, m.UNAVAILABLE: _UNAV,
+                               m.CREATING: _CREATING, m.UPDATING: _UPDATING},
+    "ImportKeyMaterial": {m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD, m.UNAVAILABLE: _UNAV,
+                          m.CREATING: _CREATING},
+    "DeleteImportedKeyMaterial": {m.CREATING: _CREATING, m.UPDATING: _UPDATING},
 }
 
 

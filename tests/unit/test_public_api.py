@@ -58,6 +58,8 @@ LAYERS = {
     "_ed25519ph": 0.5,  # pure maths, used by _keyspecs
     "_kms_common": 3,
     "_kms_keytypes": 3.2,
+    "_kms_multiregion": 3.2,
+    "_kms_import": 3.2,
     "_kms": 3.5,
     "_wire": 4,
     "_cloud": 4.5,  # binds the wire to botocore clients

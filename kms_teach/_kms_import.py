@@ -1,0 +1,186 @@
+"""Layer 3: imported key material (BYOK) - GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial.
+
+A KMS key created with ``Origin=EXTERNAL`` starts in ``PendingImport`` with no
+key material. The customer asks for an RSA wrapping public key and an import
+token (valid 24 hours on the simulated clock), wraps their own key material
+with it outside KMS, and imports it. When the material expires (``ValidTo``)
+or is deleted, the key returns to ``PendingImport`` and every ciphertext made
+under it waits until the *same* material is imported again.
+
+The key material ID of imported material is an HMAC of the material under a
+secret, per-key salt: importing the same bytes again gives the same ID (so old
+ciphertexts decrypt), different bytes a different one (IncorrectKeyMaterial).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import hmac
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap_with_padding
+
+from . import _model as m
+from ._keyspecs import KEY_SPECS, KeyMaterialError, check_material
+from ._kms_common import DAY, E, validation
+from ._model import BackingKey, KmsKey
+
+__all__ = ["ImportOperations", "IMPORT_TOKEN_LIFETIME"]
+
+IMPORT_TOKEN_LIFETIME = _dt.timedelta(hours=24)
+_MAX_OUTSTANDING_TOKENS = 10
+_WRAPPING_ALGORITHMS = ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256")
+
+
+def _oaep(algorithm: str) -> padding.OAEP:
+    h = hashes.SHA1() if algorithm.endswith("SHA_1") else hashes.SHA256()
+    return padding.OAEP(mgf=padding.MGF1(algorithm=h), algorithm=h, label=None)
+
+
+def material_id(salt_hex: str, material: bytes) -> str:
+    return hmac.digest(bytes.fromhex(salt_hex), material, "sha256").hex()
+
+
+class ImportOperations:
+    """Mixed into :class:`~kms_teach._kms.KMS`."""
+
+    def _require_external(self, key: KmsKey) -> None:
+        if key.origin != "EXTERNAL":
+            raise E("UnsupportedOperationException")(f"{key.arn} origin is {key.origin} which is not valid for this operation.")
+
+    def _op_GetParametersForImport(self, ctx, req, audit):
+        algorithm = req.get("wrapping_algorithm")
+        spec = req.get("wrapping_key_spec")
+        if algorithm is None:
+            raise validation("wrappingAlgorithm", "Member must not be null", "null")
+        if spec is None:
+            raise validation("wrappingKeySpec", "Member must not be null", "null")
+        key = self._use_key(ctx, req, audit, "GetParametersForImport")
+        self._require_external(key)
+        if algorithm == "RSAES_PKCS1_V1_5":
+            raise E("ValidationException")(
+                "The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported. Use RSAES_OAEP_SHA_256 or "
+                "RSA_AES_KEY_WRAP_SHA_256."
+            )
+        if algorithm not in _WRAPPING_ALGORITHMS:
+            raise E("UnsupportedOperationException")(f"kms_teach does not simulate the {algorithm} wrapping algorithm.")
+        if spec not in ("RSA_2048", "RSA_3072", "RSA_4096"):
+            raise E("UnsupportedOperationException")(f"kms_teach does not simulate {spec} wrapping keys.")
+        if KEY_SPECS[key.key_spec].kind == "rsa" and not algorithm.startswith("RSA_AES_KEY_WRAP"):
+            raise E("ValidationException")(
+                f"Key material for a {key.key_spec} KMS key is an RSA private key, which must be wrapped with "
+                "RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256."
+            )
+        now = self.clock.now()
+        wrapping = rsa.generate_private_key(public_exponent=65537, key_size=int(spec[4:]))
+        token = self.random.token_bytes(256)
+        valid_to = now + IMPORT_TOKEN_LIFETIME
+        private = wrapping.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        # Only a hash of the token is kept: the token itself is the customer's.
+        key.import_tokens = [t for t in key.import_tokens if m.from_iso(t["valid_to"]) > now][-(_MAX_OUTSTANDING_TOKENS - 1):]
+        key.import_tokens.append({
+            "token_sha256": hashlib.sha256(token).hexdigest(),
+            "wrapping_key": base64.b64encode(private).decode(),
+            "algorithm": algorithm,
+            "valid_to": valid_to.isoformat(),
+        })
+        self._save(key)
+        public = wrapping.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return {"key_id": key.arn, "import_token": token, "public_key": public, "parameters_valid_to": valid_to}
+
+    def _unwrap_imported(self, entry: dict, wrapped: bytes) -> bytes:
+        private = serialization.load_der_private_key(base64.b64decode(entry["wrapping_key"]), password=None)
+        algorithm = entry["algorithm"]
+        try:
+            if algorithm.startswith("RSA_AES_KEY_WRAP"):
+                k = private.key_size // 8
+                aes_key = private.decrypt(wrapped[:k], _oaep(algorithm))
+                return aes_key_unwrap_with_padding(aes_key, wrapped[k:])
+            return private.decrypt(wrapped, _oaep(algorithm))
+        except (ValueError, InvalidUnwrap):
+            raise E("InvalidCiphertextException")(
+                "The encrypted key material could not be decrypted with the wrapping key of this import token."
+            ) from None
+
+    def _op_ImportKeyMaterial(self, ctx, req, audit):
+        token, wrapped = req.get("import_token"), req.get("encrypted_key_material")
+        if token is None:
+            raise validation("importToken", "Member must not be null", "null")
+        if wrapped is None:
+            raise validation("encryptedKeyMaterial", "Member must not be null", "null")
+        key = self._use_key(ctx, req, audit, "ImportKeyMaterial")
+        self._require_external(key)
+        now = self.clock.now()
+        digest = hashlib.sha256(token).hexdigest()
+        entry = next((t for t in key.import_tokens if hmac.compare_digest(t["token_sha256"], digest)), None)
+        if entry is None:
+            raise E("InvalidImportTokenException")(f"The import token is not valid for {key.arn}.")
+        if m.from_iso(entry["valid_to"]) <= now:
+            raise E("ExpiredImportTokenException")(f"The import token for {key.arn} has expired.")
+        model = req.get("expiration_model") or "KEY_MATERIAL_EXPIRES"
+        valid_to = req.get("valid_to")
+        if model == "KEY_MATERIAL_EXPIRES":
+            if valid_to is None:
+                raise E("ValidationException")("A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES")
+            if valid_to <= now:
+                raise E("ValidationException")("The validTo date must be in the future.")
+            if valid_to > now + 365 * DAY:
+                raise E("ValidationException")("The validTo date must be at most 365 days in the future.")
+        elif valid_to is not None:
+            raise E("ValidationException")("A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE")
+        if req.get("import_type") == "NEW_KEY_MATERIAL" and key.backing_keys:
+            # Fidelity: importing new key material for on-demand rotation of an imported key is not simulated.
+            raise E("UnsupportedOperationException")(
+                "kms_teach does not simulate importing new key material into a key that already has key material."
+            )
+        material = self._unwrap_imported(entry, wrapped)
+        try:
+            check_material(key.key_spec, material)
+        except KeyMaterialError as exc:
+            raise E("IncorrectKeyMaterialException")(f"The key material is not valid for {key.arn}: {exc}.") from None
+        new_id = material_id(key.import_salt, material)
+        if key.backing_keys and key.backing_keys[-1].key_material_id != new_id:
+            raise E("IncorrectKeyMaterialException")(
+                f"The key material is not the key material previously imported into {key.arn}. "
+                "Re-import the same key material."
+            )
+        given_id = req.get("key_material_id")
+        if given_id is not None and given_id != new_id:
+            raise E("IncorrectKeyMaterialException")(f"The key material does not have the key material ID {given_id}.")
+        if key.backing_keys:
+            key.backing_keys[-1].material = material
+        else:
+            key.backing_keys.append(BackingKey(new_id, material, now, None))
+        key.expiration_model = model
+        key.valid_to = valid_to if model == "KEY_MATERIAL_EXPIRES" else None
+        if key.key_state == m.PENDING_IMPORT:
+            key.key_state = m.ENABLED
+        if key.valid_to is not None:
+            self._schedule(key.valid_to)
+        self._save(key)
+        return {"key_id": key.arn, "key_material_id": new_id}
+
+    def _op_DeleteImportedKeyMaterial(self, ctx, req, audit):
+        key = self._use_key(ctx, req, audit, "DeleteImportedKeyMaterial")
+        self._require_external(key)
+        given = req.get("key_material_id")
+        current = key.current_backing_key
+        if given is not None and (current is None or current.key_material_id != given):
+            raise E("NotFoundException")(f"Key material {given} does not exist for {key.arn}.")
+        self._drop_imported_material(key)
+        return {"key_id": key.arn, "key_material_id": current.key_material_id if current else None}
+
+    def _drop_imported_material(self, key: KmsKey) -> None:
+        """The key keeps the *identity* of its material (to recognise a re-import) but not the material."""
+        for bk in key.backing_keys:
+            bk.material = b""
+        key.valid_to = None
+        key.expiration_model = None
+        if key.key_state not in (m.PENDING_DELETION, m.PENDING_REPLICA_DELETION):
+            key.key_state = m.PENDING_IMPORT
+        self._save(key)
