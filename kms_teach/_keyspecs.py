@@ -13,6 +13,7 @@ because this machine's ``cryptography`` implements ML-KEM-768 and -1024 only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -194,7 +195,10 @@ def generate_pair(spec: str, token_bytes: Callable[[int], bytes]) -> tuple[bytes
     return _pkcs8(private), public
 
 
+@functools.lru_cache(maxsize=512)
 def _private(material: bytes):
+    """The private key object for key material, parsed once: loading an RSA key checks its
+    primes, which costs tens of milliseconds, far more than the operation itself."""
     return serialization.load_der_private_key(material, password=None)
 
 
