@@ -53,6 +53,7 @@ LAYERS = {
     "_clock": 1,
     "_model": 2,
     "_policy": 2,
+    "_evaluation": 2.2,  # evaluates parsed policies
     "_store": 2.5,  # persists the model's records
     "_keyspecs": 1,
     "_ed25519ph": 0.5,  # pure maths, used by _keyspecs
