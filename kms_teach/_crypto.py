@@ -277,6 +277,9 @@ def seal_blob(
     random: RandomSource,
 ) -> bytes:
     """Encrypt ``plaintext`` under a backing key into a version-1 ciphertext blob."""
+    if len(backing_key) < 16:
+        # Never seal under absent material (e.g. deleted imported material): the nonce is public.
+        raise ValueError("a backing key must be present to encrypt")
     prefix = _header_prefix(account_id, key_id, key_material_id)
     rnd = random.token_bytes(28)
     body = prefix + rnd  # nonce (16) | iv (12)

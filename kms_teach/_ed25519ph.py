@@ -1,11 +1,13 @@
 """Layer 1: Ed25519ph (RFC 8032, section 5.1) - the pre-hashed variant of Ed25519.
 
 KMS signs with ``ED25519_PH_SHA_512`` when the caller sends a SHA-512 digest
-(``MessageType=DIGEST``). pyca ``cryptography`` implements only pure Ed25519,
-so this module follows the RFC's reference algorithm in Python: the same
-private key (its 32-byte seed) signs ``dom2(phflag=1, context="") || digest``.
-Slow (a few milliseconds per signature) but exact; ``tests/unit/test_ed25519ph.py``
-checks it against RFC 8032's published Ed25519ph test vector.
+(``MessageType=DIGEST``); as AWS documents, KMS still applies the prehash, so
+the signed value is Ed25519ph of the caller's digest. pyca ``cryptography``
+implements only pure Ed25519, so this module follows the RFC's reference
+algorithm in Python: the same private key (its 32-byte seed) signs
+``dom2(phflag=1, context="") || SHA-512(message)``. Slow (a few milliseconds
+per signature) but exact; ``tests/unit/test_interop.py`` checks it against
+RFC 8032's published Ed25519ph test vector.
 """
 
 from __future__ import annotations

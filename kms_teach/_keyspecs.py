@@ -116,10 +116,8 @@ _CURVE_ORDERS = {
     "ECC_NIST_P384": int(
         "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973", 16
     ),
-    "ECC_NIST_P521": int(
-        "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
-        "FFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409", 16
-    ),
+    "ECC_NIST_P521": int("01FF" + "FFFFFFFF" * 7 + "FFFFFFFA"
+                         + "51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409", 16),
     "ECC_SECG_P256K1": 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141,
 }
 
@@ -279,7 +277,9 @@ def sign(material: bytes, algorithm: str, message: bytes, digest: bool) -> bytes
         return key.sign(message)
     if family == "ed25519ph":
         seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-        return _ed25519ph.sign(seed, message if digest else hashlib.sha512(message).digest())
+        # AWS: with ED25519_PH_SHA_512 and a DIGEST message, KMS still applies the SHA-512
+        # prehash, so the caller's digest is hashed a second time.
+        return _ed25519ph.sign(seed, hashlib.sha512(message).digest())
     h = _HASHES[hname]()
     chosen = Prehashed(h) if digest else h
     if family == "ecdsa":
@@ -297,7 +297,7 @@ def verify(material: bytes, algorithm: str, message: bytes, digest: bool, signat
             return True
         if family == "ed25519ph":
             raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            return _ed25519ph.verify(raw, message if digest else hashlib.sha512(message).digest(), signature)
+            return _ed25519ph.verify(raw, hashlib.sha512(message).digest(), signature)
         h = _HASHES[hname]()
         chosen = Prehashed(h) if digest else h
         if family == "ecdsa":

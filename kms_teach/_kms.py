@@ -625,8 +625,10 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations):
 
     def _op_CancelKeyDeletion(self, ctx, req, audit):
         key = self._use_key(ctx, req, audit, "CancelKeyDeletion")
-        # AWS leaves a key whose deletion was cancelled Disabled, never Enabled.
-        key.key_state = m.DISABLED
+        # AWS leaves a key whose deletion was cancelled Disabled, never Enabled; a key whose
+        # imported material expired or was deleted meanwhile has nothing to use: PendingImport.
+        current = key.current_backing_key
+        key.key_state = m.DISABLED if current is not None and current.material else m.PENDING_IMPORT
         key.deletion_date = None
         key.pending_window_days = None
         self._save(key)
@@ -990,9 +992,11 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations):
     # -- rotation ---------------------------------------------------------------
 
     @staticmethod
-    def _require_rotatable(key: KmsKey) -> None:
+    def _require_rotatable(key: KmsKey, operation: str = "") -> None:
         if key.key_spec != "SYMMETRIC_DEFAULT":
+            # Recorded from AWS: RotateKeyOnDemand on an asymmetric key answers with an empty message.
             raise E("UnsupportedOperationException")(
+                "" if operation == "RotateKeyOnDemand" else
                 f"{key.arn} key spec is {key.key_spec}. Automatic and on-demand rotation is supported only "
                 f"on symmetric encryption KMS keys."
             )
@@ -1052,7 +1056,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations):
 
     def _op_RotateKeyOnDemand(self, ctx, req, audit):
         key = self._use_key(ctx, req, audit, "RotateKeyOnDemand")
-        self._require_rotatable(key)
+        self._require_rotatable(key, "RotateKeyOnDemand")
         self._refuse_replica(key)
         self._refuse_aws_managed(key, "RotateKeyOnDemand")
         now = self.clock.now()

@@ -108,7 +108,9 @@ _ENABLE_DISABLE_RULE = {
 }
 _ROTATION_RULE = {
     m.DISABLED: _DIS, m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD,
-    m.PENDING_IMPORT: _PI, m.UNAVAILABLE: _UNAV, m.CREATING: _CREATING,
+    # footnote [6]: only EXTERNAL-origin keys are ever PendingImport, and their origin is what rules them out
+    m.PENDING_IMPORT: ("UnsupportedOperationException", "{arn} origin is EXTERNAL which is not valid for this operation."),
+    m.UNAVAILABLE: _UNAV, m.CREATING: _CREATING,
 }
 _CANCEL_RULE = {
     s: _NOT_PD for s in (m.ENABLED, m.DISABLED, m.PENDING_IMPORT, m.UNAVAILABLE, m.CREATING, m.UPDATING)
