@@ -6,9 +6,12 @@ for HMAC keys, a PKCS#8 DER private key for asymmetric keys), and used here.
 Public keys leave as DER ``SubjectPublicKeyInfo``, exactly what GetPublicKey
 returns, so anything outside KMS (``cryptography``, OpenSSL) can use them.
 
-Fidelity: SM2 (China Regions only) and ML-KEM KMS keys (Encapsulate and
-Decapsulate) are not simulated; ML_KEM_512 data key pairs are not available
-because this machine's ``cryptography`` implements ML-KEM-768 and -1024 only.
+Fidelity: three families of KMS key are not simulated: SM2 (China Regions
+only; not in ``cryptography``), ML-DSA signing keys (ML_DSA_44/65/87) and
+ML-KEM keys (Encapsulate and Decapsulate). CreateKey refuses them with
+UnsupportedOperationException. ML_KEM_512 and SM2 data key pairs are not
+available because this machine's ``cryptography`` implements ML-KEM-768 and
+-1024 only, and no SM2.
 """
 
 from __future__ import annotations
