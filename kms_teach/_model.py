@@ -295,6 +295,10 @@ class Principal:
     account_id: str
     kind: str  # CloudTrail's userIdentity.type: Root, IAMUser, AssumedRole, AWSService
     name: str | None = None
+    # For an assumed-role session: the role's ARN (policies name roles, not sessions).
+    role_arn: str | None = None
+    # IAM's unique ID (AIDA... for users, AROA...:session for role sessions), as in aws:userid
+    principal_id: str | None = None
 
     @classmethod
     def root(cls, account_id: str) -> "Principal":

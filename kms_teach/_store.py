@@ -47,7 +47,7 @@ __all__ = ["MemoryStore", "SQLiteStore", "Changes"]
 class Changes:
     """The records one operation changed, written together or not at all."""
 
-    __slots__ = ("keys", "deleted_keys", "aliases", "deleted_aliases", "meta")
+    __slots__ = ("keys", "deleted_keys", "aliases", "deleted_aliases", "meta", "records", "deleted_records")
 
     def __init__(self):
         self.keys: dict[tuple, KmsKey] = {}
@@ -55,9 +55,22 @@ class Changes:
         self.aliases: dict[tuple, Alias] = {}
         self.deleted_aliases: set[tuple] = set()
         self.meta: dict[str, object] = {}
+        # Any other service's records (IAM users, roles, ...): (kind, identity) -> JSON-able dict
+        self.records: dict[tuple[str, tuple], dict] = {}
+        self.deleted_records: set[tuple[str, tuple]] = set()
 
     def __bool__(self) -> bool:
-        return bool(self.keys or self.deleted_keys or self.aliases or self.deleted_aliases or self.meta)
+        return bool(self.keys or self.deleted_keys or self.aliases or self.deleted_aliases or self.meta
+                    or self.records or self.deleted_records)
+
+    def put_record(self, kind: str, ident: tuple, record: dict) -> None:
+        """Store a JSON-able ``record`` of another service (its identity must be inside it too)."""
+        self.deleted_records.discard((kind, ident))
+        self.records[(kind, ident)] = record
+
+    def delete_record(self, kind: str, ident: tuple) -> None:
+        self.records.pop((kind, ident), None)
+        self.deleted_records.add((kind, ident))
 
     def put_key(self, key: KmsKey) -> None:
         ident = (key.account_id, key.region, key.key_id)
@@ -88,6 +101,9 @@ class MemoryStore:
 
     def load(self) -> tuple[list[KmsKey], list[Alias], dict]:
         return [], [], {}
+
+    def load_records(self) -> dict[str, list[dict]]:
+        return {}
 
     def commit(self, changes: Changes) -> None:
         pass
@@ -187,6 +203,19 @@ class SQLiteStore:
                 meta[record["name"]] = record["value"]
         return keys, aliases, meta
 
+    _KMS_KINDS = ("key", "alias", "meta")
+
+    def load_records(self) -> dict[str, list[dict]]:
+        """Every record of the other services, by kind."""
+        out: dict[str, list[dict]] = {}
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, kind, sealed FROM records WHERE kind NOT IN (?, ?, ?)", self._KMS_KINDS
+            ).fetchall()
+        for name, kind, sealed in rows:
+            out.setdefault(kind, []).append(self._unseal(kind, name, sealed))
+        return out
+
     def commit(self, changes: Changes) -> None:
         rows = []
         for ident, key in changes.keys.items():
@@ -199,6 +228,11 @@ class SQLiteStore:
             rows.append(("put", name, "alias", self._seal("alias", name, alias.to_record())))
         for ident in changes.deleted_aliases:
             rows.append(("del", self._name("alias", ident), "alias", None))
+        for (kind, ident), record in changes.records.items():
+            name = self._name(kind, ident)
+            rows.append(("put", name, kind, self._seal(kind, name, record)))
+        for kind, ident in changes.deleted_records:
+            rows.append(("del", self._name(kind, ident), kind, None))
         for mname, value in changes.meta.items():
             name = self._name("meta", (mname,))
             rows.append(("put", name, "meta", self._seal("meta", name, {"name": mname, "value": value})))
