@@ -186,7 +186,8 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
     if t == "string":
         enum = shape.enum
         pattern = meta.get("pattern")
-        rx = re.compile(pattern) if pattern else None
+        # AWS validates with java.util.regex: the whole value must match, and \w is ASCII.
+        rx = re.compile(pattern, re.ASCII) if pattern else None
 
         def dec_string(value, path, errors):
             if not isinstance(value, str):
@@ -195,7 +196,7 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
                 length_check(len(value), value, path, errors)
             if enum and value not in enum:
                 errors.append((path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]"))
-            elif rx is not None and not rx.search(value):
+            elif rx is not None and not rx.fullmatch(value):
                 errors.append((path, None if sensitive else value,
                                f"Member must satisfy regular expression pattern: {pattern}"))
             return value

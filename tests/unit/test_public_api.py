@@ -63,6 +63,7 @@ LAYERS = {
     "_kms_import": 3.2,
     "_kms": 3.5,
     "_wire": 4,
+    "_wire_query": 4.2,  # the query protocol (IAM, STS), next to JSON 1.1
     "_cloud": 4.5,  # binds the wire to botocore clients
     "__init__": 5,
     "__main__": 5,
