@@ -37,6 +37,7 @@ from ._model import Alias, AuditLog, BackingKey, KmsKey, Principal, RegionState
 from ._keyspecs import KEY_SPECS, generate_material, rsa_decrypt, rsa_encrypt, rsa_max_plaintext
 from ._policy import default_key_policy, parse_policy
 from ._store import Changes, MemoryStore
+from ._kms_grants import GrantOperations
 from ._kms_import import ImportOperations
 from ._kms_keytypes import KeyTypeOperations
 from ._kms_multiregion import REGION_PATTERN, MultiRegionOperations
@@ -63,7 +64,7 @@ from ._kms_common import (
 
 __all__ = ["KMS", "RequestContext", "AWS_MANAGED_ALIASES"]
 
-class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations):
+class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOperations):
     """The simulated AWS Key Management Service of one :class:`~kms_teach.Cloud`.
 
     It holds every account's and Region's KMS keys and aliases, answers
@@ -414,10 +415,14 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations):
             raise E("ValidationException")("The encryption context must be a map of strings to strings.")
         return context
 
-    def _check_grant_tokens(self, request: dict) -> None:
-        tokens = request.get("grant_tokens")
-        if tokens is not None and len(tokens) > 10:
-            raise validation("grantTokens", "Member must have length less than or equal to 10")
+    _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|user/.+|role/.+|assumed-role/.+)$")
+
+    def principal_known(self, arn: str) -> bool:
+        """Whether a principal named in a grant or key policy exists (IAM decides, once attached)."""
+        checker = getattr(self, "principal_exists", None)
+        if checker is not None:
+            return checker(arn)
+        return bool(self._PRINCIPAL_ARN.match(arn)) or (arn.isdigit() and len(arn) == 12)
 
     def key_metadata(self, key: KmsKey) -> dict:
         md: dict[str, Any] = {

@@ -139,6 +139,9 @@ STATE_RULES: dict[str, dict] = {
     "ImportKeyMaterial": {m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD, m.UNAVAILABLE: _UNAV,
                           m.CREATING: _CREATING},
     "DeleteImportedKeyMaterial": {m.CREATING: _CREATING, m.UPDATING: _UPDATING},
+    "CreateGrant": {m.DISABLED: _DIS, m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD,
+                    m.PENDING_IMPORT: _PI, m.CREATING: _CREATING},
+    "ListGrants": _ANY, "RevokeGrant": _ANY, "RetireGrant": _ANY,
 }
 
 

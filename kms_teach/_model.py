@@ -136,6 +136,7 @@ class KmsKey:
     valid_to: _dt.datetime | None = None
     import_salt: str | None = None  # secret: KeyMaterialId = HMAC(salt, material), so re-imports are recognised
     import_tokens: list[dict] = field(default_factory=list)
+    grants: list[dict] = field(default_factory=list)  # see _kms_grants: one dict per grant
 
     @property
     def arn(self) -> str:
@@ -185,6 +186,7 @@ class KmsKey:
             "valid_to": _iso(self.valid_to),
             "import_salt": self.import_salt,
             "import_tokens": self.import_tokens,
+            "grants": self.grants,
             "backing_keys": [bk.to_record(lambda b: wrap(self, b)) for bk in self.backing_keys],
         }
 
@@ -219,6 +221,7 @@ class KmsKey:
             valid_to=from_iso(rec.get("valid_to")),
             import_salt=rec.get("import_salt"),
             import_tokens=list(rec.get("import_tokens") or []),
+            grants=list(rec.get("grants") or []),
         )
         key.backing_keys = [BackingKey.from_record(r, lambda b, w: unwrap(key, b, w)) for r in rec["backing_keys"]]
         return key

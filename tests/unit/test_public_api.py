@@ -61,6 +61,7 @@ LAYERS = {
     "_kms_keytypes": 3.2,
     "_kms_multiregion": 3.2,
     "_kms_import": 3.2,
+    "_kms_grants": 3.2,
     "_kms": 3.5,
     "_wire": 4,
     "_wire_query": 4.2,  # the query protocol (IAM, STS), next to JSON 1.1

@@ -1,0 +1,304 @@
+"""Layer 3: grants - CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant.
+
+A grant lets one grantee principal perform the listed operations on one KMS
+key, optionally only with a matching encryption context (constraints). Grants
+only ever allow: they never override a Deny, and a grantee whose permission to
+call CreateGrant comes from a grant can only pass on narrower rights.
+
+Fidelity: AWS grants become effective within about five minutes (immediately
+when the request carries the grant token); kms_teach grants are effective at
+once. Grant tokens are still checked: a token kms_teach did not issue is
+refused with InvalidGrantTokenException.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+
+from . import _model as m
+from ._keyspecs import KEY_SPECS
+from ._kms_common import E, _page, validation
+from ._model import KmsKey
+
+__all__ = ["GrantOperations", "grant_operations_for", "grant_allows"]
+
+_COMMON = ("CreateGrant", "RetireGrant", "DescribeKey")
+
+
+def grant_operations_for(key: KmsKey) -> tuple[str, ...]:
+    """The grant operations valid for a key of this spec and usage (AWS's table)."""
+    kind = KEY_SPECS[key.key_spec].kind
+    if key.key_usage == "ENCRYPT_DECRYPT" and kind == "symmetric":
+        ops = ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
+               "ReEncryptTo", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext")
+    elif key.key_usage == "ENCRYPT_DECRYPT":
+        ops = ("Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey")
+    elif key.key_usage == "SIGN_VERIFY":
+        ops = ("Sign", "Verify", "GetPublicKey")
+    elif key.key_usage == "GENERATE_VERIFY_MAC":
+        ops = ("GenerateMac", "VerifyMac")
+    else:  # KEY_AGREEMENT
+        ops = ("DeriveSharedSecret", "GetPublicKey")
+    return ops + _COMMON
+
+
+# Operations whose request carries an encryption context (constraints apply to them only).
+_CONTEXT_OPERATIONS = frozenset({
+    "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "CreateGrant",
+})
+
+
+def constraints_met(grant: dict, operation: str, context: dict | None) -> tuple[bool, str]:
+    """Whether a request's encryption context satisfies a grant's constraints (with the reason)."""
+    constraints = grant.get("constraints") or {}
+    if not constraints or operation not in _CONTEXT_OPERATIONS:
+        return True, "no encryption context constraint applies"
+    context = context or {}
+    equals = constraints.get("encryption_context_equals")
+    if equals is not None and context != equals:
+        return False, f"the encryption context {context} is not exactly {equals} (EncryptionContextEquals)"
+    subset = constraints.get("encryption_context_subset")
+    if subset is not None and any(context.get(k) != v for k, v in subset.items()):
+        return False, f"the encryption context {context} does not contain all of {subset} (EncryptionContextSubset)"
+    return True, "the encryption context meets the grant's constraints"
+
+
+def grant_allows(grant: dict, principal_arn: str, role_arn: str | None, operation: str, context: dict | None
+                 ) -> tuple[bool, str]:
+    """Does this grant let the caller perform ``operation`` (a grant operation name)?"""
+    grantee = grant.get("grantee_principal") or grant.get("grantee_service_principal")
+    if grantee not in (principal_arn, role_arn):
+        return False, f"its grantee is {grantee}"
+    if operation not in grant["operations"]:
+        return False, f"it allows {', '.join(grant['operations'])}, not {operation}"
+    ok, why = constraints_met(grant, operation, context)
+    return ok, why
+
+
+def _token_key(grant_id: str) -> bytes:
+    return hashlib.sha256(b"kms_teach grant token|" + grant_id.encode()).digest()
+
+
+class GrantOperations:
+    """Mixed into :class:`~kms_teach._kms.KMS`."""
+
+    # -- tokens -------------------------------------------------------------------
+
+    def _grant_token(self, key: KmsKey, grant_id: str) -> str:
+        nonce = self.random.token_bytes(16)
+        body = json.dumps({"k": key.arn, "g": grant_id, "n": nonce.hex()}, separators=(",", ":")).encode()
+        tag = hmac.digest(_token_key(grant_id), body, "sha256")[:16]
+        return base64.urlsafe_b64encode(body + tag).decode()
+
+    @staticmethod
+    def parse_grant_token(token: str) -> tuple[str, str] | None:
+        """(key ARN, grant ID) of a token kms_teach issued, or None."""
+        try:
+            raw = base64.urlsafe_b64decode(token.encode())
+            body, tag = raw[:-16], raw[-16:]
+            doc = json.loads(body)
+            if not hmac.compare_digest(hmac.digest(_token_key(doc["g"]), body, "sha256")[:16], tag):
+                return None
+            return doc["k"], doc["g"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return None
+
+    def _check_grant_tokens(self, request: dict) -> None:
+        tokens = request.get("grant_tokens")
+        if tokens is None:
+            return
+        if len(tokens) > 10:
+            raise validation("grantTokens", "Member must have length less than or equal to 10")
+        for token in tokens:
+            if self.parse_grant_token(token) is None:
+                raise E("InvalidGrantTokenException")("The grant token is not valid.")
+
+    # -- CreateGrant ----------------------------------------------------------------
+
+    def _op_CreateGrant(self, ctx, req, audit):
+        self._check_grant_tokens(req)
+        operations = req.get("operations")
+        if not operations:
+            raise validation("operations", "Member must have length greater than or equal to 1")
+        grantee = req.get("grantee_principal")
+        grantee_service = req.get("grantee_service_principal")
+        if (grantee is None) == (grantee_service is None):
+            raise E("ValidationException")("Specify exactly one of GranteePrincipal and GranteeServicePrincipal.")
+        if req.get("retiring_principal") and req.get("retiring_service_principal"):
+            raise E("ValidationException")("Specify at most one of RetiringPrincipal and RetiringServicePrincipal.")
+        key = self._use_key(ctx, req, audit, "CreateGrant")
+        valid = grant_operations_for(key)
+        bad = [op for op in operations if op not in valid]
+        if bad:
+            raise E("ValidationException")(
+                f"Grant operations {bad} are not valid for {key.arn}, a {key.key_spec} {key.key_usage} KMS key. "
+                f"Valid operations: {', '.join(valid)}."
+            )
+        constraints = self._grant_constraints(req.get("constraints"), key)
+        for principal in (grantee, req.get("retiring_principal")):
+            if principal is not None and not self.principal_known(principal):
+                raise E("ValidationException")(f"Invalid principal: {principal}")
+        name = req.get("name")
+        self._dry_run(req)
+        grants = key.grants
+        if name is not None:
+            for g in grants:
+                if (g.get("name") == name and g.get("grantee_principal") == grantee
+                        and g.get("grantee_service_principal") == grantee_service
+                        and sorted(g["operations"]) == sorted(operations) and g.get("constraints") == constraints
+                        and g.get("retiring_principal") == req.get("retiring_principal")):
+                    # The same Name and parameters: the same grant, and a new token.
+                    return {"grant_token": self._grant_token(key, g["grant_id"]), "grant_id": g["grant_id"]}
+        if len(grants) >= 50000:
+            raise E("LimitExceededException")(f"{key.arn} already has 50,000 grants.")
+        grant_id = self.random.token_bytes(32).hex()
+        grant = {
+            "grant_id": grant_id,
+            "key_id": key.arn,
+            "name": name,
+            "creation_date": self.clock.now().isoformat(),
+            "grantee_principal": grantee,
+            "grantee_service_principal": grantee_service,
+            "retiring_principal": req.get("retiring_principal"),
+            "retiring_service_principal": req.get("retiring_service_principal"),
+            "issuing_account": f"arn:{m.partition(key.region)}:iam::{ctx.account_id}:root",
+            "operations": list(operations),
+            "constraints": constraints,
+        }
+        grants.append(grant)
+        self._save(key)
+        return {"grant_token": self._grant_token(key, grant_id), "grant_id": grant_id}
+
+    @staticmethod
+    def _grant_constraints(raw: Any, key: KmsKey) -> dict | None:
+        if not raw:
+            return None
+        out = {}
+        for name in ("encryption_context_subset", "encryption_context_equals"):
+            value = raw.get(name)
+            if value is None:
+                continue
+            if len(value) > 8:
+                raise E("ValidationException")(f"A grant constraint has at most 8 pairs; {name} has {len(value)}.")
+            if any(len(v) > 384 for v in value.values()):
+                raise E("ValidationException")("A grant constraint value is at most 384 characters.")
+            out[name] = dict(value)
+        if raw.get("source_arn"):
+            # Fidelity: SourceArn constraints (for AWS services acting on resources) are not simulated.
+            raise E("UnsupportedOperationException")("kms_teach does not simulate SourceArn grant constraints.")
+        if out and key.key_spec != "SYMMETRIC_DEFAULT":
+            raise E("ValidationException")(
+                "Encryption context grant constraints are valid only for symmetric encryption KMS keys."
+            )
+        return out or None
+
+    # -- listing ----------------------------------------------------------------------
+
+    @staticmethod
+    def _grant_entry(grant: dict) -> dict:
+        entry = {k: grant[k] for k in ("key_id", "grant_id", "issuing_account", "operations") if grant.get(k)}
+        entry["creation_date"] = m.from_iso(grant["creation_date"])
+        for k in ("name", "grantee_principal", "retiring_principal", "grantee_service_principal",
+                  "retiring_service_principal"):
+            if grant.get(k):
+                entry[k] = grant[k]
+        if grant.get("constraints"):
+            entry["constraints"] = dict(grant["constraints"])
+        return entry
+
+    def _op_ListGrants(self, ctx, req, audit):
+        self._check_grant_tokens(req)
+        key = self._use_key(ctx, req, audit, "ListGrants")
+        grants = key.grants
+        if req.get("grant_id") is not None:
+            grants = [g for g in grants if g["grant_id"] == req["grant_id"]]
+        if req.get("grantee_principal") is not None:
+            grants = [g for g in grants if g.get("grantee_principal") == req["grantee_principal"]]
+        if req.get("grantee_service_principal") is not None:
+            grants = [g for g in grants if g.get("grantee_service_principal") == req["grantee_service_principal"]]
+        page, marker = _page(grants, req.get("limit"), req.get("marker"), "ListGrants" + key.key_id, 50, 100)
+        out = {"grants": [self._grant_entry(g) for g in page], "truncated": marker is not None}
+        if marker:
+            out["next_marker"] = marker
+        return out
+
+    def _op_ListRetirableGrants(self, ctx, req, audit):
+        self._authorize(ctx, "kms:ListRetirableGrants", None, req, audit)
+        retiring = req.get("retiring_principal") or req.get("retiring_service_principal")
+        if retiring is None:
+            raise validation("retiringPrincipal", "Member must not be null", "null")
+        found = []
+        state = self._regions.get((ctx.account_id, ctx.region))
+        for key in (state.sorted_keys()[0] if state else []):
+            for g in key.grants:
+                if retiring in (g.get("retiring_principal"), g.get("retiring_service_principal")):
+                    found.append(g)
+        page, marker = _page(found, req.get("limit"), req.get("marker"), "ListRetirableGrants" + retiring, 50, 100)
+        out = {"grants": [self._grant_entry(g) for g in page], "truncated": marker is not None}
+        if marker:
+            out["next_marker"] = marker
+        return out
+
+    # -- retiring and revoking ----------------------------------------------------
+
+    @staticmethod
+    def _check_grant_id(grant_id: Any) -> str:
+        if not isinstance(grant_id, str) or not re.fullmatch(r"[0-9a-f]{64}", grant_id):
+            raise E("InvalidGrantIdException")(f"Grant ID {grant_id} is not a valid grant ID.")
+        return grant_id
+
+    def _find_grant(self, key: KmsKey, grant_id: str) -> dict:
+        for g in key.grants:
+            if g["grant_id"] == grant_id:
+                return g
+        raise E("NotFoundException")(f"Grant ID {grant_id} does not exist for {key.arn}.")
+
+    def _op_RetireGrant(self, ctx, req, audit):
+        token, grant_id = req.get("grant_token"), req.get("grant_id")
+        if token is not None:
+            parsed = self.parse_grant_token(token)
+            if parsed is None:
+                raise E("InvalidGrantTokenException")("The grant token is not valid.")
+            key = self.resolve_key(ctx, parsed[0], "RetireGrant")
+            grant_id = parsed[1]
+        else:
+            if req.get("key_id") is None or grant_id is None:
+                raise E("ValidationException")("Specify a GrantToken, or both a KeyId and a GrantId.")
+            key = self.resolve_key(ctx, req["key_id"], "RetireGrant")
+            self._check_grant_id(grant_id)
+        audit.resource(key)
+        grant = self._find_grant(key, grant_id)
+        p = ctx.principal
+        issuing = grant["issuing_account"].split(":")[4]
+        allowed = (
+            (p.kind == "Root" and p.account_id == issuing)
+            or p.arn in (grant.get("retiring_principal"), grant.get("retiring_service_principal"))
+            or (p.role_arn is not None and p.role_arn == grant.get("retiring_principal"))
+            or ("RetireGrant" in grant["operations"] and p.arn in (grant.get("grantee_principal"),
+                                                                   grant.get("grantee_service_principal")))
+        )
+        if not allowed:
+            raise E("AccessDeniedException")(
+                f"User: {p.arn} is not authorized to perform: kms:RetireGrant on resource: {key.arn} because "
+                "it is neither the grant's retiring principal, its grantee with the RetireGrant operation, nor "
+                "the account that created it"
+            )
+        self._dry_run(req)
+        key.grants.remove(grant)
+        self._save(key)
+        return {}
+
+    def _op_RevokeGrant(self, ctx, req, audit):
+        grant_id = self._check_grant_id(req.get("grant_id"))
+        key = self._use_key(ctx, req, audit, "RevokeGrant")
+        grant = self._find_grant(key, grant_id)
+        self._dry_run(req)
+        key.grants.remove(grant)
+        self._save(key)
+        return {}
