@@ -25,6 +25,7 @@ from botocore.awsrequest import AWSResponse
 from botocore import UNSIGNED
 from botocore.config import Config
 
+from ._authz import Permissions
 from ._clock import Clock
 from ._crypto import RandomSource
 from ._errors import AWSError
@@ -115,6 +116,9 @@ class Cloud:
         self.clock = clock
         self.audit = AuditLog()
         self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit, regions=known_regions())
+        # Every KMS call is authorized by the permissions engine: key policies, identity policies, grants.
+        self.permissions = Permissions(self.kms)
+        self.kms.authorizer = self.permissions
         self._protocols = {"kms": JsonProtocol("kms", self.kms.call)}
         self.clock.subscribe(self._on_clock)
         self._persist_meta(clock=self.clock.to_state())

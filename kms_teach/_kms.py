@@ -465,6 +465,11 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         config["replica_keys"] = [{"arn": k.arn, "region": k.region} for k in related if k.mr_role == "REPLICA"]
         return config
 
+    def aliases_of(self, key: KmsKey) -> list[str]:
+        """The alias names that point at a key, in its Region."""
+        state = self._regions.get((key.account_id, key.region))
+        return sorted(a.alias_name for a in state.aliases.values() if a.target_key_id == key.key_id) if state else []
+
     def related_keys(self, key: KmsKey) -> list[KmsKey]:
         """Every key that shares this multi-Region key's ID (itself included), ordered by Region."""
         if not key.multi_region:

@@ -1,0 +1,405 @@
+"""Layer 3: the permissions engine - who may call which KMS operation on which key, and why.
+
+AWS's evaluation for KMS (KMS Developer Guide, "Determining access to a KMS
+key"; ../shared/reference/kms-semantics.md section 3):
+
+1. An explicit ``Deny`` in the key policy or in any of the caller's identity
+   policies that applies wins. Grants never deny.
+2. Otherwise the call is allowed when
+   * the key policy allows the caller directly (it names the caller, the
+     caller's role, ``*``, or - for the account's root user - the account), or
+   * the key policy allows the caller's *account* (``arn:aws:iam::ACCT:root``)
+     and one of the caller's identity policies allows the action on the key:
+     the account root statement only lets IAM policies count, or
+   * a grant on the key lets the caller perform the operation, its
+     encryption-context constraints met.
+   For a caller in another account, the key policy must allow that account
+   or caller *and* the caller's identity policy must allow the action.
+3. Otherwise: implicit deny. The root user is no exception: a key policy that
+   does not name the account leaves even the root user out.
+
+Operations without a key (CreateKey, ListKeys, ListAliases, GenerateRandom,
+ListRetirableGrants) are decided by identity policies alone; the root user may
+do them. Alias operations also need the permission on the alias in an
+identity policy.
+
+:meth:`Permissions.decide` returns a :class:`Decision` holding every statement
+and grant considered, with the reason each did or did not apply. Enforcement
+(:meth:`Permissions.__call__`) uses the same method, so an explanation can
+never disagree with what a call does.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _model as m
+from ._errors import error_class
+from ._evaluation import EvalRequest, StatementResult, evaluate_statement, wildcard_match
+from ._kms_grants import grant_allows
+from ._model import KmsKey, Principal
+from ._policy import Policy, parse_policy
+
+__all__ = ["Permissions", "Decision", "Reason"]
+
+E = error_class
+
+# Actions authorized by identity (IAM) policies alone: no key is involved.
+IAM_ONLY = frozenset({"kms:CreateKey", "kms:ListKeys", "kms:ListAliases", "kms:GenerateRandom",
+                      "kms:ListRetirableGrants"})
+_ALIAS_ACTIONS = frozenset({"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"})
+# The request member that carries the encryption context each action is checked with.
+_CONTEXT_FIELD = {
+    "kms:ReEncryptFrom": "source_encryption_context",
+    "kms:ReEncryptTo": "destination_encryption_context",
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str, key_policy: bool) -> Policy:
+    return parse_policy(text, key_policy=key_policy, max_bytes=1 << 20)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One statement or grant, and what it contributed."""
+
+    source: str  # "key policy", 'inline policy "x" of user alice', "grant 1a2b...", "IAM"
+    label: str  # which statement or grant
+    effect: str  # "Allow", "Deny"
+    applies: bool
+    detail: str
+    via: str | None = None  # "principal", "account", "grant": how an Allow counts
+
+    def __str__(self) -> str:
+        mark = ("DENY " if self.effect == "Deny" else "ALLOW") if self.applies else "  -  "
+        return f"{mark} {self.source}, {self.label}: {self.detail}"
+
+
+@dataclass
+class Decision:
+    """The answer to "may this principal do this action on this key?", with its reasons."""
+
+    allowed: bool
+    principal: str
+    action: str
+    resource: str
+    summary: str
+    reasons: list[Reason] = field(default_factory=list)
+    denied_by: Reason | None = None
+
+    @property
+    def deciding(self) -> list[Reason]:
+        """The statements and grants that decided: the Deny that won, or the Allows that counted."""
+        if self.denied_by is not None:
+            return [self.denied_by]
+        return [r for r in self.reasons if r.applies and r.effect == "Allow"]
+
+    def explain(self) -> str:
+        lines = [f"{'ALLOWED' if self.allowed else 'DENIED'}: {self.principal} -> {self.action} on {self.resource}",
+                 f"  {self.summary}"]
+        lines += [f"  {r}" for r in self.reasons]
+        return "\n".join(lines)
+
+    __str__ = explain
+
+
+def _from_statement(r: StatementResult) -> Reason:
+    return Reason(r.source, r.statement.label, r.effect, r.applies, r.detail, r.principal_match)
+
+
+class Permissions:
+    """Installed as ``KMS.authorizer``: decides and enforces every KMS call."""
+
+    def __init__(self, kms, iam=None):
+        self.kms = kms
+        self.iam = iam
+
+    # ------------------------------------------------------------------ context
+
+    def context(self, principal: Principal, action: str, key: KmsKey | None, request: dict | None,
+                via_service: str | None = None) -> dict[str, Any]:
+        """The condition keys of a request (KMS and global keys), as IAM would see them."""
+        request = request or {}
+        now = self.kms.clock.now()
+        ctx: dict[str, Any] = {
+            "kms:CallerAccount": principal.account_id,
+            "aws:PrincipalArn": principal.role_arn or principal.arn,
+            "aws:PrincipalAccount": principal.account_id,
+            "aws:PrincipalType": {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole"}.get(
+                principal.kind, principal.kind),
+            "aws:CurrentTime": now,
+            "aws:EpochTime": int(now.timestamp()),
+            "aws:SecureTransport": True,
+        }
+        if principal.principal_id:
+            ctx["aws:userid"] = principal.principal_id
+        if principal.kind == "IAMUser" and principal.name:
+            ctx["aws:username"] = principal.name
+        if via_service:
+            ctx["kms:ViaService"] = via_service
+            ctx["aws:CalledVia"] = [via_service.split(".")[0] + ".amazonaws.com"]
+        encryption_context = request.get(_CONTEXT_FIELD.get(action, "encryption_context"))
+        if action == "kms:CreateGrant":
+            constraints = request.get("constraints") or {}
+            encryption_context = {**(constraints.get("encryption_context_subset") or {}),
+                                  **(constraints.get("encryption_context_equals") or {})} or None
+            ctx["kms:GrantOperations"] = list(request.get("operations") or [])
+            ctx["kms:GrantIsForAWSResource"] = via_service is not None
+            if request.get("grantee_principal"):
+                ctx["kms:GranteePrincipal"] = request["grantee_principal"]
+            if request.get("retiring_principal"):
+                ctx["kms:RetiringPrincipal"] = request["retiring_principal"]
+            if constraints:
+                ctx["kms:GrantConstraintType"] = [
+                    {"encryption_context_subset": "EncryptionContextSubset",
+                     "encryption_context_equals": "EncryptionContextEquals"}[k] for k in constraints if constraints[k]
+                ]
+        if action in ("kms:ListGrants", "kms:RevokeGrant"):
+            ctx["kms:GrantIsForAWSResource"] = via_service is not None
+        if encryption_context:
+            for k, v in encryption_context.items():
+                ctx[f"kms:EncryptionContext:{k}"] = v
+            ctx["kms:EncryptionContextKeys"] = list(encryption_context)
+        simple = {
+            "encryption_algorithm": "kms:EncryptionAlgorithm", "signing_algorithm": "kms:SigningAlgorithm",
+            "mac_algorithm": "kms:MacAlgorithm", "message_type": "kms:MessageType",
+            "key_agreement_algorithm": "kms:KeyAgreementAlgorithm", "key_pair_spec": "kms:DataKeyPairSpec",
+            "wrapping_algorithm": "kms:WrappingAlgorithm", "wrapping_key_spec": "kms:WrappingKeySpec",
+            "expiration_model": "kms:ExpirationModel", "valid_to": "kms:ValidTo",
+            "policy_name": "kms:PolicyName", "replica_region": "kms:ReplicaRegion",
+            "primary_region": "kms:PrimaryRegion", "rotation_period_in_days": "kms:RotationPeriodInDays",
+            "pending_window_in_days": "kms:ScheduleKeyDeletionPendingWindowInDays",
+            "bypass_policy_lockout_safety_check": "kms:BypassPolicyLockoutSafetyCheck",
+        }
+        for member, name in simple.items():
+            if request.get(member) is not None:
+                ctx[name] = request[member]
+        if action == "kms:ScheduleKeyDeletion" and "kms:ScheduleKeyDeletionPendingWindowInDays" not in ctx:
+            ctx["kms:ScheduleKeyDeletionPendingWindowInDays"] = 30
+        if action == "kms:EnableKeyRotation" and "kms:RotationPeriodInDays" not in ctx:
+            ctx["kms:RotationPeriodInDays"] = 365
+        ref = request.get("key_id")
+        if isinstance(ref, str) and ("alias/" in ref):
+            ctx["kms:RequestAlias"] = ref[ref.index("alias/"):]
+        for tag in request.get("tags") or []:
+            ctx[f"aws:RequestTag/{tag['tag_key']}"] = tag["tag_value"]
+        if request.get("tags") is not None or request.get("tag_keys") is not None:
+            ctx["aws:TagKeys"] = [t["tag_key"] for t in request.get("tags") or []] or list(request.get("tag_keys") or [])
+        if key is not None:
+            ctx["kms:KeySpec"] = key.key_spec
+            ctx["kms:CustomerMasterKeySpec"] = key.key_spec
+            ctx["kms:KeyUsage"] = key.key_usage
+            ctx["kms:CustomerMasterKeyUsage"] = key.key_usage
+            ctx["kms:KeyOrigin"] = key.origin
+            ctx["kms:MultiRegion"] = key.multi_region
+            if key.mr_role:
+                ctx["kms:MultiRegionKeyType"] = key.mr_role
+            for k, v in key.tags.items():
+                ctx[f"aws:ResourceTag/{k}"] = v
+            aliases = self.kms.aliases_of(key)
+            if len(aliases) <= 50:
+                ctx["kms:ResourceAliases"] = aliases
+        return ctx
+
+    # ------------------------------------------------------------------ decisions
+
+    def _identity(self, principal: Principal) -> list[tuple[str, Policy]]:
+        if self.iam is None or principal.kind in ("Root", "AWSService"):
+            return []
+        return [(label, _parsed(doc, False)) for label, doc in self.iam.identity_policies(principal)]
+
+    def decide(self, principal: Principal, action: str, key: KmsKey | None, request: dict | None = None, *,
+               via_service: str | None = None, resource: str | None = None, explain: bool = True) -> Decision:
+        """Decide, with every reason. ``explain=False`` skips statements whose Action cannot match
+        (they can never change the outcome) - the enforcement path."""
+        context = self.context(principal, action, key, request, via_service)
+        resource = resource or (key.arn if key is not None else "*")
+        req = EvalRequest(principal.arn, principal.account_id, principal.kind, action, resource, context,
+                          principal.role_arn)
+        reasons: list[Reason] = []
+        deny: Reason | None = None
+
+        identity_allow = principal.kind == "Root"  # the root user holds every permission in its own account
+        identity_note = "the account's root user needs no identity policy" if identity_allow else ""
+        for label, policy in self._identity(principal):
+            for stmt in policy.statements:
+                if not explain and not _may_match(stmt, action):
+                    continue
+                r = _from_statement(evaluate_statement(stmt, req, label, resource_policy=False))
+                reasons.append(r)
+                if r.applies and r.effect == "Deny" and deny is None:
+                    deny = r
+                elif r.applies and r.effect == "Allow":
+                    identity_allow = True
+
+        if key is None:  # IAM-only operations
+            if deny is not None:
+                return self._denied(req, reasons, deny)
+            if identity_allow:
+                return Decision(True, principal.arn, action, resource,
+                                identity_note or "an identity policy allows it", reasons)
+            return Decision(False, principal.arn, action, resource,
+                            f"no identity-based policy allows the {action} action", reasons)
+
+        key_direct = key_account = False
+        for stmt in _parsed(key.policy, True).statements:
+            if not explain and not _may_match(stmt, action):
+                continue
+            r = _from_statement(evaluate_statement(stmt, req, "key policy", resource_policy=True))
+            reasons.append(r)
+            if r.applies and r.effect == "Deny" and deny is None:
+                deny = r
+            elif r.applies and r.effect == "Allow":
+                if r.via == "principal":
+                    key_direct = True
+                elif r.via == "account":
+                    key_account = True
+
+        grant_reason = None
+        operation = action.split(":", 1)[1]
+        for grant in key.grants:
+            ok, why = grant_allows(grant, principal.arn, principal.role_arn, operation,
+                                   context_dict(context))
+            if ok or explain:
+                r = Reason(f"grant {grant['grant_id'][:12]}...", grant.get("name") or grant["grant_id"], "Allow", ok,
+                           f"grants {', '.join(grant['operations'])} to {grant.get('grantee_principal')}: {why}",
+                           "grant")
+                reasons.append(r)
+                if ok and grant_reason is None:
+                    grant_reason = r
+
+        if deny is not None:
+            return self._denied(req, reasons, deny)
+        same_account = principal.account_id == key.account_id
+        if same_account:
+            if key_direct:
+                return Decision(True, principal.arn, action, resource, "the key policy allows the caller", reasons)
+            if key_account and identity_allow:
+                return Decision(True, principal.arn, action, resource,
+                                "the key policy trusts the account and an identity policy allows the caller",
+                                reasons)
+        elif (key_direct or key_account) and identity_allow:
+            return Decision(True, principal.arn, action, resource,
+                            "the key policy allows the caller's account or the caller, and the caller's identity "
+                            "policy allows the action (cross-account)", reasons)
+        if grant_reason is not None:
+            return Decision(True, principal.arn, action, resource, "a grant allows the caller", reasons)
+        if key_account and not identity_allow:
+            summary = (f"the key policy trusts the account, but no identity-based policy allows the {action} "
+                       "action")
+        elif not same_account and key_direct:
+            summary = f"cross-account use also needs an identity-based policy that allows the {action} action"
+        else:
+            summary = f"no resource-based policy allows the {action} action"
+        return Decision(False, principal.arn, action, resource, summary, reasons)
+
+    @staticmethod
+    def _denied(req: EvalRequest, reasons: list[Reason], deny: Reason) -> Decision:
+        where = "a resource-based policy" if deny.source == "key policy" else "an identity-based policy"
+        return Decision(False, req.principal_arn, req.action, req.resource,
+                        f"with an explicit deny in {where}", reasons, denied_by=deny)
+
+    # ------------------------------------------------------------------ enforcement
+
+    def __call__(self, ctx, action: str, key: KmsKey | None, request: dict) -> None:
+        principal = ctx.principal
+        if principal.kind == "AWSService":
+            return  # KMS itself (scheduled rotations and deletions)
+        decision = self.decide(principal, action, key, request, via_service=ctx.via_service, explain=False)
+        if decision.allowed and action in _ALIAS_ACTIONS and request.get("alias_name"):
+            alias = m.alias_arn(ctx.region, ctx.account_id, request["alias_name"])
+            on_alias = self.decide(principal, action, None, request, via_service=ctx.via_service, resource=alias,
+                                   explain=False)
+            if not on_alias.allowed:
+                decision = on_alias
+        if decision.allowed and action == "kms:CreateGrant" and key is not None:
+            self._check_sub_grant(decision, principal, key, request)
+        if not decision.allowed:
+            raise E("AccessDeniedException")(
+                f"User: {principal.arn} is not authorized to perform: {action} on resource: {decision.resource} "
+                f"because {decision.summary}"
+            )
+
+    @staticmethod
+    def _check_sub_grant(decision: Decision, principal: Principal, key: KmsKey, request: dict) -> None:
+        """A caller allowed CreateGrant only by a grant may pass on only narrower rights."""
+        if decision.summary != "a grant allows the caller":
+            return
+        wanted = set(request.get("operations") or [])
+        new = request.get("constraints") or {}
+        for grant in key.grants:
+            if "CreateGrant" not in grant["operations"]:
+                continue
+            if principal.arn != grant.get("grantee_principal") and principal.role_arn != grant.get("grantee_principal"):
+                continue
+            if not wanted <= set(grant["operations"]):
+                continue
+            parent = grant.get("constraints") or {}
+            if parent.get("encryption_context_equals") is not None and \
+                    new.get("encryption_context_equals") != parent["encryption_context_equals"]:
+                continue
+            subset = parent.get("encryption_context_subset") or {}
+            mine = {**(new.get("encryption_context_subset") or {}), **(new.get("encryption_context_equals") or {})}
+            if any(mine.get(k) != v for k, v in subset.items()):
+                continue
+            return
+        raise E("AccessDeniedException")(
+            f"User: {principal.arn} is not authorized to perform: kms:CreateGrant on resource: {key.arn} because "
+            "a grant can only pass on the operations and constraints of the grant that allows it"
+        )
+
+    # ------------------------------------------------------------------ policy checks
+
+    def check_lockout(self, ctx, policy_text: str) -> None:
+        """PutKeyPolicy/CreateKey: the new policy must exist in principals and let the caller change it again."""
+        policy = _parsed(policy_text, True)
+        for stmt in policy.statements:
+            for block in (stmt.principal, stmt.not_principal):
+                for name in (block or {}).get("AWS", []):
+                    if name != "*" and not self.kms.principal_known(name):
+                        raise E("MalformedPolicyDocumentException")(
+                            "Policy contains a statement with one or more invalid principals."
+                        )
+            for operator in stmt.condition:
+                if operator.startswith("ForAllValues:") and any(
+                        k.lower().startswith(("kms:encryptioncontext:", "aws:requesttag/"))
+                        for k in stmt.condition[operator]):
+                    raise E("MalformedPolicyDocumentException")(
+                        "OverlyPermissiveCondition: ForAllValues is not valid with a single-valued condition key "
+                        "such as kms:EncryptionContext:<key> or aws:RequestTag/<key>."
+                    )
+        principal = ctx.principal
+        if principal.kind == "AWSService":
+            return
+        probe = KmsKey(account_id=ctx.account_id, region=ctx.region, key_id="00000000-0000-4000-8000-000000000000",
+                       creation_date=_dt.datetime.now(_dt.timezone.utc), policy=policy_text)
+        if not self.decide(principal, "kms:PutKeyPolicy", probe, {}, explain=False).allowed:
+            raise E("MalformedPolicyDocumentException")(
+                "The new key policy will not allow you to update the key policy in the future."
+            )
+
+
+def context_dict(context: dict) -> dict | None:
+    """The encryption context of a request, rebuilt from its condition keys."""
+    prefix = "kms:EncryptionContext:"
+    pairs = {k[len(prefix):]: v for k, v in context.items() if k.startswith(prefix)}
+    return pairs or None
+
+
+@functools.lru_cache(maxsize=8192)
+def _may_match_cached(actions: tuple | None, not_actions: tuple | None, action: str) -> bool:
+    if actions is not None:
+        return any(a == "*" or wildcard_match(a, action, case_insensitive=True) for a in actions)
+    if not_actions is not None:
+        return not any(a == "*" or wildcard_match(a, action, case_insensitive=True) for a in not_actions)
+    return False
+
+
+def _may_match(stmt, action: str) -> bool:
+    return _may_match_cached(tuple(stmt.action) if stmt.action is not None else None,
+                             tuple(stmt.not_action) if stmt.not_action is not None else None, action)
+
