@@ -27,6 +27,7 @@ from botocore.config import Config
 
 from ._authz import Permissions
 from ._clock import Clock
+from ._cloudtrail import CloudTrail
 from ._crypto import RandomSource
 from ._errors import AWSError
 from ._kms import KMS, RequestContext
@@ -119,7 +120,11 @@ class Cloud:
         # Every KMS call is authorized by the permissions engine: key policies, identity policies, grants.
         self.permissions = Permissions(self.kms)
         self.kms.authorizer = self.permissions
-        self._protocols = {"kms": JsonProtocol("kms", self.kms.call)}
+        self.cloudtrail = CloudTrail(self.audit)
+        self._protocols = {
+            "kms": JsonProtocol("kms", self.kms.call),
+            "cloudtrail": JsonProtocol("cloudtrail", self.cloudtrail.call),
+        }
         self.clock.subscribe(self._on_clock)
         self._persist_meta(clock=self.clock.to_state())
         self.kms.tick()

@@ -416,7 +416,7 @@ class JsonProtocol:
         ctx.request_id = request_id
         if not target:
             return self._error("MissingAction", "Missing required header: X-Amz-Target", 400, request_id)
-        prefix, _, operation = target.partition(".")
+        prefix, _, operation = target.rpartition(".")
         if prefix != self.target_prefix or not operation:
             return self._error("UnknownOperationException", f"Unknown operation {target}", 400, request_id)
         codec = self._codec(operation)
