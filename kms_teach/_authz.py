@@ -354,8 +354,9 @@ class Permissions:
 
     # ------------------------------------------------------------------ policy checks
 
-    def check_lockout(self, ctx, policy_text: str) -> None:
-        """PutKeyPolicy/CreateKey: the new policy must exist in principals and let the caller change it again."""
+    def check_lockout(self, ctx, policy_text: str, *, bypass: bool = False) -> None:
+        """PutKeyPolicy/CreateKey: every principal must exist, and (unless ``bypass``, i.e.
+        BypassPolicyLockoutSafetyCheck) the new policy must let the caller change it again."""
         policy = _parsed(policy_text, True)
         for stmt in policy.statements:
             for block in (stmt.principal, stmt.not_principal):
@@ -373,7 +374,7 @@ class Permissions:
                         "such as kms:EncryptionContext:<key> or aws:RequestTag/<key>."
                     )
         principal = ctx.principal
-        if principal.kind == "AWSService":
+        if bypass or principal.kind == "AWSService":
             return
         probe = KmsKey(account_id=ctx.account_id, region=ctx.region, key_id="00000000-0000-4000-8000-000000000000",
                        creation_date=_dt.datetime.now(_dt.timezone.utc), policy=policy_text)

@@ -30,10 +30,12 @@ from ._clock import Clock
 from ._cloudtrail import CloudTrail
 from ._crypto import RandomSource
 from ._errors import AWSError
-from ._kms import KMS, RequestContext
+from ._iam import IAM
+from ._kms import KMS, RequestContext, audited
 from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, AuditLog, Principal
 from ._store import Changes, MemoryStore, SQLiteStore
 from ._wire import JsonProtocol, isolated_session
+from ._wire_query import QueryProtocol
 
 __all__ = ["Cloud"]
 
@@ -117,13 +119,19 @@ class Cloud:
         self.clock = clock
         self.audit = AuditLog()
         self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit, regions=known_regions())
+        self.iam = IAM(clock=self.clock, random=self.random, store=self.store)
         # Every KMS call is authorized by the permissions engine: key policies, identity policies, grants.
-        self.permissions = Permissions(self.kms)
+        self.permissions = Permissions(self.kms, self.iam)
         self.kms.authorizer = self.permissions
+        self.kms.principal_exists = self.iam.principal_exists
         self.cloudtrail = CloudTrail(self.audit)
+        # IAM and STS are global services; CloudTrail records their calls in us-east-1.
         self._protocols = {
             "kms": JsonProtocol("kms", self.kms.call),
             "cloudtrail": JsonProtocol("cloudtrail", self.cloudtrail.call),
+            "iam": QueryProtocol("iam", audited(self.audit, self.clock, "iam.amazonaws.com", self.iam.call,
+                                                region="us-east-1")),
+            "sts": QueryProtocol("sts", audited(self.audit, self.clock, "sts.amazonaws.com", self.iam.sts_call)),
         }
         self.clock.subscribe(self._on_clock)
         self._persist_meta(clock=self.clock.to_state())
@@ -169,18 +177,14 @@ class Cloud:
             )
 
     def principal(self, arn: str | None = None) -> Principal:
-        """The :class:`Principal` an ARN names (the default account's root user without one)."""
+        """The :class:`Principal` an ARN names (the default account's root user without one).
+
+        An account root (any 12-digit account), an existing IAM user, or an existing IAM role
+        (the client then acts as a session of that role).
+        """
         if arn is None:
             return Principal.root(self.account_id)
-        parts = arn.split(":")
-        if len(parts) == 6 and parts[0] == "arn" and parts[2] in ("iam", "sts") and parts[4].isdigit():
-            account, resource = parts[4], parts[5]
-            if resource == "root" and parts[2] == "iam":
-                return Principal.root(account)
-        raise ValueError(
-            f"{arn!r} is not a principal this cloud knows. Use an account root ARN such as "
-            f"'arn:aws:iam::{self.account_id}:root'."
-        )
+        return self.iam.principal(arn)
 
     def client(self, service_name: str, region_name: str | None = None, *, principal: str | None = None, **kwargs):
         """A genuine boto3 client for ``service_name``, answered by this cloud.
@@ -232,7 +236,7 @@ class _InProcessTransport:
 
     __slots__ = ("cloud", "protocol", "region", "principal", "__weakref__")
 
-    def __init__(self, cloud: Cloud, protocol: JsonProtocol, region: str, principal: Principal):
+    def __init__(self, cloud: Cloud, protocol, region: str, principal: Principal):
         self.cloud = cloud
         self.protocol = protocol
         self.region = region
@@ -251,11 +255,15 @@ class _InProcessTransport:
             body = request.body or b""
             if not isinstance(body, (bytes, bytearray)):
                 body = body.read() if hasattr(body, "read") else str(body).encode("utf-8")
-            reply = self.protocol.handle(_text(headers.get("X-Amz-Target")), bytes(body), ctx)
+            if isinstance(self.protocol, QueryProtocol):
+                reply = self.protocol.handle(bytes(body), ctx, _text(headers.get("Content-Type")))
+            else:
+                reply = self.protocol.handle(_text(headers.get("X-Amz-Target")), bytes(body), ctx)
         except AWSError as exc:  # e.g. a store failure surfacing as KMSInternalException
             reply = self.protocol._error(exc.code, exc.message, exc.status, request_id)
         except Exception as exc:  # a simulator bug: answer as AWS would, never break the client
-            reply = self.protocol._error("KMSInternalException", f"kms_teach internal error: {exc!r}", 500, request_id)
+            code = "KMSInternalException" if isinstance(self.protocol, JsonProtocol) else "ServiceFailure"
+            reply = self.protocol._error(code, f"kms_teach internal error: {exc!r}", 500, request_id)
         return AWSResponse(request.url, reply.status, reply.headers, _RawBody(reply.body))
 
 

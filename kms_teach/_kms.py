@@ -62,7 +62,7 @@ from ._kms_common import (
     validation,
 )
 
-__all__ = ["KMS", "RequestContext", "AWS_MANAGED_ALIASES"]
+__all__ = ["KMS", "RequestContext", "AWS_MANAGED_ALIASES", "audited"]
 
 class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOperations):
     """The simulated AWS Key Management Service of one :class:`~kms_teach.Cloud`.
@@ -559,8 +559,8 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     def _check_lockout(self, ctx, policy: str, req: dict) -> None:
         """The policy lockout safety check (enforced by the permissions engine when installed)."""
         checker = getattr(self.authorizer, "check_lockout", None)
-        if checker is not None and not req.get("bypass_policy_lockout_safety_check"):
-            checker(ctx, policy)
+        if checker is not None:
+            checker(ctx, policy, bypass=bool(req.get("bypass_policy_lockout_safety_check")))
 
     def _op_DescribeKey(self, ctx, req, audit):
         self._check_grant_tokens(req)
@@ -1268,9 +1268,12 @@ def _public(value):
 class _Audit:
     """Collects what one call touched, then becomes its CloudTrail event."""
 
-    __slots__ = ("operation", "request", "ctx", "when", "resources", "service_event", "response", "error")
+    __slots__ = ("operation", "request", "ctx", "when", "resources", "service_event", "response", "error",
+                 "event_source")
 
-    def __init__(self, operation: str, request: dict, ctx: RequestContext, when: _dt.datetime):
+    def __init__(self, operation: str, request: dict, ctx: RequestContext, when: _dt.datetime,
+                 event_source: str = "kms.amazonaws.com"):
+        self.event_source = event_source
         self.operation = operation
         self.request = request
         self.ctx = ctx
@@ -1312,7 +1315,7 @@ class _Audit:
             "eventVersion": "1.08",
             "userIdentity": identity,
             "eventTime": self.when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "eventSource": "kms.amazonaws.com",
+            "eventSource": self.event_source,
             "eventName": self.operation,
             "awsRegion": self.ctx.region,
             "sourceIPAddress": self.ctx.source_ip if not self.ctx.via_service else self.ctx.via_service,
@@ -1332,3 +1335,34 @@ class _Audit:
             event["errorCode"] = error.code
             event["errorMessage"] = error.message
         return event
+
+
+def audited(audit: AuditLog, clock: Clock, event_source: str, handler, *, region: str | None = None,
+            read_only: frozenset = frozenset()):
+    """Wrap another service's handler so that each of its calls is in the audit trail too."""
+
+    def call(operation: str, request: dict, ctx: RequestContext) -> dict:
+        entry = _Audit(operation, request, ctx, clock.now(), event_source)
+        if region is not None:
+            entry.ctx = RequestContext(region, ctx.principal, ctx.user_agent, ctx.source_ip, ctx.via_service,
+                                       ctx.request_id)
+        try:
+            result = handler(operation, request, ctx)
+        except AWSError as exc:
+            entry.error = exc
+            _strip(entry)
+            audit.append(entry)
+            raise
+        entry.response = None if operation.startswith(("Get", "List")) else result
+        _strip(entry)
+        audit.append(entry)
+        return result
+
+    return call
+
+
+def _strip(entry: "_Audit") -> None:
+    entry.request = {k: v for k, v in entry.request.items() if k not in _SECRET_FIELDS and not isinstance(v, bytes)}
+    if entry.response:
+        entry.response = {k: v for k, v in entry.response.items()
+                          if k not in ("credentials", "access_key") and not isinstance(v, bytes)}

@@ -78,9 +78,24 @@ NOTES_POLICY = key_policy(
 )
 
 
+TRUST_ROOT = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:AssumeRole"}]})
+
+
+def _people(cloud):
+    """The IAM users and roles the cases name (key policies and grants may name only principals that exist)."""
+    iam = cloud.client("iam")
+    for name in ("alice", "bob", "keyadmin", "keyuser", "hr"):
+        iam.create_user(UserName=name)
+    for name in ("app", "ebs"):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_ROOT)
+    cloud.client("iam", principal=f"arn:aws:iam::{OTHER}:root").create_user(UserName="eve")
+
+
 @pytest.fixture
 def env():
     cloud = kms_teach.Cloud(clock=kms_teach.Clock(START, frozen=True), seed=3)
+    _people(cloud)
     kms = cloud.client("kms")
 
     def make_key(policy=None):
@@ -265,6 +280,7 @@ identity_st = st.lists(st.sampled_from(ACTIONS + ["kms:*"]), min_size=0, max_siz
 @pytest.fixture(scope="module")
 def prop_env():
     cloud = kms_teach.Cloud(clock=kms_teach.Clock(START, frozen=True), seed=9)
+    _people(cloud)
     return cloud
 
 

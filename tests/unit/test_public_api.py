@@ -64,6 +64,7 @@ LAYERS = {
     "_kms_grants": 3.2,
     "_authz": 3.3,  # the permissions engine (uses the grants module)
     "_cloudtrail": 3,
+    "_iam": 3,
     "_kms": 3.5,
     "_wire": 4,
     "_wire_query": 4.2,  # the query protocol (IAM, STS), next to JSON 1.1

@@ -85,7 +85,8 @@ POLICY = {
 }
 
 
-def test_put_and_get_key_policy(kms, key_id):
+def test_put_and_get_key_policy(cloud, kms, key_id):
+    cloud.client("iam").create_user(UserName="iamadmin")  # a key policy may name only principals that exist
     text = json.dumps(POLICY, indent=2)
     kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=text)
     assert kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"] == text
@@ -113,3 +114,9 @@ def test_a_key_has_one_policy_named_default(kms, key_id):
     with pytest.raises(ClientError) as excinfo:
         kms.put_key_policy(KeyId=key_id, PolicyName="other", Policy=json.dumps(POLICY))
     assert error_code(excinfo) == "ValidationException"
+
+
+def test_a_key_policy_naming_a_principal_that_does_not_exist_is_malformed(kms, key_id):
+    with pytest.raises(kms.exceptions.MalformedPolicyDocumentException) as excinfo:
+        kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(POLICY))
+    assert error_message(excinfo) == "Policy contains a statement with one or more invalid principals."
