@@ -90,13 +90,14 @@ class Decision:
     summary: str
     reasons: list[Reason] = field(default_factory=list)
     denied_by: Reason | None = None
+    allowed_by: list[Reason] = field(default_factory=list)
 
     @property
     def deciding(self) -> list[Reason]:
         """The statements and grants that decided: the Deny that won, or the Allows that counted."""
         if self.denied_by is not None:
             return [self.denied_by]
-        return [r for r in self.reasons if r.applies and r.effect == "Allow"]
+        return list(self.allowed_by)
 
     def explain(self) -> str:
         lines = [f"{'ALLOWED' if self.allowed else 'DENIED'}: {self.principal} -> {self.action} on {self.resource}",
@@ -225,6 +226,7 @@ class Permissions:
 
         identity_allow = principal.kind == "Root"  # the root user holds every permission in its own account
         identity_note = "the account's root user needs no identity policy" if identity_allow else ""
+        identity_allows: list[Reason] = []
         for label, policy in self._identity(principal):
             for stmt in policy.statements:
                 if not explain and not _may_match(stmt, action):
@@ -235,17 +237,20 @@ class Permissions:
                     deny = r
                 elif r.applies and r.effect == "Allow":
                     identity_allow = True
+                    identity_allows.append(r)
 
         if key is None:  # IAM-only operations
             if deny is not None:
                 return self._denied(req, reasons, deny)
             if identity_allow:
                 return Decision(True, principal.arn, action, resource,
-                                identity_note or "an identity policy allows it", reasons)
+                                identity_note or "an identity policy allows it", reasons, allowed_by=identity_allows)
             return Decision(False, principal.arn, action, resource,
                             f"no identity-based policy allows the {action} action", reasons)
 
         key_direct = key_account = False
+        direct_allows: list[Reason] = []
+        account_allows: list[Reason] = []
         for stmt in _parsed(key.policy, True).statements:
             if not explain and not _may_match(stmt, action):
                 continue
@@ -256,8 +261,10 @@ class Permissions:
             elif r.applies and r.effect == "Allow":
                 if r.via == "principal":
                     key_direct = True
+                    direct_allows.append(r)
                 elif r.via == "account":
                     key_account = True
+                    account_allows.append(r)
 
         grant_reason = None
         operation = action.split(":", 1)[1]
@@ -277,17 +284,20 @@ class Permissions:
         same_account = principal.account_id == key.account_id
         if same_account:
             if key_direct:
-                return Decision(True, principal.arn, action, resource, "the key policy allows the caller", reasons)
+                return Decision(True, principal.arn, action, resource, "the key policy allows the caller", reasons,
+                                allowed_by=direct_allows)
             if key_account and identity_allow:
                 return Decision(True, principal.arn, action, resource,
                                 "the key policy trusts the account and an identity policy allows the caller",
-                                reasons)
+                                reasons, allowed_by=account_allows + identity_allows)
         elif (key_direct or key_account) and identity_allow:
             return Decision(True, principal.arn, action, resource,
                             "the key policy allows the caller's account or the caller, and the caller's identity "
-                            "policy allows the action (cross-account)", reasons)
+                            "policy allows the action (cross-account)", reasons,
+                            allowed_by=direct_allows + account_allows + identity_allows)
         if grant_reason is not None:
-            return Decision(True, principal.arn, action, resource, "a grant allows the caller", reasons)
+            return Decision(True, principal.arn, action, resource, "a grant allows the caller", reasons,
+                            allowed_by=[grant_reason])
         if key_account and not identity_allow:
             summary = (f"the key policy trusts the account, but no identity-based policy allows the {action} "
                        "action")

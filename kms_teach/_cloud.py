@@ -186,6 +186,31 @@ class Cloud:
             return Principal.root(self.account_id)
         return self.iam.principal(arn)
 
+    def explain(self, principal: str | None, action: str, key_id: str | None = None, *, region: str | None = None,
+                encryption_context: dict | None = None, via_service: str | None = None, **request: Any):
+        """Would ``principal`` be allowed ``action`` (e.g. ``"kms:Decrypt"``) on a KMS key, and why?
+
+        Answers without making the call, with the same decision the call itself
+        would get: a :class:`~kms_teach._authz.Decision` whose ``explain()``
+        lists every key-policy statement, identity-policy statement and grant
+        considered, and why each did or did not apply. ``key_id`` takes anything
+        a KeyId does (a key ARN or alias ARN for a key in another account).
+        Other request members (snake_case, e.g. ``grantee_principal=...``) feed
+        the condition keys.
+        """
+        who = self.principal(principal)
+        region = region or self.region
+        action = action if action.startswith("kms:") else f"kms:{action}"
+        req = dict(request)
+        if encryption_context is not None:
+            req["encryption_context"] = encryption_context
+        key = None
+        if key_id is not None:
+            req.setdefault("key_id", key_id)
+            ctx = RequestContext(region, who)
+            key = self.kms.resolve_key(ctx, key_id, "DescribeKey")
+        return self.permissions.decide(who, action, key, req, via_service=via_service)
+
     def client(self, service_name: str, region_name: str | None = None, *, principal: str | None = None, **kwargs):
         """A genuine boto3 client for ``service_name``, answered by this cloud.
 

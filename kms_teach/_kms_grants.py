@@ -280,8 +280,9 @@ class GrantOperations:
             (p.kind == "Root" and p.account_id == issuing)
             or p.arn in (grant.get("retiring_principal"), grant.get("retiring_service_principal"))
             or (p.role_arn is not None and p.role_arn == grant.get("retiring_principal"))
-            or ("RetireGrant" in grant["operations"] and p.arn in (grant.get("grantee_principal"),
-                                                                   grant.get("grantee_service_principal")))
+            or ("RetireGrant" in grant["operations"] and (
+                p.arn in (grant.get("grantee_principal"), grant.get("grantee_service_principal"))
+                or (p.role_arn is not None and p.role_arn == grant.get("grantee_principal"))))
         )
         if not allowed:
             raise E("AccessDeniedException")(
