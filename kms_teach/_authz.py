@@ -118,6 +118,7 @@ class Permissions:
     def __init__(self, kms, iam=None):
         self.kms = kms
         self.iam = iam
+        self._root_allowed: set[tuple] = set()
 
     # ------------------------------------------------------------------ context
 
@@ -217,7 +218,17 @@ class Permissions:
                via_service: str | None = None, resource: str | None = None, explain: bool = True) -> Decision:
         """Decide, with every reason. ``explain=False`` skips statements whose Action cannot match
         (they can never change the outcome) - the enforcement path."""
-        context = self.context(principal, action, key, request, via_service)
+        identity = [(label, policy.statements if explain else _candidates(policy, action))
+                    for label, policy in self._identity(principal)]
+        key_statements = ()
+        if key is not None:
+            key_policy = _parsed(key.policy, True)
+            key_statements = key_policy.statements if explain else _candidates(key_policy, action)
+        # Condition keys are worked out only when a statement that may apply has a Condition
+        # (building them is most of the cost of a decision).
+        needs_context = explain or any(st.condition for st in key_statements) or any(
+            st.condition for _, sts in identity for st in sts)
+        context = self.context(principal, action, key, request, via_service) if needs_context else {}
         resource = resource or (key.arn if key is not None else "*")
         req = EvalRequest(principal.arn, principal.account_id, principal.kind, action, resource, context,
                           principal.role_arn)
@@ -227,10 +238,8 @@ class Permissions:
         identity_allow = principal.kind == "Root"  # the root user holds every permission in its own account
         identity_note = "the account's root user needs no identity policy" if identity_allow else ""
         identity_allows: list[Reason] = []
-        for label, policy in self._identity(principal):
-            for stmt in policy.statements:
-                if not explain and not _may_match(stmt, action):
-                    continue
+        for label, statements in identity:
+            for stmt in statements:
                 r = _from_statement(evaluate_statement(stmt, req, label, resource_policy=False))
                 reasons.append(r)
                 if r.applies and r.effect == "Deny" and deny is None:
@@ -251,9 +260,7 @@ class Permissions:
         key_direct = key_account = False
         direct_allows: list[Reason] = []
         account_allows: list[Reason] = []
-        for stmt in _parsed(key.policy, True).statements:
-            if not explain and not _may_match(stmt, action):
-                continue
+        for stmt in key_statements:
             r = _from_statement(evaluate_statement(stmt, req, "key policy", resource_policy=True))
             reasons.append(r)
             if r.applies and r.effect == "Deny" and deny is None:
@@ -268,9 +275,9 @@ class Permissions:
 
         grant_reason = None
         operation = action.split(":", 1)[1]
+        grant_context = (request or {}).get(_CONTEXT_FIELD.get(action, "encryption_context"))
         for grant in key.grants:
-            ok, why = grant_allows(grant, principal.arn, principal.role_arn, operation,
-                                   context_dict(context))
+            ok, why = grant_allows(grant, principal.arn, principal.role_arn, operation, grant_context)
             if ok or explain:
                 r = Reason(f"grant {grant['grant_id'][:12]}...", grant.get("name") or grant["grant_id"], "Allow", ok,
                            f"grants {', '.join(grant['operations'])} to {grant.get('grantee_principal')}: {why}",
@@ -319,7 +326,19 @@ class Permissions:
         principal = ctx.principal
         if principal.kind == "AWSService":
             return  # KMS itself (scheduled rotations and deletions)
+        # A root user's decision on a key depends only on the key policy when no statement that may
+        # apply has a Condition (and grants never matter to a root user the policy allows): remember it.
+        cache_key = None
+        if principal.kind == "Root" and key is not None and action not in _ALIAS_ACTIONS:
+            cache_key = (key.policy, principal.arn, action, key.arn)
+            if cache_key in self._root_allowed:
+                return
         decision = self.decide(principal, action, key, request, via_service=ctx.via_service, explain=False)
+        if cache_key is not None and decision.allowed and not any(
+                st.condition for st in _candidates(_parsed(key.policy, True), action)):
+            if len(self._root_allowed) > 10000:
+                self._root_allowed.clear()
+            self._root_allowed.add(cache_key)
         if decision.allowed and action in _ALIAS_ACTIONS and request.get("alias_name"):
             alias = m.alias_arn(ctx.region, ctx.account_id, request["alias_name"])
             on_alias = self.decide(principal, action, None, request, via_service=ctx.via_service, resource=alias,
@@ -401,16 +420,25 @@ def context_dict(context: dict) -> dict | None:
     return pairs or None
 
 
-@functools.lru_cache(maxsize=8192)
-def _may_match_cached(actions: tuple | None, not_actions: tuple | None, action: str) -> bool:
-    if actions is not None:
-        return any(a == "*" or wildcard_match(a, action, case_insensitive=True) for a in actions)
-    if not_actions is not None:
-        return not any(a == "*" or wildcard_match(a, action, case_insensitive=True) for a in not_actions)
+def _may_match(stmt, action: str) -> bool:
+    if stmt.action is not None:
+        return any(a == "*" or wildcard_match(a, action, case_insensitive=True) for a in stmt.action)
+    if stmt.not_action is not None:
+        return not any(a == "*" or wildcard_match(a, action, case_insensitive=True) for a in stmt.not_action)
     return False
 
 
-def _may_match(stmt, action: str) -> bool:
-    return _may_match_cached(tuple(stmt.action) if stmt.action is not None else None,
-                             tuple(stmt.not_action) if stmt.not_action is not None else None, action)
+def _candidates(policy: Policy, action: str) -> tuple:
+    """The statements of a policy whose Action can match ``action``, indexed once per policy and action.
 
+    Statements that cannot match never change a decision, so enforcement skips them;
+    explanations (``explain=True``) still list every statement.
+    """
+    index = policy.__dict__.get("_by_action")
+    if index is None:
+        index = {}
+        object.__setattr__(policy, "_by_action", index)
+    found = index.get(action)
+    if found is None:
+        found = index[action] = tuple(s for s in policy.statements if _may_match(s, action))
+    return found

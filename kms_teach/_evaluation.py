@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -44,18 +44,21 @@ __all__ = [
 Value = Any  # str | bool | int | float | datetime | list of those
 
 
-@dataclass(frozen=True)
 class EvalRequest:
     """What is being asked: who, which action, on what, with which context keys."""
 
-    principal_arn: str
-    principal_account: str
-    principal_type: str  # Root, IAMUser, AssumedRole, AWSService
-    action: str  # e.g. "kms:Encrypt"
-    resource: str  # ARN
-    context: dict[str, Value] = field(default_factory=dict)
-    # For assumed-role sessions: the role's ARN (a key policy names roles, not sessions).
-    role_arn: str | None = None
+    __slots__ = ("principal_arn", "principal_account", "principal_type", "action", "resource", "context", "role_arn")
+
+    def __init__(self, principal_arn: str, principal_account: str, principal_type: str, action: str, resource: str,
+                 context: dict[str, Value] | None = None, role_arn: str | None = None):
+        self.principal_arn = principal_arn
+        self.principal_account = principal_account
+        self.principal_type = principal_type  # Root, IAMUser, AssumedRole, AWSService
+        self.action = action  # e.g. "kms:Encrypt"
+        self.resource = resource  # ARN
+        self.context = context if context is not None else {}
+        # For assumed-role sessions: the role's ARN (a key policy names roles, not sessions).
+        self.role_arn = role_arn
 
     def value(self, key: str) -> Value | None:
         # Condition keys are case-insensitive; their tag/context suffixes are not.

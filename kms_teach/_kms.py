@@ -87,6 +87,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         self.random = random
         self.store = store or MemoryStore()
         self.audit = audit if audit is not None else AuditLog()
+        self.audit.renderer = render_event
         # Authorization hook: (ctx, action, key, request) -> None or raises
         # AccessDeniedException. The permissions engine installs itself here.
         self.authorizer = authorizer
@@ -186,9 +187,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         # The event is rendered when someone reads the trail, not on the hot path.
         audit.response = response if audit.operation not in _READ_ONLY else None
         audit.error = error
-        # Keep no plaintext, ciphertext or key material in the trail, not even in memory.
-        audit.request = {k: v for k, v in audit.request.items() if k not in _SECRET_FIELDS and not isinstance(v, bytes)}
-        self.audit.append(audit)
+        self.audit.append(audit.freeze())
 
     # ------------------------------------------------------------------ time
 
@@ -1289,52 +1288,90 @@ class _Audit:
                 return
         self.resources.append(key)
 
-    def render(self, event_id: str) -> dict:
-        """This call as a CloudTrail record."""
-        response, error = self.response, self.error
-        p = self.ctx.principal
-        identity: dict[str, Any]
-        if p.kind == "AWSService":
-            identity = {"type": "AWSService", "invokedBy": p.arn}
-        else:
-            identity = {"type": p.kind, "principalId": p.account_id if p.kind == "Root" else p.name or p.arn,
-                        "arn": p.arn, "accountId": p.account_id}
-        params = None
-        if self.request:
-            params = {}
-            for k, v in self.request.items():
-                if k in _SECRET_FIELDS or isinstance(v, (bytes, bytearray)):
-                    continue
-                # Encryption context keys are data the customer chose: kept verbatim.
-                params[_camel(k)] = v if "encryption_context" in k else _public(v)
-        elements = None
-        if response is not None and self.operation not in _READ_ONLY:
-            elements = {_camel(k): _public(v) for k, v in response.items()
-                        if k not in _SECRET_FIELDS and not isinstance(v, (bytes, bytearray))} or None
-        event = {
-            "eventVersion": "1.08",
-            "userIdentity": identity,
-            "eventTime": self.when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "eventSource": self.event_source,
-            "eventName": self.operation,
-            "awsRegion": self.ctx.region,
-            "sourceIPAddress": self.ctx.source_ip if not self.ctx.via_service else self.ctx.via_service,
-            "userAgent": self.ctx.user_agent,
-            "requestParameters": params,
-            "responseElements": elements,
-            "requestID": self.ctx.request_id or event_id,
-            "eventID": event_id,
-            "readOnly": self.operation in _READ_ONLY,
-            "resources": [{"accountId": k.account_id, "type": "AWS::KMS::Key", "ARN": k.arn} for k in self.resources],
-            "eventType": "AwsServiceEvent" if self.service_event else "AwsApiCall",
-            "managementEvent": True,
-            "recipientAccountId": self.resources[0].account_id if self.resources else p.account_id,
-            "eventCategory": "Management",
-        }
-        if error is not None:
-            event["errorCode"] = error.code
-            event["errorMessage"] = error.message
-        return event
+    def freeze(self) -> tuple:
+        """This call as an immutable tuple of strings, numbers and dates.
+
+        The trail can hold 100,000 entries; tuples of atoms are invisible to
+        Python's garbage collector, so the trail never slows the collections
+        every call pays for. Plaintext, ciphertext and key material are dropped
+        here: they never reach the trail, not even in memory.
+        """
+        p, c = self.ctx.principal, self.ctx
+        request = {k: v for k, v in self.request.items() if k not in _SECRET_FIELDS and not isinstance(v, bytes)}
+        response = None
+        if self.response:
+            response = {k: v for k, v in self.response.items()
+                        if k not in _SECRET_FIELDS and k not in _SECRET_RESPONSE_FIELDS and not isinstance(v, bytes)}
+        return (
+            self.operation, self.when, self.event_source, self.service_event,
+            (p.arn, p.account_id, p.kind, p.name, p.principal_id),
+            c.region, c.user_agent, c.source_ip, c.via_service, c.request_id,
+            _dumps(request) if request else None, _dumps(response) if response else None,
+            self.error.code if self.error is not None else None,
+            self.error.message if self.error is not None else None,
+            tuple((k.account_id, k.arn) for k in self.resources),
+        )
+
+
+def render_event(entry: tuple, event_id: str) -> dict:
+    """A frozen audit entry as a CloudTrail record."""
+    (operation, when, source, service_event, (arn, account, kind, name, principal_id), region, user_agent,
+     source_ip, via_service, request_id, request, response, error_code, error_message, resources) = entry
+    identity: dict[str, Any]
+    if kind == "AWSService":
+        identity = {"type": "AWSService", "invokedBy": arn}
+    else:
+        identity = {"type": kind, "principalId": account if kind == "Root" else principal_id or name or arn,
+                    "arn": arn, "accountId": account}
+    params = None
+    if request is not None:
+        # Encryption context keys are data the customer chose: kept verbatim.
+        params = {_camel(k): v if "encryption_context" in k else _public(v) for k, v in _loads(request).items()}
+    elements = None
+    if response is not None and operation not in _READ_ONLY:
+        elements = {_camel(k): _public(v) for k, v in _loads(response).items()} or None
+    event = {
+        "eventVersion": "1.08",
+        "userIdentity": identity,
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": source,
+        "eventName": operation,
+        "awsRegion": region,
+        "sourceIPAddress": via_service or source_ip,
+        "userAgent": user_agent,
+        "requestParameters": params,
+        "responseElements": elements,
+        "requestID": request_id or event_id,
+        "eventID": event_id,
+        "readOnly": operation in _READ_ONLY or operation.startswith(("Get", "List", "Describe")),
+        "resources": [{"accountId": a, "type": "AWS::KMS::Key", "ARN": r} for a, r in resources],
+        "eventType": "AwsServiceEvent" if service_event else "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": resources[0][0] if resources else account,
+        "eventCategory": "Management",
+    }
+    if error_code is not None:
+        event["errorCode"] = error_code
+        event["errorMessage"] = error_message
+    return event
+
+
+try:
+    import orjson as _orjson
+
+    def _dumps(value) -> bytes:
+        return _orjson.dumps(value, default=str)
+
+    _loads = _orjson.loads
+except ImportError:  # pragma: no cover - orjson is a dependency; the standard library is the fallback
+    import json as _json
+
+    def _dumps(value) -> bytes:
+        return _json.dumps(value, default=str).encode()
+
+    _loads = _json.loads
+
+_SECRET_RESPONSE_FIELDS = frozenset({"credentials", "access_key"})
 
 
 def audited(audit: AuditLog, clock: Clock, event_source: str, handler, *, region: str | None = None,
@@ -1350,19 +1387,10 @@ def audited(audit: AuditLog, clock: Clock, event_source: str, handler, *, region
             result = handler(operation, request, ctx)
         except AWSError as exc:
             entry.error = exc
-            _strip(entry)
-            audit.append(entry)
+            audit.append(entry.freeze())
             raise
         entry.response = None if operation.startswith(("Get", "List")) else result
-        _strip(entry)
-        audit.append(entry)
+        audit.append(entry.freeze())
         return result
 
     return call
-
-
-def _strip(entry: "_Audit") -> None:
-    entry.request = {k: v for k, v in entry.request.items() if k not in _SECRET_FIELDS and not isinstance(v, bytes)}
-    if entry.response:
-        entry.response = {k: v for k, v in entry.response.items()
-                          if k not in ("credentials", "access_key") and not isinstance(v, bytes)}

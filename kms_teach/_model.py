@@ -138,9 +138,15 @@ class KmsKey:
     import_tokens: list[dict] = field(default_factory=list)
     grants: list[dict] = field(default_factory=list)  # see _kms_grants: one dict per grant
 
+    _arn: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        # Region, account and key ID never change: the ARN is built once (it is on every response).
+        self._arn = key_arn(self.region, self.account_id, self.key_id)
+
     @property
     def arn(self) -> str:
-        return key_arn(self.region, self.account_id, self.key_id)
+        return self._arn
 
     @property
     def current_backing_key(self) -> BackingKey | None:
@@ -325,7 +331,8 @@ class AuditLog:
 
     def __init__(self, max_events: int = 100_000):
         self.max_events = max_events
-        self._entries: list = []  # objects with .render(event_id) -> dict
+        self._entries: list = []  # frozen entries (tuples of atoms), rendered by ``renderer``
+        self.renderer = None  # (entry, event_id) -> CloudTrail record; set by the service that records
         self._rendered: list[dict] = []  # always a prefix of _entries, rendered
         self._first = 0  # sequence number of _entries[0]
         self._salt = os.urandom(8)
@@ -346,7 +353,7 @@ class AuditLog:
     def events(self) -> list[dict]:
         """Every event kept, oldest first."""
         for i in range(len(self._rendered), len(self._entries)):
-            self._rendered.append(self._entries[i].render(self._event_id(self._first + i)))
+            self._rendered.append(self.renderer(self._entries[i], self._event_id(self._first + i)))
         return list(self._rendered)
 
     def __len__(self) -> int:

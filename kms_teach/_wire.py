@@ -73,6 +73,9 @@ def service_model(name: str):
 
 
 class WireResponse:
+    """Status, headers and body of an answer. Content-Length is the transport's to add
+    (an HTTP server frames the body itself; in-process, botocore reads the bytes)."""
+
     __slots__ = ("status", "headers", "body")
 
     def __init__(self, status: int, headers: dict[str, str], body: bytes):
@@ -407,7 +410,6 @@ class JsonProtocol:
         return {
             "x-amzn-RequestId": request_id,
             "Content-Type": self.CONTENT_TYPE,
-            "Content-Length": str(len(body)),
         }
 
     def handle(self, target: str | None, body: bytes, ctx) -> WireResponse:

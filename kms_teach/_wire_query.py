@@ -771,7 +771,6 @@ class QueryProtocol:
         return {
             "x-amzn-RequestId": request_id,
             "Content-Type": self.CONTENT_TYPE,
-            "Content-Length": str(len(body)),
         }
 
     def handle(self, body: bytes, ctx, content_type: str | None = None) -> WireResponse:
