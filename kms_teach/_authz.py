@@ -118,7 +118,8 @@ class Permissions:
     def __init__(self, kms, iam=None):
         self.kms = kms
         self.iam = iam
-        self._root_allowed: set[tuple] = set()
+        self._allowed: set[tuple] = set()
+        self.remember = True  # remember unconditional allows (see __call__); False evaluates every call afresh
 
     # ------------------------------------------------------------------ context
 
@@ -326,19 +327,23 @@ class Permissions:
         principal = ctx.principal
         if principal.kind == "AWSService":
             return  # KMS itself (scheduled rotations and deletions)
-        # A root user's decision on a key depends only on the key policy when no statement that may
-        # apply has a Condition (and grants never matter to a root user the policy allows): remember it.
+        # Without a Condition on any statement that may apply, an allowed decision depends only on
+        # the key policy, the caller's identity policies and the action (grants only ever add):
+        # remember it until the key policy or anything in IAM changes.
         cache_key = None
-        if principal.kind == "Root" and key is not None and action not in _ALIAS_ACTIONS:
-            cache_key = (key.policy, principal.arn, action, key.arn)
-            if cache_key in self._root_allowed:
+        iam_version = getattr(self.iam, "version", None) if self.iam is not None else 0
+        if self.remember and key is not None and iam_version is not None and action not in _ALIAS_ACTIONS \
+                and action != "kms:CreateGrant":
+            cache_key = (key.policy, principal.arn, principal.role_arn, principal.principal_id, action, key.arn,
+                         iam_version)
+            if cache_key in self._allowed:
                 return
         decision = self.decide(principal, action, key, request, via_service=ctx.via_service, explain=False)
-        if cache_key is not None and decision.allowed and not any(
-                st.condition for st in _candidates(_parsed(key.policy, True), action)):
-            if len(self._root_allowed) > 10000:
-                self._root_allowed.clear()
-            self._root_allowed.add(cache_key)
+        if cache_key is not None and decision.allowed and decision.summary != "a grant allows the caller" \
+                and not self._conditional(principal, action, key):
+            if len(self._allowed) > 10000:
+                self._allowed.clear()
+            self._allowed.add(cache_key)
         if decision.allowed and action in _ALIAS_ACTIONS and request.get("alias_name"):
             alias = m.alias_arn(ctx.region, ctx.account_id, request["alias_name"])
             on_alias = self.decide(principal, action, None, request, via_service=ctx.via_service, resource=alias,
@@ -352,6 +357,12 @@ class Permissions:
                 f"User: {principal.arn} is not authorized to perform: {action} on resource: {decision.resource} "
                 f"because {decision.summary}"
             )
+
+    def _conditional(self, principal: Principal, action: str, key: KmsKey) -> bool:
+        """Whether a statement that may apply to this call has a Condition."""
+        if any(st.condition for st in _candidates(_parsed(key.policy, True), action)):
+            return True
+        return any(st.condition for _, policy in self._identity(principal) for st in _candidates(policy, action))
 
     @staticmethod
     def _check_sub_grant(decision: Decision, principal: Principal, key: KmsKey, request: dict) -> None:

@@ -255,6 +255,12 @@ def parse_blob_header(blob: bytes) -> BlobHeader:
     return BlobHeader(account_id, key_id, material_id, body[58:74], body[74:86])
 
 
+try:  # OpenSSL's one-shot HMAC, without the standard library's Python wrapper around it
+    from _hashlib import hmac_digest as _hmac_digest
+except ImportError:  # pragma: no cover - a Python without OpenSSL's hashlib
+    _hmac_digest = hmac.digest
+
+
 def derive_key(backing_key: bytes, nonce: bytes, info: bytes = _KDF_INFO) -> bytes:
     """HKDF-SHA256 (RFC 5869), one 32-byte block: the one-time key for one call.
 
@@ -262,8 +268,8 @@ def derive_key(backing_key: bytes, nonce: bytes, info: bytes = _KDF_INFO) -> byt
     on every Encrypt and Decrypt; ``tests/unit/test_crypto.py`` checks it
     against ``cryptography``'s HKDF.
     """
-    prk = hmac.digest(nonce, backing_key, "sha256")
-    return hmac.digest(prk, info + b"\x01", "sha256")
+    prk = _hmac_digest(nonce, backing_key, "sha256")
+    return _hmac_digest(prk, info + b"\x01", "sha256")
 
 
 def seal_blob(

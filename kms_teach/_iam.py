@@ -233,6 +233,8 @@ class IAM:
         self._data: dict[str, dict[tuple, dict]] = {kind: {} for kind in _KINDS}
         # The changes of the operation in progress: reads see them, nobody else does.
         self._tx: Changes | None = None
+        # Grows with every committed change: whoever caches a permission decision keys it on this.
+        self.version = 0
         self._iam_ops = {name: getattr(self, "_op_" + name) for name in IAM_OPERATIONS}
         self._sts_ops = {name: getattr(self, "_sts_" + name) for name in STS_OPERATIONS}
         self._load()
@@ -286,6 +288,7 @@ class IAM:
                 self._tx = None
 
     def _apply(self, changes: Changes) -> None:
+        self.version += 1
         for (kind, ident), rec in changes.records.items():
             self._data[kind][ident] = rec
         for kind, ident in changes.deleted_records:

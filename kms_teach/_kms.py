@@ -1298,6 +1298,10 @@ class _Audit:
         """
         p, c = self.ctx.principal, self.ctx
         request = {k: v for k, v in self.request.items() if k not in _SECRET_FIELDS and not isinstance(v, bytes)}
+        if request and all(type(v) is str for v in request.values()):
+            frozen_request = tuple(request.items())  # the common case: a tuple of strings, no JSON needed
+        else:
+            frozen_request = _dumps(request) if request else None
         response = None
         if self.response:
             response = {k: v for k, v in self.response.items()
@@ -1306,7 +1310,7 @@ class _Audit:
             self.operation, self.when, self.event_source, self.service_event,
             (p.arn, p.account_id, p.kind, p.name, p.principal_id),
             c.region, c.user_agent, c.source_ip, c.via_service, c.request_id,
-            _dumps(request) if request else None, _dumps(response) if response else None,
+            frozen_request, _dumps(response) if response else None,
             self.error.code if self.error is not None else None,
             self.error.message if self.error is not None else None,
             tuple((k.account_id, k.arn) for k in self.resources),
@@ -1326,7 +1330,8 @@ def render_event(entry: tuple, event_id: str) -> dict:
     params = None
     if request is not None:
         # Encryption context keys are data the customer chose: kept verbatim.
-        params = {_camel(k): v if "encryption_context" in k else _public(v) for k, v in _loads(request).items()}
+        items = request if isinstance(request, tuple) else _loads(request).items()
+        params = {_camel(k): v if "encryption_context" in k else _public(v) for k, v in items}
     elements = None
     if response is not None and operation not in _READ_ONLY:
         elements = {_camel(k): _public(v) for k, v in _loads(response).items()} or None

@@ -157,3 +157,25 @@ def test_denied_calls_are_audited_with_the_caller(cloud, separated_key):
     assert event["userIdentity"]["arn"] == f"arn:aws:iam::{ACCT}:user/keyadmin"
     iam_events = [e for e in cloud.audit.events if e["eventSource"] == "iam.amazonaws.com"]
     assert {e["eventName"] for e in iam_events} >= {"CreateUser", "CreateRole"}
+
+
+def test_a_permission_taken_away_is_gone_at_once(cloud, kms, people):
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    people.put_user_policy(UserName="alice", PolicyName="use", PolicyDocument=_policy(
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}))
+    alice = cloud.client("kms", principal=f"arn:aws:iam::{ACCT}:user/alice")
+    alice.encrypt(KeyId=key, Plaintext=b"x")
+    alice.encrypt(KeyId=key, Plaintext=b"x")  # a second, identical call (decisions may be remembered)
+    people.delete_user_policy(UserName="alice", PolicyName="use")
+    with pytest.raises(ClientError):
+        alice.encrypt(KeyId=key, Plaintext=b"x")
+    people.put_user_policy(UserName="alice", PolicyName="use", PolicyDocument=_policy(
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}))
+    alice.encrypt(KeyId=key, Plaintext=b"x")
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=_policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:user/alice"}, "Action": "kms:Encrypt",
+         "Resource": "*"}))
+    with pytest.raises(ClientError):
+        alice.encrypt(KeyId=key, Plaintext=b"x")
+    kms.encrypt(KeyId=key, Plaintext=b"x")
