@@ -38,7 +38,7 @@ from typing import Any
 
 from . import _model as m
 from ._errors import error_class
-from ._evaluation import EvalRequest, StatementResult, evaluate_statement, wildcard_match
+from ._evaluation import EvalRequest, StatementResult, evaluate_statement, split_operator, wildcard_match
 from ._kms_grants import grant_allows
 from ._model import KmsKey, Principal
 from ._policy import Policy, parse_policy
@@ -406,6 +406,12 @@ class Permissions:
                             "Policy contains a statement with one or more invalid principals."
                         )
             for operator in stmt.condition:
+                try:
+                    split_operator(operator)
+                except KeyError:
+                    raise E("MalformedPolicyDocumentException")(
+                        f"Policy contains a statement with an unknown condition operator: {operator}."
+                    ) from None
                 if operator.startswith("ForAllValues:") and any(
                         k.lower().startswith(("kms:encryptioncontext:", "aws:requesttag/"))
                         for k in stmt.condition[operator]):

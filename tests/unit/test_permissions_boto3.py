@@ -179,3 +179,45 @@ def test_a_permission_taken_away_is_gone_at_once(cloud, kms, people):
     with pytest.raises(ClientError):
         alice.encrypt(KeyId=key, Plaintext=b"x")
     kms.encrypt(KeyId=key, Plaintext=b"x")
+
+
+def test_policy_validation_rejects_what_aws_rejects(kms, people):
+    base = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "kms:*", "Resource": "*"}
+    with pytest.raises(kms.exceptions.MalformedPolicyDocumentException) as excinfo:
+        kms.create_key(Policy=_policy(dict(base, Condition={"StringSortOfEquals": {"kms:CallerAccount": ACCT}})))
+    assert "unknown condition operator" in error_message(excinfo)
+    with pytest.raises(kms.exceptions.MalformedPolicyDocumentException) as excinfo:
+        kms.create_key(Policy=_policy(base, {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:user/alice"},
+                                             "Action": "kms:Decrypt", "Resource": "*", "Condition": {
+                                                 "ForAllValues:StringEquals": {"kms:EncryptionContext:dept": "IT"}}}))
+    assert "OverlyPermissiveCondition" in error_message(excinfo)
+
+
+def test_the_course_notes_identity_policy_grants_encrypt_and_decrypt(cloud, kms, people):
+    # The notes' example, as valid JSON: with "key/*" (as written, ".../key/" names no key at all).
+    people.put_user_policy(UserName="alice", PolicyName="notes", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"],
+                      "Resource": [f"arn:aws:kms:*:{ACCT}:key/*"]}}))
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    alice = cloud.client("kms", principal=f"arn:aws:iam::{ACCT}:user/alice")
+    blob = alice.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    assert alice.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+    with pytest.raises(ClientError):
+        alice.generate_data_key(KeyId=key, KeySpec="AES_256")
+    people.put_user_policy(UserName="alice", PolicyName="notes", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"],
+                      "Resource": [f"arn:aws:kms:*:{ACCT}:key/"]}}))
+    with pytest.raises(ClientError):
+        alice.encrypt(KeyId=key, Plaintext=b"x")
+
+
+def test_iam_and_sts_secrets_never_reach_the_audit_trail(cloud, people):
+    keys = people.create_access_key(UserName="alice")["AccessKey"]
+    creds = cloud.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCT}:role/app", RoleSessionName="s1")["Credentials"]
+    text = json.dumps(cloud.audit.events)
+    assert keys["SecretAccessKey"] not in text
+    assert creds["SecretAccessKey"] not in text and creds["SessionToken"] not in text
+    names = [e["eventName"] for e in cloud.audit.events]
+    assert "CreateAccessKey" in names and "AssumeRole" in names
