@@ -128,7 +128,8 @@ class Cloud:
         # IAM and STS are global services; CloudTrail records their calls in us-east-1.
         self._protocols = {
             "kms": JsonProtocol("kms", self.kms.call),
-            "cloudtrail": JsonProtocol("cloudtrail", self.cloudtrail.call),
+            "cloudtrail": JsonProtocol("cloudtrail", audited(self.audit, self.clock, "cloudtrail.amazonaws.com",
+                                                             self.cloudtrail.call)),
             "iam": QueryProtocol("iam", audited(self.audit, self.clock, "iam.amazonaws.com", self.iam.call,
                                                 region="us-east-1")),
             "sts": QueryProtocol("sts", audited(self.audit, self.clock, "sts.amazonaws.com", self.iam.sts_call)),

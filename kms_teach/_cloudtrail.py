@@ -68,15 +68,20 @@ class CloudTrail:
         limit = req.get("max_results") or 50
         if not 1 <= limit <= 50:
             raise E("InvalidMaxResultsException")("MaxResults must be between 1 and 50.")
-        offset = 0
+        # NextToken names the sequence number to continue below, so events recorded while a
+        # caller pages (its own LookupEvents calls among them) never shift a page.
+        below = None
         if req.get("next_token"):
             try:
-                offset = int(base64.b64decode(req["next_token"]).decode())
+                below = int(base64.b64decode(req["next_token"], validate=True).decode())
             except (ValueError, UnicodeDecodeError):
                 raise E("InvalidNextTokenException")("The NextToken is not valid.") from None
         account = ctx.principal.account_id
-        matched = []
-        for event in reversed(self.audit.events):  # newest first
+        page: list[dict] = []
+        next_below = last_seq = None
+        for seq, event in reversed(self.audit.numbered()):  # newest first
+            if below is not None and seq >= below:
+                continue
             if event.get("awsRegion") != ctx.region or event.get("recipientAccountId") != account:
                 continue
             when = _event_time(event)
@@ -84,11 +89,14 @@ class CloudTrail:
                 continue
             if attributes and not self._matches(event, attributes[0]):
                 continue
-            matched.append(event)
-        page = matched[offset : offset + limit]
+            if len(page) == limit:
+                next_below = last_seq
+                break
+            page.append(event)
+            last_seq = seq
         out: dict = {"events": [self._entry(e) for e in page]}
-        if offset + limit < len(matched):
-            out["next_token"] = base64.b64encode(str(offset + limit).encode()).decode()
+        if next_below is not None:
+            out["next_token"] = base64.b64encode(str(next_below).encode()).decode()
         return out
 
     @staticmethod

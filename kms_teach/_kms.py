@@ -1348,7 +1348,7 @@ def render_event(entry: tuple, event_id: str) -> dict:
         "responseElements": elements,
         "requestID": request_id or event_id,
         "eventID": event_id,
-        "readOnly": operation in _READ_ONLY or operation.startswith(("Get", "List", "Describe")),
+        "readOnly": operation in _READ_ONLY or operation.startswith(("Get", "List", "Describe", "Lookup")),
         "resources": [{"accountId": a, "type": "AWS::KMS::Key", "ARN": r} for a, r in resources],
         "eventType": "AwsServiceEvent" if service_event else "AwsApiCall",
         "managementEvent": True,
@@ -1394,7 +1394,7 @@ def audited(audit: AuditLog, clock: Clock, event_source: str, handler, *, region
             entry.error = exc
             audit.append(entry.freeze())
             raise
-        entry.response = None if operation.startswith(("Get", "List")) else result
+        entry.response = None if operation.startswith(("Get", "List", "Lookup", "Describe")) else result
         audit.append(entry.freeze())
         return result
 

@@ -356,6 +356,11 @@ class AuditLog:
             self._rendered.append(self.renderer(self._entries[i], self._event_id(self._first + i)))
         return list(self._rendered)
 
+    def numbered(self) -> list[tuple[int, dict]]:
+        """Every event kept with its sequence number (which never changes, even as old events go)."""
+        events = self.events
+        return [(self._first + i, e) for i, e in enumerate(events)]
+
     def __len__(self) -> int:
         return len(self._entries)
 

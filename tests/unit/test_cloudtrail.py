@@ -86,3 +86,17 @@ def test_each_region_and_account_sees_only_its_own_events(cloud, kms, key_id):
     assert cloud.client("cloudtrail", region_name="eu-west-1").lookup_events()["Events"] == []
     other = cloud.client("cloudtrail", principal="arn:aws:iam::444455556666:root")
     assert other.lookup_events()["Events"] == []
+
+
+def test_lookup_events_is_itself_audited_and_paging_stays_stable(cloud, kms, trail, key_id):
+    for _ in range(5):
+        kms.describe_key(KeyId=key_id)
+    first = trail.lookup_events(MaxResults=2)
+    second = trail.lookup_events(MaxResults=2, NextToken=first["NextToken"])
+    ids = [e["EventId"] for e in first["Events"] + second["Events"]]
+    assert len(set(ids)) == 4  # the LookupEvents call between the pages shifted nothing
+    assert [e["EventName"] for e in first["Events"]] == ["DescribeKey", "DescribeKey"]
+    lookups = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventSource",
+                                                     "AttributeValue": "cloudtrail.amazonaws.com"}])["Events"]
+    assert [e["EventName"] for e in lookups] == ["LookupEvents", "LookupEvents"]
+    assert all(e["ReadOnly"] == "true" for e in lookups)
