@@ -35,7 +35,7 @@ from ._crypto import (
 from ._errors import AWSError, StoreError
 from ._model import Alias, AuditLog, BackingKey, KmsKey, Principal, RegionState
 from ._keyspecs import KEY_SPECS, generate_material, rsa_decrypt, rsa_encrypt, rsa_max_plaintext
-from ._policy import default_key_policy, parse_policy
+from ._policy import default_key_policy, jackson_dumps, parse_policy
 from ._store import Changes, MemoryStore
 from ._kms_grants import GrantOperations
 from ._kms_import import ImportOperations
@@ -463,6 +463,74 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             config["primary_key"] = {"arn": primary.arn, "region": primary.region}
         config["replica_keys"] = [{"arn": k.arn, "region": k.region} for k in related if k.mr_role == "REPLICA"]
         return config
+
+    def aws_managed_key(self, account_id: str, region: str, service: str) -> KmsKey:
+        """The AWS managed key ``alias/aws/<service>`` of an account and Region, created on first use.
+
+        As in AWS it is a KMS key in the customer's account with KeyManager AWS, a key policy that
+        lets every principal of the account use it only through the service (kms:ViaService and
+        kms:CallerAccount) and read its metadata directly, and rotation always on, yearly. Nobody
+        can change it: its policy grants no management action to anyone.
+        """
+        with self._lock:
+            state = self._region(account_id, region)
+            name = f"alias/aws/{service}"
+            alias = state.aliases.get(name)
+            if alias is not None and alias.target_key_id in state.keys:
+                return state.keys[alias.target_key_id]
+            now = self.clock.now()
+            part = m.partition(region)
+            policy = jackson_dumps({
+                "Version": "2012-10-17",
+                "Id": f"auto-{service}-2",
+                "Statement": [
+                    {
+                        "Sid": f"Allow access through {service.upper() if len(service) <= 3 else service.title()} "
+                               f"for all principals in the account that are authorized to use "
+                               f"{service.upper() if len(service) <= 3 else service.title()}",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                                   "kms:DescribeKey"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"kms:CallerAccount": account_id,
+                                                       "kms:ViaService": f"{service}.{region}.amazonaws.com"}},
+                    },
+                    {
+                        "Sid": "Allow direct access to key metadata to the account",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:{part}:iam::{account_id}:root"},
+                        "Action": ["kms:Describe*", "kms:Get*", "kms:List*"],
+                        "Resource": "*",
+                    },
+                ],
+            })
+            key = KmsKey(
+                account_id=account_id, region=region, key_id=self._new_key_id(), creation_date=now,
+                description=f"Default key that protects my {service.upper() if len(service) <= 3 else service} "
+                            "resources when no other key is defined",
+                key_manager="AWS", policy=policy,
+                # AWS managed keys rotate every year, always.
+                rotation_enabled=True, rotation_period_days=365, next_rotation_date=now + 365 * DAY,
+            )
+            key.backing_keys.append(self._new_backing_key(now, None))
+            self._seq += 1
+            key.seq = self._seq
+            state.add_key(key)
+            alias = Alias(account_id, region, name, key.key_id, now, now)
+            state.aliases[name] = alias
+            changes = Changes()
+            changes.put_key(key)
+            changes.put_alias(alias)
+            self.store.commit(changes)
+            self._schedule(key.next_rotation_date)
+            ctx = RequestContext(region, Principal.service(f"{service}.amazonaws.com"),
+                                 user_agent=f"{service}.amazonaws.com", source_ip=f"{service}.amazonaws.com")
+            entry = _Audit("CreateKey", {"description": key.description}, ctx, now)
+            entry.resource(key)
+            entry.service_event = True
+            self._record(entry, response=None)
+            return key
 
     def aliases_of(self, key: KmsKey) -> list[str]:
         """The alias names that point at a key, in its Region."""
