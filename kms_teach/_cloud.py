@@ -34,7 +34,7 @@ from ._iam import IAM
 from ._kms import KMS, RequestContext, audited
 from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, AuditLog, Principal
 from ._store import Changes, MemoryStore, SQLiteStore
-from ._wire import JsonProtocol, isolated_session
+from ._wire import JsonProtocol, WireResponse, isolated_session
 from ._wire_query import QueryProtocol
 
 __all__ = ["Cloud"]
@@ -251,6 +251,37 @@ class Cloud:
         client.meta.events.register_first("before-send", handler)
         client._kms_teach_transport = handler  # keeps the handler alive with the client
         return client
+
+    def services(self) -> list[str]:
+        """The services this cloud answers (the names ``client()`` and ``handle()`` take)."""
+        return sorted(self._protocols)
+
+    def handle(self, service: str, *, region: str, principal: Principal, method: str, url: str,
+               headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1",
+               access_key_id: str | None = None) -> WireResponse:
+        """Answer one HTTP request to ``service`` as ``principal`` (the HTTP endpoint's entry point).
+
+        ``headers`` is any mapping; lookups are case-insensitive. The answer's
+        status, headers and body are AWS's, for the service's protocol.
+        """
+        protocol = self._protocols.get(service)
+        if protocol is None:
+            raise ValueError(f"kms_teach has no {service!r} service")
+        lowered = {k.lower(): (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in headers.items()}
+        ctx = RequestContext(region, principal, user_agent=lowered.get("user-agent") or "kms_teach",
+                             source_ip=source_ip, request_id=_request_id(),
+                             extra={"access_key_id": access_key_id} if access_key_id else None)
+        try:
+            if isinstance(protocol, QueryProtocol):
+                return protocol.handle(body, ctx, lowered.get("content-type"))
+            if isinstance(protocol, JsonProtocol):
+                return protocol.handle(lowered.get("x-amz-target"), body, ctx)
+            return protocol.handle(method, url, lowered, body, ctx)
+        except AWSError as exc:
+            return protocol._error(exc.code, exc.message, exc.status, ctx.request_id)
+        except Exception as exc:  # a simulator bug: answer as AWS would
+            code = "KMSInternalException" if isinstance(protocol, JsonProtocol) else "ServiceFailure"
+            return protocol._error(code, f"kms_teach internal error: {exc!r}", 500, ctx.request_id)
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path else "in memory"

@@ -1376,7 +1376,7 @@ class _Audit:
                         if k not in _SECRET_FIELDS and k not in _SECRET_RESPONSE_FIELDS and not isinstance(v, bytes)}
         return (
             self.operation, self.when, self.event_source, self.service_event,
-            (p.arn, p.account_id, p.kind, p.name, p.principal_id),
+            (p.arn, p.account_id, p.kind, p.name, p.principal_id, (c.extra or {}).get("access_key_id")),
             c.region, c.user_agent, c.source_ip, c.via_service, c.request_id,
             frozen_request, _dumps(response) if response else None,
             self.error.code if self.error is not None else None,
@@ -1387,7 +1387,7 @@ class _Audit:
 
 def render_event(entry: tuple, event_id: str) -> dict:
     """A frozen audit entry as a CloudTrail record."""
-    (operation, when, source, service_event, (arn, account, kind, name, principal_id), region, user_agent,
+    (operation, when, source, service_event, (arn, account, kind, name, principal_id, access_key_id), region, user_agent,
      source_ip, via_service, request_id, request, response, error_code, error_message, resources) = entry
     identity: dict[str, Any]
     if kind == "AWSService":
@@ -1395,6 +1395,8 @@ def render_event(entry: tuple, event_id: str) -> dict:
     else:
         identity = {"type": kind, "principalId": account if kind == "Root" else principal_id or name or arn,
                     "arn": arn, "accountId": account}
+        if access_key_id:
+            identity["accessKeyId"] = access_key_id
     params = None
     if request is not None:
         # Encryption context keys are data the customer chose: kept verbatim.
