@@ -59,6 +59,7 @@ from ._kms_common import (
     RequestContext,
     _page,
     _page_after,
+    in_range,
     validation,
 )
 
@@ -674,13 +675,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
 
     def _op_ScheduleKeyDeletion(self, ctx, req, audit):
         key = self._use_key(ctx, req, audit, "ScheduleKeyDeletion")
-        days = req.get("pending_window_in_days")
-        if days is None:
-            days = 30
-        if days < 7:
-            raise validation("pendingWindowInDays", "Member must have value greater than or equal to 7", days)
-        if days > 30:
-            raise validation("pendingWindowInDays", "Member must have value less than or equal to 30", days)
+        days = in_range(req.get("pending_window_in_days"), 30, 7, 30, "pendingWindowInDays")
         now = self.clock.now()
         key.pending_window_days = days
         if key.mr_role == "PRIMARY" and any(k.mr_role == "REPLICA" for k in self.related_keys(key)):
@@ -1092,13 +1087,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         self._require_rotatable(key)
         self._refuse_replica(key)
         self._refuse_aws_managed(key, "EnableKeyRotation")
-        period = req.get("rotation_period_in_days")
-        if period is None:
-            period = 365
-        if period < 90:
-            raise validation("rotationPeriodInDays", "Member must have value greater than or equal to 90", period)
-        if period > 2560:
-            raise validation("rotationPeriodInDays", "Member must have value less than or equal to 2560", period)
+        period = in_range(req.get("rotation_period_in_days"), 365, 90, 2560, "rotationPeriodInDays")
         now = self.clock.now()
         key.rotation_enabled = True
         key.rotation_period_days = period

@@ -17,7 +17,7 @@ from . import _model as m
 from ._errors import AWSError, error_class
 from ._model import Principal
 
-__all__ = ["RequestContext", "STATE_RULES", "AWS_MANAGED_ALIASES", "E", "DAY", "validation"]
+__all__ = ["RequestContext", "STATE_RULES", "AWS_MANAGED_ALIASES", "E", "DAY", "validation", "in_range"]
 
 E = error_class
 DAY = _dt.timedelta(days=1)
@@ -143,6 +143,17 @@ STATE_RULES: dict[str, dict] = {
                     m.PENDING_IMPORT: _PI, m.CREATING: _CREATING},
     "ListGrants": _ANY, "RevokeGrant": _ANY, "RetireGrant": _ANY,
 }
+
+
+def in_range(value: int | None, default: int, low: int, high: int, field_name: str) -> int:
+    """A numeric member with the range the service (not only the model) enforces, AWS's message if outside."""
+    if value is None:
+        return default
+    if value < low:
+        raise validation(field_name, f"Member must have value greater than or equal to {low}", value)
+    if value > high:
+        raise validation(field_name, f"Member must have value less than or equal to {high}", value)
+    return value
 
 
 def validation(field_name: str, constraint: str, value: Any = None) -> AWSError:
