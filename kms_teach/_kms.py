@@ -99,7 +99,14 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         self._handlers: dict[str, Callable] = {
             name: getattr(self, "_op_" + name) for name in OPERATIONS
         }
-        keys, aliases, _meta = self.store.load()
+        keys, aliases, meta = self.store.load()
+        secret = meta.get("grant_token_secret")
+        if secret is None:
+            secret = self.random.token_bytes(32).hex()
+            changes = Changes()
+            changes.meta["grant_token_secret"] = secret
+            self.store.commit(changes)
+        self.grant_token_secret = bytes.fromhex(secret)
         for key in keys:
             self._region(key.account_id, key.region).add_key(key)
         for alias in aliases:
@@ -1296,7 +1303,7 @@ OPERATIONS = sorted(name[4:] for name in dir(KMS) if name.startswith("_op_"))
 # ---------------------------------------------------------------------------
 
 # Request members that never reach the audit trail: data, not metadata.
-_SECRET_FIELDS = frozenset({"plaintext", "ciphertext_blob", "message", "signature", "mac", "public_key",
+_SECRET_FIELDS = frozenset({"plaintext", "ciphertext_blob", "message", "signature", "mac", "public_key", "grant_token",
                             "encrypted_key_material", "import_token", "grant_tokens", "recipient"})
 _READ_ONLY = frozenset({"DescribeKey", "ListKeys", "ListAliases", "GetKeyPolicy", "ListKeyPolicies",
                         "GetKeyRotationStatus", "ListKeyRotations", "ListResourceTags", "ListGrants",

@@ -14,7 +14,6 @@ refused with InvalidGrantTokenException.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import re
@@ -59,12 +58,18 @@ def constraints_met(grant: dict, operation: str, context: dict | None) -> tuple[
     constraints = grant.get("constraints") or {}
     if not constraints or operation not in _CONTEXT_OPERATIONS:
         return True, "no encryption context constraint applies"
+    if operation == "CreateGrant":
+        # A sub-grant carries constraints, not a context: whether they are at least as strict
+        # is checked against the new grant's constraints (Permissions._check_sub_grant).
+        return True, "a sub-grant's constraints are checked against this grant's"
     context = context or {}
+    # The API reference: in grant constraints the key is not case-sensitive, the value is.
+    folded = {k.lower(): v for k, v in context.items()}
     equals = constraints.get("encryption_context_equals")
-    if equals is not None and context != equals:
+    if equals is not None and folded != {k.lower(): v for k, v in equals.items()}:
         return False, f"the encryption context {context} is not exactly {equals} (EncryptionContextEquals)"
     subset = constraints.get("encryption_context_subset")
-    if subset is not None and any(context.get(k) != v for k, v in subset.items()):
+    if subset is not None and any(folded.get(k.lower()) != v for k, v in subset.items()):
         return False, f"the encryption context {context} does not contain all of {subset} (EncryptionContextSubset)"
     return True, "the encryption context meets the grant's constraints"
 
@@ -81,8 +86,6 @@ def grant_allows(grant: dict, principal_arn: str, role_arn: str | None, operatio
     return ok, why
 
 
-def _token_key(grant_id: str) -> bytes:
-    return hashlib.sha256(b"kms_teach grant token|" + grant_id.encode()).digest()
 
 
 class GrantOperations:
@@ -91,23 +94,28 @@ class GrantOperations:
     # -- tokens -------------------------------------------------------------------
 
     def _grant_token(self, key: KmsKey, grant_id: str) -> str:
+        # Signed with this cloud's secret (kept, encrypted, in the store): only tokens it issued verify.
         nonce = self.random.token_bytes(16)
         body = json.dumps({"k": key.arn, "g": grant_id, "n": nonce.hex()}, separators=(",", ":")).encode()
-        tag = hmac.digest(_token_key(grant_id), body, "sha256")[:16]
+        tag = hmac.digest(self.grant_token_secret, body, "sha256")[:16]
         return base64.urlsafe_b64encode(body + tag).decode()
 
-    @staticmethod
-    def parse_grant_token(token: str) -> tuple[str, str] | None:
-        """(key ARN, grant ID) of a token kms_teach issued, or None."""
+    def parse_grant_token(self, token: str) -> tuple[str, str] | None:
+        """(key ARN, grant ID) of a token this cloud issued, or None."""
         try:
             raw = base64.urlsafe_b64decode(token.encode())
-            body, tag = raw[:-16], raw[-16:]
-            doc = json.loads(body)
-            if not hmac.compare_digest(hmac.digest(_token_key(doc["g"]), body, "sha256")[:16], tag):
-                return None
-            return doc["k"], doc["g"]
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (ValueError, UnicodeEncodeError):
             return None
+        body, tag = raw[:-16], raw[-16:]
+        if len(raw) <= 16 or not hmac.compare_digest(hmac.digest(self.grant_token_secret, body, "sha256")[:16], tag):
+            return None
+        try:
+            doc = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(doc, dict) or not isinstance(doc.get("k"), str) or not isinstance(doc.get("g"), str):
+            return None
+        return doc["k"], doc["g"]
 
     def _check_grant_tokens(self, request: dict) -> None:
         tokens = request.get("grant_tokens")
