@@ -93,6 +93,16 @@ class Decision:
     allowed_by: list[Reason] = field(default_factory=list)
 
     @property
+    def aws_reason(self) -> str:
+        """The end of AWS's AccessDenied message for this decision (the summary explains more)."""
+        if self.denied_by is not None:
+            where = "a resource-based policy" if self.denied_by.source == "key policy" else "an identity-based policy"
+            return f"with an explicit deny in {where}"
+        if "identity-based policy" in self.summary:
+            return f"because no identity-based policy allows the {self.action} action"
+        return f"because no resource-based policy allows the {self.action} action"
+
+    @property
     def deciding(self) -> list[Reason]:
         """The statements and grants that decided: the Deny that won, or the Allows that counted."""
         if self.denied_by is not None:
@@ -355,7 +365,7 @@ class Permissions:
         if not decision.allowed:
             raise E("AccessDeniedException")(
                 f"User: {principal.arn} is not authorized to perform: {action} on resource: {decision.resource} "
-                f"because {decision.summary}"
+                f"{decision.aws_reason}"
             )
 
     def _conditional(self, principal: Principal, action: str, key: KmsKey) -> bool:

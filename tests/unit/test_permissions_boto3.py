@@ -54,9 +54,10 @@ def test_role_separation_end_to_end(cloud, separated_key):
     with pytest.raises(ClientError) as excinfo:
         admin.decrypt(CiphertextBlob=blob)
     assert error_code(excinfo) == "AccessDeniedException"
-    assert error_message(excinfo).startswith(
+    assert error_message(excinfo) == (
         f"User: arn:aws:iam::{ACCT}:user/keyadmin is not authorized to perform: kms:Decrypt on resource: "
-        f"arn:aws:kms:us-east-1:{ACCT}:key/{separated_key} because")
+        f"arn:aws:kms:us-east-1:{ACCT}:key/{separated_key} because no identity-based policy allows the "
+        "kms:Decrypt action")
     with pytest.raises(ClientError) as excinfo:
         user.schedule_key_deletion(KeyId=separated_key, PendingWindowInDays=7)
     assert error_code(excinfo) == "AccessDeniedException"
@@ -221,3 +222,22 @@ def test_iam_and_sts_secrets_never_reach_the_audit_trail(cloud, people):
     assert creds["SecretAccessKey"] not in text and creds["SessionToken"] not in text
     names = [e["eventName"] for e in cloud.audit.events]
     assert "CreateAccessKey" in names and "AssumeRole" in names
+
+
+def test_access_denied_messages_have_awss_three_shapes(cloud, kms, people):
+    key = kms.create_key(Policy=_policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:user/keyuser"}, "Action": "kms:Encrypt",
+         "Resource": "*"}))["KeyMetadata"]["KeyId"]
+    arn = f"arn:aws:kms:us-east-1:{ACCT}:key/{key}"
+    user = cloud.client("kms", principal=f"arn:aws:iam::{ACCT}:user/keyuser")
+    with pytest.raises(ClientError) as excinfo:
+        user.encrypt(KeyId=key, Plaintext=b"x")
+    assert error_message(excinfo) == (f"User: arn:aws:iam::{ACCT}:user/keyuser is not authorized to perform: "
+                                      f"kms:Encrypt on resource: {arn} with an explicit deny in a resource-based policy")
+    closed = kms.create_key(Policy=_policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:user/keyadmin"}, "Action": "kms:*",
+         "Resource": "*"}), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as excinfo:
+        user.describe_key(KeyId=closed)
+    assert error_message(excinfo).endswith("because no resource-based policy allows the kms:DescribeKey action")
