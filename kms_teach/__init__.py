@@ -9,6 +9,7 @@
 b'attack at dawn'
 """
 
+from . import envelope
 from ._clock import Clock
 from ._cloud import Cloud
 from ._crypto import RandomSource
@@ -27,5 +28,6 @@ __all__ = [
     "StoreError",
     "DEFAULT_ACCOUNT",
     "DEFAULT_REGION",
+    "envelope",
     "__version__",
 ]

@@ -25,6 +25,7 @@ def test_public_names_are_exactly_all():
             "StoreError",
             "DEFAULT_ACCOUNT",
             "DEFAULT_REGION",
+            "envelope",
             "__version__",
         ]
     )
@@ -69,6 +70,7 @@ LAYERS = {
     "_wire": 4,
     "_wire_query": 4.2,  # the query protocol (IAM, STS), next to JSON 1.1
     "_cloud": 4.5,  # binds the wire to botocore clients
+    "envelope": 4.8,  # recipes: built on the public boto3 client only
     "__init__": 5,
     "__main__": 5,
 }
