@@ -16,6 +16,7 @@ from types import ModuleType
 
 NOTEBOOKS: tuple[str, ...] = (
     "nb00_start_here",
+    "nb01_encrypt_decrypt",
 )
 
 
