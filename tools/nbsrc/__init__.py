@@ -17,6 +17,7 @@ from types import ModuleType
 NOTEBOOKS: tuple[str, ...] = (
     "nb00_start_here",
     "nb01_encrypt_decrypt",
+    "nb02_data_keys",
 )
 
 

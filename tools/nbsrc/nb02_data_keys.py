@@ -1,0 +1,226 @@
+"""Notebook 02: data keys and envelope encryption - data larger than 4 KB.
+
+Deterministic outputs: seeded cloud and frozen clock; the file's contents are
+generated from a fixed pattern; message IDs and fingerprints are not printed.
+"""
+
+from ._cells import code, md
+
+FILENAME = "02_data_keys.ipynb"
+
+
+def cells():
+    return [
+        md("""
+            # 02 · Data keys: encrypting more than 4 KB
+
+            `Encrypt` takes at most 4 KB. Yet AWS services encrypt terabytes with KMS keys every second. They
+            do it with **data keys** (also called data encryption keys, DEKs) and a pattern called **envelope
+            encryption**. In this notebook you do it by hand first, then with a recipe that does it safely for
+            data of any size, and you watch where the data key is at every moment.
+        """),
+        md("""
+            ## Objectives
+
+            By the end of this notebook you will be able to:
+
+            - explain what `GenerateDataKey` returns and why there are two copies of the key;
+            - encrypt a file larger than 4 KB with a data key, keeping only the encrypted copy of the key;
+            - decrypt it again by asking KMS to decrypt the data key;
+            - show that KMS does not store data keys and never sees your data;
+            - say why services such as S3 use a fresh data key for every object.
+        """),
+        code("""
+            from datetime import datetime, timezone
+
+            import kms_teach
+            from botocore.exceptions import ClientError
+
+            cloud = kms_teach.Cloud(seed=202, clock=kms_teach.Clock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc), frozen=True))
+            kms = cloud.client("kms", region_name="us-east-1")
+            key_arn = kms.create_key(Description="files key")["KeyMetadata"]["Arn"]
+            kms.create_alias(AliasName="alias/files", TargetKeyId=key_arn)
+
+            big_file = b"".join(f"line {i:05d}: the cat robot's secret plans\\n".encode() for i in range(2000))
+            print("file size:", len(big_file), "bytes")
+            try:
+                kms.encrypt(KeyId="alias/files", Plaintext=big_file)
+            except ClientError as err:
+                print("Encrypt of the whole file:", err.response["Error"]["Code"])
+            else:
+                raise AssertionError("KMS must refuse more than 4096 bytes")
+        """),
+        md("""
+            ## 1. What `GenerateDataKey` gives you
+
+            ### Concept
+
+            `GenerateDataKey` asks KMS for a brand-new random key (here 256 bits, for AES-256). KMS returns it
+            **twice**:
+
+            - `Plaintext`: the key itself, for you to encrypt with, right now, in your own program;
+            - `CiphertextBlob`: the same key, encrypted under your KMS key. This copy is safe to store anywhere.
+
+            The data key is *linked* to the KMS key that generated it: only that KMS key can decrypt the
+            encrypted copy. And KMS **keeps no copy** of the data key: once the response is sent, KMS has
+            forgotten it.
+        """),
+        code("""
+            response = kms.generate_data_key(KeyId="alias/files", KeySpec="AES_256", EncryptionContext={"file": "plans.txt"})
+            plaintext_key = response["Plaintext"]
+            encrypted_key = response["CiphertextBlob"]
+
+            print("plaintext data key:", len(plaintext_key), "bytes (256 bits)")
+            print("encrypted data key:", len(encrypted_key), "bytes")
+            print("the encrypted copy does not contain the key:", plaintext_key not in encrypted_key)
+            print("generated under:   ", response["KeyId"] == key_arn)
+        """),
+        md("""
+            ## 2. Envelope encryption by hand
+
+            ### Concept
+
+            The steps, as in the course notes:
+
+            1. generate a data key just before you need it;
+            2. encrypt the data with the **plaintext** data key, in your program (KMS never sees the data);
+            3. **discard** the plaintext data key;
+            4. store the encrypted data next to the **encrypted** data key.
+
+            To decrypt: give the encrypted data key back to KMS (`Decrypt`), decrypt the data with the plaintext
+            key it returns, and discard that key again. Both things on disk are encrypted; only KMS can unlock
+            the key, and only someone allowed to `kms:Decrypt` can ask it to.
+        """),
+        code("""
+            import os
+
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            # 2. encrypt locally with the plaintext data key (AES-256-GCM needs a fresh 12-byte nonce)
+            nonce = os.urandom(12)
+            encrypted_file = nonce + AESGCM(plaintext_key).encrypt(nonce, big_file, None)
+            # 3. discard the plaintext data key
+            del plaintext_key, response
+            # 4. store the encrypted data together with the encrypted data key
+            stored = {"encrypted_key": encrypted_key, "data": encrypted_file}
+            print("stored: encrypted key", len(stored["encrypted_key"]), "bytes + encrypted file", len(stored["data"]), "bytes")
+
+            # Decrypting: KMS decrypts the data key (it needs the same encryption context), we decrypt the data.
+            key_again = kms.decrypt(CiphertextBlob=stored["encrypted_key"], EncryptionContext={"file": "plans.txt"})["Plaintext"]
+            recovered = AESGCM(key_again).decrypt(stored["data"][:12], stored["data"][12:], None)
+            del key_again
+            print("recovered the whole file:", recovered == big_file)
+            assert recovered == big_file
+        """),
+        md("""
+            What did KMS see of the file? Nothing: look at the audit trail. It recorded a `GenerateDataKey` and
+            a `Decrypt` of a 32-byte key, each with its encryption context, and no file contents.
+        """),
+        code("""
+            for event in cloud.audit.events[-2:]:
+                print(event["eventName"], event["requestParameters"])
+            assert big_file[:20].decode() not in str(cloud.audit.events)
+        """),
+        md("""
+            ## 3. A recipe for data of any size
+
+            Doing it by hand has traps: reusing a data key for too much data, keeping the plaintext key in a
+            variable, forgetting the encryption context, or a file that was cut short going unnoticed.
+            `kms_teach.envelope` packs the whole pattern into one documented message format (see
+            `docs/envelope-format.md`): a header with the encrypted data key, the KMS key ARN and the encryption
+            context, then the data in authenticated chunks, so memory stays small however large the file is and
+            any truncation, reordering or changed byte is detected. It uses only the boto3 client, so it works
+            unchanged against real AWS.
+
+            Pass `on_event=` to watch the **data key's life**: each event says where the plaintext key and the
+            encrypted key are at that moment. (Events never contain key bytes.)
+        """),
+        code("""
+            from kms_teach import envelope
+
+            events = []
+            message = envelope.encrypt_bytes(kms, "alias/files", big_file, encryption_context={"file": "plans.txt"},
+                                             chunk_size=16 * 1024, on_event=events.append)
+            for event in events:
+                print(f"{event.step:20} plaintext key: {event.plaintext_key:10} encrypted key: {event.encrypted_key}")
+            print()
+            print("message:", len(message), "bytes for a", len(big_file), "byte file")
+            assert [e.step for e in events] == ["generate", "store-encrypted-key", "encrypt-data", "discard-plaintext"]
+            assert events[-1].plaintext_key == "wiped"
+        """),
+        code("""
+            events = []
+            plain = envelope.decrypt_bytes(kms, message, encryption_context={"file": "plans.txt"}, on_event=events.append)
+            for event in events:
+                print(f"{event.step:20} plaintext key: {event.plaintext_key:10} encrypted key: {event.encrypted_key}")
+            print()
+            print("decrypted the whole file:", plain == big_file)
+            assert plain == big_file
+        """),
+        md("""
+            The message is authenticated from end to end. Cut it short, or change one byte, and decryption
+            refuses instead of returning damaged data:
+        """),
+        code("""
+            for label, broken in [("cut short", message[:-100]),
+                                  ("one byte changed", message[:500] + bytes([message[500] ^ 1]) + message[501:])]:
+                try:
+                    envelope.decrypt_bytes(kms, broken, encryption_context={"file": "plans.txt"})
+                except envelope.EnvelopeError as err:
+                    print(f"{label:16}: refused ({err.reason})")
+                else:
+                    raise AssertionError(f"a message {label} must not decrypt")
+        """),
+        md("""
+            ## 4. KMS does not store data keys
+
+            ### Concept
+
+            Every `GenerateDataKey` call creates a new key, and KMS keeps none of them: your KMS key still has
+            exactly one backing key, however many data keys you generate. This is also why **S3 generates a
+            data key for every object** it encrypts with SSE-KMS: each object has its own key, and the encrypted
+            copy is stored with the object. Lose the encrypted data key and the data is gone; keep it, and only
+            someone allowed to decrypt with the KMS key can read the data.
+        """),
+        code("""
+            first = envelope.read_header(envelope.encrypt_bytes(kms, "alias/files", b"object one"))
+            second = envelope.read_header(envelope.encrypt_bytes(kms, "alias/files", b"object two"))
+            print("each message has its own encrypted data key:", first.encrypted_data_key != second.encrypted_data_key)
+            print("both name the same KMS key:", first.kms_key_arn == second.kms_key_arn == key_arn)
+            rotations = kms.list_key_rotations(KeyId=key_arn, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+            print("backing keys the KMS key holds:", len(rotations))
+            assert len(rotations) == 1
+        """),
+        md("""
+            ## What you saw
+
+            - `GenerateDataKey` returns a data key twice: in plaintext (use it, then discard it) and encrypted
+              under the KMS key (store it with the data). KMS keeps no copy.
+            - You encrypt and decrypt the data yourself; KMS only ever sees the 32-byte data key, never the data.
+            - `kms_teach.envelope` does the whole pattern for data of any size, in an authenticated format, and
+              reports every step of the data key's life.
+            - A fresh data key per message (per S3 object) keeps each piece of data under its own key.
+
+            ## Self-check
+
+            1. Where is the plaintext data key stored after encryption?
+            2. What do you need to decrypt an envelope-encrypted file?
+            3. Why can't you decrypt the file if the KMS key is deleted?
+
+            <details><summary>Answers</summary>
+
+            1. Nowhere: it is discarded right after use. Only the encrypted data key is stored.
+            2. The encrypted file with its encrypted data key, permission to `kms:Decrypt` with the KMS key
+               that generated the data key, and the same encryption context.
+            3. Only that KMS key can decrypt the encrypted data key; without it the data key, and so the data,
+               can never be recovered.
+
+            </details>
+
+            ## Next
+
+            The next notebook is about **key policies and role separation**: who may manage a key and who may use
+            it. Its exercise, in `exercises/`, asks you to envelope-encrypt a file larger than 4 KB and prove the
+            plaintext data key was never stored.
+        """),
+    ]
