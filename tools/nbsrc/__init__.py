@@ -18,6 +18,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "nb00_start_here",
     "nb01_encrypt_decrypt",
     "nb02_data_keys",
+    "nb03_key_policies",
 )
 
 

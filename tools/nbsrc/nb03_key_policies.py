@@ -1,0 +1,229 @@
+"""Notebook 03: key policies, trusting the account, identity policies and role separation.
+
+Deterministic outputs: seeded cloud, frozen clock; ARNs with random key IDs are
+replaced by "<key ARN>" before printing.
+"""
+
+from ._cells import code, md
+
+FILENAME = "03_key_policies.ipynb"
+
+
+def cells():
+    return [
+        md("""
+            # 03 · Key policies and role separation
+
+            Who may use a KMS key? In most AWS services an IAM policy in your account is enough. **Not in KMS.**
+            Every KMS key has a **key policy**, and nothing is allowed unless the key policy allows it, directly
+            or by trusting the account. This notebook shows the default key policy at work, a key policy that
+            does *not* trust the account, and the course notes' example policy that separates the people who
+            **manage** a key from the people who **use** it.
+        """),
+        md("""
+            ## Objectives
+
+            By the end of this notebook you will be able to:
+
+            - explain what the statement naming `arn:aws:iam::ACCOUNT:root` does in a key policy;
+            - show that an IAM policy alone gives no access to a key whose policy does not trust the account;
+            - write a key policy that separates key administrators from key users, and test it;
+            - read a permission decision with `cloud.explain` and find the statement that decided it;
+            - say what the policy lockout safety check protects you from.
+        """),
+        code("""
+            import json
+            from datetime import datetime, timezone
+
+            import kms_teach
+            from botocore.exceptions import ClientError
+
+            cloud = kms_teach.Cloud(seed=303, clock=kms_teach.Clock(datetime(2026, 3, 3, 9, 0, tzinfo=timezone.utc), frozen=True))
+            ACCOUNT = "111122223333"
+            kms = cloud.client("kms", region_name="us-east-1")  # the account's root user
+            iam = cloud.client("iam")
+            for name in ("alice", "keyadmin", "keyuser"):
+                iam.create_user(UserName=name)
+
+            def as_user(name):
+                return cloud.client("kms", region_name="us-east-1", principal=f"arn:aws:iam::{ACCOUNT}:user/{name}")
+
+            def attempt(client, label, call):
+                try:
+                    call(client)
+                    print(f"{label:45} allowed")
+                    return True
+                except ClientError as err:
+                    print(f"{label:45} {err.response['Error']['Code']}")
+                    return False
+
+            print("users:", [u["UserName"] for u in iam.list_users()["Users"]])
+        """),
+        md("""
+            ## 1. The default key policy trusts the account
+
+            ### Concept
+
+            A key created without a policy gets the default key policy. Its one statement allows `kms:*` to the
+            principal `arn:aws:iam::111122223333:root`. That principal means **the account**, not only its root
+            user: it tells KMS "the IAM policies of this account decide". So with the default policy, a user can
+            use the key exactly when one of their IAM policies allows it.
+        """),
+        code("""
+            default_key = kms.create_key(Description="default policy")["KeyMetadata"]["KeyId"]
+            alice = as_user("alice")
+
+            attempt(alice, "alice encrypts (no IAM policy yet)", lambda c: c.encrypt(KeyId=default_key, Plaintext=b"x"))
+            iam.put_user_policy(UserName="alice", PolicyName="use-kms-keys", PolicyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"],
+                              "Resource": f"arn:aws:kms:*:{ACCOUNT}:key/*"},
+            }))
+            assert attempt(alice, "alice encrypts (IAM policy allows it)", lambda c: c.encrypt(KeyId=default_key, Plaintext=b"x"))
+        """),
+        md("""
+            ## 2. A key that does not trust the account
+
+            ### Concept
+
+            In high-security setups you may leave the account out of the key policy and name every person in it
+            instead. Then IAM policies in the account **count for nothing** on that key, however broad they are.
+            Even the account's root user is locked out, unless the policy names it. (The lockout safety check
+            normally stops you from creating such a key by accident; here we bypass it on purpose.)
+        """),
+        code("""
+            closed_policy = json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "Only keyadmin", "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/keyadmin"},
+                    "Action": "kms:*", "Resource": "*",
+                }],
+            })
+            try:
+                kms.create_key(Policy=closed_policy)
+            except ClientError as err:
+                print("without the bypass:", err.response["Error"]["Code"], "-", err.response["Error"]["Message"])
+
+            closed_key = kms.create_key(Policy=closed_policy, BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"]
+            attempt(alice, "alice encrypts (IAM policy allows kms:*)", lambda c: c.encrypt(KeyId=closed_key, Plaintext=b"x"))
+            attempt(kms, "the account's root user describes it", lambda c: c.describe_key(KeyId=closed_key))
+            assert attempt(as_user("keyadmin"), "keyadmin encrypts", lambda c: c.encrypt(KeyId=closed_key, Plaintext=b"x"))
+        """),
+        md("""
+            ## 3. Role separation: administrators and users
+
+            ### Concept
+
+            The course notes' example key policy (as the console writes it) has four statements: the account
+            trust, one for **key administrators** (`Create*`, `Describe*`, `Enable*`, `Disable*`, `Put*`,
+            `ScheduleKeyDeletion`, ... but *not* `Encrypt` or `Decrypt`), one for **key users** (`Encrypt`,
+            `Decrypt`, `ReEncrypt*`, `GenerateDataKey*`, `DescribeKey`) and one that lets users create grants
+            only for AWS resources. Administrators can manage the key, even schedule its deletion, but cannot
+            read any data encrypted under it; users can use it but cannot change it.
+        """),
+        code("""
+            notes_policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+                    {"Sid": "Allow access for Key Administrators", "Effect": "Allow",
+                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/keyadmin"},
+                     "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+                                "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
+                                "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+                                "kms:RotateKeyOnDemand"],
+                     "Resource": "*"},
+                    {"Sid": "Allow use of the key", "Effect": "Allow",
+                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/keyuser"},
+                     "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                     "Resource": "*"},
+                    {"Sid": "Allow attachment of persistent resources", "Effect": "Allow",
+                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/keyuser"},
+                     "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], "Resource": "*",
+                     "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+                ],
+            }
+            key = kms.create_key(Description="separated", Policy=json.dumps(notes_policy))["KeyMetadata"]
+            key_id, key_arn = key["KeyId"], key["Arn"]
+            admin, user = as_user("keyadmin"), as_user("keyuser")
+
+            secret = user.encrypt(KeyId=key_id, Plaintext=b"quarterly numbers")["CiphertextBlob"]
+            results = {
+                "user decrypts": attempt(user, "keyuser decrypts", lambda c: c.decrypt(CiphertextBlob=secret)),
+                "user deletes": attempt(user, "keyuser schedules deletion", lambda c: c.schedule_key_deletion(KeyId=key_id)),
+                "admin decrypts": attempt(admin, "keyadmin decrypts", lambda c: c.decrypt(CiphertextBlob=secret)),
+                "admin disables": attempt(admin, "keyadmin disables the key", lambda c: c.disable_key(KeyId=key_id)),
+                "admin enables": attempt(admin, "keyadmin enables it again", lambda c: c.enable_key(KeyId=key_id)),
+            }
+            assert results == {"user decrypts": True, "user deletes": False, "admin decrypts": False,
+                               "admin disables": True, "admin enables": True}
+        """),
+        md("""
+            ### Why was each call decided that way?
+
+            `cloud.explain(principal, action, key)` runs the same permissions engine the calls use, without
+            making a call, and lists every statement it considered with the reason it did or did not apply.
+        """),
+        code("""
+            def show(principal, action):
+                decision = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/{principal}", action, key_id)
+                print(decision.explain().replace(key_arn, "<key ARN>"))
+                print()
+                return decision
+
+            assert not show("keyadmin", "kms:Decrypt").allowed
+            assert show("keyuser", "kms:Decrypt").allowed
+        """),
+        md("""
+            Notice the first statement, the account trust, *applies* to keyadmin's Decrypt too: it says the
+            account's IAM policies decide. keyadmin has no IAM policy that allows `kms:Decrypt`, so nothing
+            allows it. Give keyadmin such an IAM policy and the separation is gone: **with a key policy that
+            trusts the account, role separation also depends on the IAM policies in the account.**
+
+            The fourth statement only lets keyuser create grants *for AWS resources* (when an AWS service such
+            as EBS asks on the user's behalf). A grant made directly is refused:
+        """),
+        code("""
+            grant_request = dict(KeyId=key_id, GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:user/alice", Operations=["Decrypt"])
+            attempt(user, "keyuser creates a grant directly", lambda c: c.create_grant(**grant_request))
+            decision = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/keyuser", "kms:CreateGrant", key_id,
+                                     via_service="ec2.us-east-1.amazonaws.com",
+                                     operations=["Decrypt"], grantee_principal=f"arn:aws:iam::{ACCOUNT}:user/alice")
+            print("the same grant asked for by EC2 on keyuser's behalf:", "allowed" if decision.allowed else "denied")
+            assert decision.allowed
+        """),
+        md("""
+            ## What you saw
+
+            - A key policy must allow a call, directly or by trusting the account (`arn:aws:iam::ACCOUNT:root`),
+              which lets the account's IAM policies decide.
+            - Without the account trust, IAM policies are inert for that key, and even the root user is out;
+              the lockout safety check guards against creating such a key by accident.
+            - The notes' key policy separates administrators (manage, schedule deletion) from users (encrypt,
+              decrypt): each is refused the other's operations.
+            - `cloud.explain` shows the statement behind every decision.
+
+            ## Self-check
+
+            1. A key's policy has only the account-trust statement. Bob has no IAM policies. Can Bob decrypt?
+            2. A key's policy names only Bob. Alice has an IAM policy allowing `kms:*` on all keys. Can Alice use the key?
+            3. Why might an auditor worry about a key policy that trusts the account, even with separate admin and user statements?
+
+            <details><summary>Answers</summary>
+
+            1. No: the trust statement hands the decision to IAM, and no IAM policy of Bob's allows it.
+            2. No: the key policy does not trust the account, so IAM policies count for nothing on that key.
+            3. Because anyone in the account with a broad IAM policy (say `kms:*` on `*`) can use the key,
+               whatever the admin and user statements say.
+
+            </details>
+
+            ## Next
+
+            The next notebook is about **rotation and aliases**. Its exercise, in `exercises/`, asks you to write
+            a key policy that separates administrators from users, and to find and fix a statement that locks
+            the account out.
+        """),
+    ]
