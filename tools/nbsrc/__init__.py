@@ -19,6 +19,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "nb01_encrypt_decrypt",
     "nb02_data_keys",
     "nb03_key_policies",
+    "nb04_rotation_aliases_deletion",
 )
 
 

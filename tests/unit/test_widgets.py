@@ -1,0 +1,551 @@
+"""kms_teach.widgets, headless: controls driven programmatically, the widgets' and the Cloud's state asserted.
+
+No front end is involved: values are set on the controls, buttons are ``.click()``ed,
+and each test checks both what the widget shows and what the Cloud (through boto3)
+says, so a widget can never show a state the Cloud does not have.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+from IPython.lib.pretty import pretty  # noqa: E402  (ipywidgets depends on IPython)
+
+from kms_teach._crypto import BLOB_FIELDS, BLOB_OVERHEAD, parse_blob_header  # noqa: E402
+from kms_teach.widgets import (  # noqa: E402
+    AuditTrailViewer, CiphertextInspector, EncryptFlow, KeyStateMachine, PolicyExplainer, RoleMatrix,
+    RotationTimeline,
+)
+
+ACCT = "111122223333"
+ROOT = f"arn:aws:iam::{ACCT}:root"
+TRUST_ROOT = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "sts:AssumeRole"}]})
+
+
+def _doc(*statements) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _root_statement() -> dict:
+    return {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": ROOT},
+            "Action": "kms:*", "Resource": "*"}
+
+
+@pytest.fixture
+def people(cloud):
+    """alice (no IAM policy), bob (an IAM policy allowing Encrypt and Decrypt), the role app."""
+    iam = cloud.client("iam")
+    iam.create_user(UserName="alice")
+    iam.create_user(UserName="bob")
+    iam.put_user_policy(UserName="bob", PolicyName="use-keys", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}))
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=TRUST_ROOT)
+    return {"alice": f"arn:aws:iam::{ACCT}:user/alice", "bob": f"arn:aws:iam::{ACCT}:user/bob",
+            "app": f"arn:aws:iam::{ACCT}:role/app"}
+
+
+def _state(kms, key_id) -> str:
+    return kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"]
+
+
+# ---------------------------------------------------------------------- layering and display
+
+
+def test_import_kms_teach_leaves_widgets_ipywidgets_and_pyplot_alone():
+    code = (
+        "import sys, kms_teach\n"
+        "assert 'kms_teach.widgets' not in sys.modules and 'ipywidgets' not in sys.modules, 'widgets imported'\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
+        "import datetime as dt\n"
+        "from kms_teach.widgets import RotationTimeline\n"
+        "c = kms_teach.Cloud(clock=kms_teach.Clock(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), frozen=True))\n"
+        "k = c.client('kms').create_key()['KeyMetadata']['KeyId']\n"
+        "w = RotationTimeline(c, k)\n"
+        "assert w.png.startswith(b'\\x89PNG'), w.last_error\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported: it would pick a global backend'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def _all_widgets(cloud, kms, key_id):
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"attack at dawn")["CiphertextBlob"]
+    return [
+        CiphertextInspector(blob),
+        PolicyExplainer(cloud, key_id),
+        RoleMatrix(cloud, key_id, ["root"], ["Encrypt"]),
+        KeyStateMachine(cloud, key_id),
+        RotationTimeline(cloud, key_id),
+        AuditTrailViewer(cloud),
+        EncryptFlow(cloud, key_id),
+    ]
+
+
+def test_every_widget_displays_as_a_widget_with_a_plain_text_fallback(cloud, kms, key_id, capsys):
+    import ipywidgets
+
+    for w in _all_widgets(cloud, kms, key_id):
+        name = type(w).__name__
+        assert isinstance(w.widget, ipywidgets.Box), name
+        assert w.last_error is None, (name, w.last_error)
+        bundle = w._repr_mimebundle_()
+        assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == w.widget.model_id
+        text = w.text()
+        assert bundle["text/plain"] == text and text.startswith(name)
+        assert pretty(w) == text
+        assert repr(w).startswith(f"<{name}: ") and "\n" not in repr(w)
+        w._ipython_display_()  # without a kernel IPython prints the bundle: it must not fail
+    assert "text/plain" in capsys.readouterr().out
+
+
+def test_a_python_error_in_a_callback_is_shown_with_its_traceback_not_swallowed(cloud, key_id, monkeypatch):
+    w = KeyStateMachine(cloud, key_id)
+
+    def broken(*_a, **_k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(w, "client", broken)
+    w.buttons["DisableKey"].click()
+    assert w.last_error.code == "RuntimeError" and w.last_error.message == "boom"
+    assert not w.last_error.aws and "Traceback" in w.last_error.details
+    assert "boom" in w.error_area.value and "traceback" in w.error_area.value
+    assert "error: RuntimeError" in w.text()
+
+
+# ---------------------------------------------------------------------- CiphertextInspector
+
+
+def test_inspector_labels_every_field_on_the_bytes(cloud, kms, key_id):
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"attack at dawn")["CiphertextBlob"]
+    material = kms.decrypt(CiphertextBlob=blob)["KeyMaterialId"]
+    w = CiphertextInspector(blob)
+    names = [f.name for f in w.fields]
+    assert names == [name for name, *_ in BLOB_FIELDS] + ["ciphertext", "tag"]
+    for f, (name, offset, length, meaning) in zip(w.fields, BLOB_FIELDS):
+        assert (f.offset, f.length, f.raw, f.meaning) == (offset, length, blob[offset:offset + length], meaning)
+        assert f"<b>{name}</b>" in w.table.value and f"kms-teach-field-{name}" in w.byte_map.value
+    decoded = {f.name: f.decoded for f in w.fields}
+    assert decoded["account_id"] == ACCT and decoded["key_id"] == key_id
+    assert decoded["key_material_id"] == material == w.header.key_material_id
+    assert decoded["header_check"] == "matches the header"
+    body, tag = w.fields[-2], w.fields[-1]
+    assert (body.offset, body.length, tag.offset, tag.length) == (90, 14, 104, 16)
+    assert len(blob) == 14 + BLOB_OVERHEAD
+    assert "Valid header" in w.summary.value
+    assert key_id in w.text() and "header_check" in w.text()
+
+
+def test_inspector_takes_a_response_or_base64_and_shows_what_the_cloud_says_of_the_key(cloud, kms, key_id):
+    response = kms.encrypt(KeyId=key_id, Plaintext=b"x")
+    w = CiphertextInspector(response, cloud)
+    assert w.header.key_id == key_id
+    assert w.key_info["state"] == "Enabled" and w.key_info["material_state"] == "CURRENT"
+    kms.rotate_key_on_demand(KeyId=key_id)
+    kms.disable_key(KeyId=key_id)
+    assert w.key_info["material_state"] == "CURRENT"  # as last drawn, until it reads the Cloud again
+    w.refresh()
+    assert w.key_info == {**w.key_info, "state": "Disabled", "material_state": "NON_CURRENT"}
+    other = kms.encrypt  # a blob of the new backing key, pasted as the AWS CLI prints it
+    kms.enable_key(KeyId=key_id)
+    blob2 = other(KeyId=key_id, Plaintext=b"y")["CiphertextBlob"]
+    w.paste.value = base64.b64encode(blob2).decode()
+    w.inspect_button.click()
+    assert w.last_error is None and w.blob == blob2 and w.key_info["material_state"] == "CURRENT"
+
+
+def test_inspector_shows_a_damaged_blob_and_bad_input(cloud, kms, key_id):
+    blob = bytearray(kms.encrypt(KeyId=key_id, Plaintext=b"attack at dawn")["CiphertextBlob"])
+    blob[30] ^= 1  # inside the key material ID
+    w = CiphertextInspector(bytes(blob), cloud)
+    assert w.header is None and w.last_error is None
+    assert "DOES NOT match" in {f.name: f.decoded for f in w.fields}["header_check"]
+    assert "InvalidCiphertextException" in w.summary.value and "NOT a valid" in w.text()
+    with pytest.raises(Exception) as excinfo:  # what the Cloud says of the same bytes
+        kms.decrypt(CiphertextBlob=bytes(blob))
+    assert excinfo.value.response["Error"]["Code"] == "InvalidCiphertextException"
+    w.paste.value = "not base64!"
+    w.inspect_button.click()
+    assert w.last_error.code == "ValueError" and "base64" in w.error_area.value
+    assert w.blob == bytes(blob)  # the blob shown is unchanged
+    w.inspect(12345)
+    assert w.last_error.code == "TypeError"
+
+
+# ---------------------------------------------------------------------- PolicyExplainer
+
+
+def test_explainer_lists_keys_and_principals_and_explains(cloud, kms, key_id, people):
+    kms.create_alias(AliasName="alias/battle-plans", TargetKeyId=key_id)
+    w = PolicyExplainer(cloud, "alias/battle-plans")
+    assert w.key.value == key_id
+    assert any("alias/battle-plans" in label and "Enabled" in label for label, kid in w.key.options if kid == key_id)
+    assert set(w.principal_box.options) == {ROOT, *people.values()}
+    assert w.decision.allowed and w.decision.action == "kms:Decrypt"
+    assert "ALLOWED" in w.result.value and w.decision.summary in w.result.value
+
+    w.principal_box.value = "user/alice"  # re-evaluated on the change
+    expected = cloud.explain(people["alice"], "kms:Decrypt", key_id)
+    assert not w.decision.allowed and w.decision.summary == expected.summary
+    assert "DENIED" in w.result.value and w.decision.deciding == []
+
+    w.principal_box.value = people["bob"]
+    assert w.decision.allowed
+    assert w.decision.summary == "the key policy trusts the account and an identity policy allows the caller"
+    assert w.result.value.count("<tr class='kms-teach-deciding'") == len(w.decision.deciding) == 2  # highlighted
+    w.action.value = "kms:ScheduleKeyDeletion"
+    assert not w.decision.allowed and w.decision.action == "kms:ScheduleKeyDeletion"
+    assert "DENIED" in w.text()
+
+
+def test_explainer_encryption_context_conditions_and_errors(cloud, kms, people):
+    key_id = kms.create_key(Policy=_doc(_root_statement(), {
+        "Sid": "HR only", "Effect": "Allow", "Principal": {"AWS": people["alice"]}, "Action": "kms:Decrypt",
+        "Resource": "*", "Condition": {"StringEquals": {"kms:EncryptionContext:dept": "hr"}}}))["KeyMetadata"]["KeyId"]
+    w = PolicyExplainer(cloud, key_id, principal="user/alice")
+    assert not w.decision.allowed
+    w.context.value = "dept=hr"
+    assert w.decision.allowed and [r.label for r in w.decision.deciding] == ['statement 2 ("HR only")']
+    w.context.value = "dept = it\n"
+    assert not w.decision.allowed
+    w.context.value = "dept"  # not key=value: the learner sees why
+    assert w.decision is None and w.last_error.code == "ValueError" and "key=value" in w.error_area.value
+    w.context.value = '{"dept": "hr"}'
+    assert w.last_error is None and w.error_area.value == "" and w.decision.allowed
+    w.principal_box.value = "user/nobody"
+    assert w.decision is None and "nobody" in w.last_error.message
+    w.principal_box.value = "not a principal"
+    assert w.last_error.code == "ValueError"
+
+
+def test_explainer_follows_the_cloud_on_refresh(cloud, kms, key_id, people):
+    w = PolicyExplainer(cloud, key_id, principal=people["alice"], action="Encrypt")
+    assert not w.decision.allowed
+    cloud.client("iam").put_user_policy(UserName="alice", PolicyName="enc", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}))
+    new_key = kms.create_key(Description="another")["KeyMetadata"]["KeyId"]
+    w.refresh_button.click()
+    assert w.decision.allowed
+    assert new_key in [kid for _, kid in w.key.options]
+    kms.schedule_key_deletion(KeyId=new_key, PendingWindowInDays=7)
+    cloud.clock.advance(days=8)
+    w.key.value = new_key
+    w.refresh()
+    assert w.decision is None and w.last_error.code == "NotFoundException"
+
+
+# ---------------------------------------------------------------------- RoleMatrix
+
+
+def test_matrix_cells_are_cloud_explain_and_selecting_explains(cloud, key_id, people):
+    principals = ["root", people["alice"], "user/bob"]
+    actions = ["Encrypt", "kms:Decrypt", "kms:PutKeyPolicy"]
+    w = RoleMatrix(cloud, key_id, principals, actions)
+    arns = [ROOT, people["alice"], people["bob"]]
+    for p in arns:
+        for a in ["kms:Encrypt", "kms:Decrypt", "kms:PutKeyPolicy"]:
+            expected = cloud.explain(p, a, key_id).allowed
+            assert w.grid[(p, a)] is expected == w.cell(p, a).allowed
+            assert w.cells[(p, a)].button_style == ("success" if expected else "danger")
+    assert w.grid[(people["bob"], "kms:Decrypt")] and not w.grid[(people["bob"], "kms:PutKeyPolicy")]
+    w.cells[(people["alice"], "kms:Decrypt")].click()
+    assert w.selected == (people["alice"], "kms:Decrypt")
+    assert "DENIED" in w.explanation.value and w.cells[w.selected].description.startswith("●")
+    decision = w.select("user/bob", "Decrypt")
+    assert decision.allowed and "ALLOWED" in w.explanation.value
+    assert "because the key policy trusts the account" in w.text()
+    w.select("user/bob", "kms:Sign")
+    assert w.last_error.code == "ValueError"
+
+
+def test_matrix_policy_editor_applies_and_shows_aws_refusals(cloud, kms, key_id, people):
+    w = RoleMatrix(cloud, key_id, [people["alice"]], ["kms:Decrypt"])
+    assert json.loads(w.policy_editor.value) == json.loads(
+        kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    assert w.grid[(people["alice"], "kms:Decrypt")] is False
+    policy = _doc(_root_statement(), {"Sid": "alice decrypts", "Effect": "Allow",
+                                      "Principal": {"AWS": people["alice"]}, "Action": "kms:Decrypt", "Resource": "*"})
+    w.policy_editor.value = policy
+    w.apply_button.click()
+    assert w.last_error is None and "succeeded" in w.status.value
+    assert w.grid[(people["alice"], "kms:Decrypt")] is True
+    assert "alice decrypts" in kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+
+    w.policy_editor.value = '{"Version": "2012-10-17", "Statement": ['  # not JSON
+    assert w.apply_policy() is False
+    assert w.last_error.code == "MalformedPolicyDocumentException" and w.last_error.operation == "PutKeyPolicy"
+    assert "MalformedPolicyDocumentException" in w.error_area.value
+    assert w.policy_editor.value.endswith("[")  # the learner's draft is kept to fix
+    assert w.grid[(people["alice"], "kms:Decrypt")] is True
+    lockout = _doc({"Effect": "Allow", "Principal": {"AWS": people["alice"]}, "Action": "kms:Decrypt",
+                    "Resource": "*"})
+    assert w.apply_policy(lockout) is False and w.last_error.code == "MalformedPolicyDocumentException"
+    assert "alice decrypts" in kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+    w.reload_button.click()  # back to what the Cloud has
+    assert w.last_error is None and "alice decrypts" in w.policy_editor.value
+
+
+def test_matrix_redraws_an_outside_change_on_refresh(cloud, kms, key_id, people):
+    w = RoleMatrix(cloud, key_id, ["user/alice"], ["Encrypt"])
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=_doc(_root_statement(), {
+        "Effect": "Allow", "Principal": {"AWS": people["alice"]}, "Action": "kms:Encrypt", "Resource": "*"}))
+    assert w.grid[(people["alice"], "kms:Encrypt")] is False
+    w.refresh()
+    assert w.grid[(people["alice"], "kms:Encrypt")] is True and people["alice"] in w.policy_editor.value
+
+
+# ---------------------------------------------------------------------- KeyStateMachine
+
+
+def test_state_machine_buttons_make_the_real_calls(cloud, kms, key_id):
+    w = KeyStateMachine(cloud, key_id)
+    assert w.state == "Enabled" and "data-state='Enabled'" in w.diagram.value
+    assert ("DisableKey", "Disabled") in w.transitions_from()
+    w.buttons["DisableKey"].click()
+    assert w.state == "Disabled" == _state(kms, key_id) and w.last_error is None
+    assert "kms-teach-current' data-state='Disabled'" in w.diagram.value
+    w.buttons["Encrypt"].click()
+    assert w.last_error.code == "DisabledException" and "is disabled" in w.last_error.message
+    assert "Encrypt refused: DisabledException" in w.result.value
+    w.enable()
+    assert w.state == "Enabled" == _state(kms, key_id) and w.last_error is None
+    assert [e["eventName"] for e in w.key_events()][:3] == ["EnableKey", "Encrypt", "DisableKey"]
+
+
+def test_state_machine_refused_transition_shows_awss_error(cloud, kms, key_id):
+    w = KeyStateMachine(cloud, key_id)
+    w.days.value = 9
+    w.buttons["ScheduleKeyDeletion"].click()
+    md = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert w.state == "PendingDeletion" == md["KeyState"]
+    assert (md["DeletionDate"] - md["CreationDate"]).days == 9
+    w.buttons["DisableKey"].click()
+    assert w.last_error.code == "KMSInvalidStateException"
+    assert w.last_error.message == f"{md['Arn']} is pending deletion."
+    assert "KMSInvalidStateException" in w.error_area.value and w.state == "PendingDeletion" == _state(kms, key_id)
+    w.cancel_deletion()
+    assert w.state == "Disabled" == _state(kms, key_id)  # AWS leaves a cancelled key Disabled
+    w.buttons["CancelKeyDeletion"].click()
+    assert w.last_error.code == "KMSInvalidStateException" and "not pending deletion" in w.last_error.message
+    w.schedule_deletion(days=5)  # outside 7..30: AWS's own validation answers
+    assert w.last_error.code == "ValidationException" and w.state == "Disabled"
+
+
+def test_state_machine_shows_the_key_gone_after_the_waiting_period(cloud, kms, key_id):
+    w = KeyStateMachine(cloud, key_id)
+    w.schedule_deletion(days=7)
+    w.advance_days.value = 6
+    w.buttons["advance"].click()
+    assert w.state == "PendingDeletion" and not w.gone
+    w.advance(days=1)
+    assert w.gone and w.state == "Deleted" and w.last_error is None
+    assert w.gone_because.code == "NotFoundException"
+    assert "The key is gone" in w.info.value and "kms-teach-current' data-state='Deleted'" in w.diagram.value
+    assert all(b.disabled for name, b in w.buttons.items() if name not in ("advance", "refresh"))
+    assert not w.buttons["advance"].disabled
+    assert w.key_events()[0]["eventName"] == "DeleteKey"
+    assert "the key is gone" in w.text()
+    with pytest.raises(Exception) as excinfo:
+        kms.describe_key(KeyId=key_id)
+    assert excinfo.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_state_machine_holds_no_state_of_its_own(cloud, kms, key_id):
+    w = KeyStateMachine(cloud, key_id)
+    kms.disable_key(KeyId=key_id)  # a call made elsewhere
+    assert w.state == "Enabled"  # what it last drew
+    w.refresh()
+    assert w.state == "Disabled" and "data-state='Disabled'" in w.diagram.value
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    w.buttons["refresh"].click()
+    assert w.state == "PendingDeletion" and "deleted on" in w.info.value
+
+
+def test_state_machine_acts_as_its_principal(cloud, key_id, people):
+    w = KeyStateMachine(cloud, key_id, principal=people["bob"])  # bob may Encrypt, not DescribeKey
+    assert w.state is None and w.last_error.code == "AccessDeniedException"
+    w.try_encrypt()
+    assert w.last_call.startswith("Encrypt succeeded") and w.last_error.code == "AccessDeniedException"
+
+
+# ---------------------------------------------------------------------- RotationTimeline
+
+
+def test_rotation_timeline_pins_samples_to_their_backing_keys(cloud, kms, key_id):
+    w = RotationTimeline(cloud, key_id)
+    first = kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert [m["key_material_id"] for m in w.materials] == [first] == [w.current_key_material_id]
+    assert w.png.startswith(b"\x89PNG") and w.image.value == w.png
+    w.message.value = "before"
+    w.buttons["encrypt"].click()
+    s1 = w.samples[0]
+    assert s1.key_material_id == first == s1.header_key_material_id == parse_blob_header(s1.blob).key_material_id
+    w.period.value = 90
+    w.buttons["enable"].click()
+    status = kms.get_key_rotation_status(KeyId=key_id)
+    assert status["KeyRotationEnabled"] and status["RotationPeriodInDays"] == 90 == w.advance_days.value
+    old_figure = w.figure
+    w.buttons["advance"].click()  # by the rotation period
+    second = kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert second != first and w.current_key_material_id == second and len(w.materials) == 2
+    assert [m["state"] for m in w.materials] == ["NON_CURRENT", "CURRENT"]
+    assert [m["rotation_type"] for m in w.materials] == [None, "AUTOMATIC"]
+    assert w.figure is not old_figure
+    s2 = w.encrypt_sample("after")
+    assert s2.key_material_id == second
+    w.buttons["decrypt"].click()
+    assert s1.last_check.startswith(f"ok, with {first[:12]}") and s2.last_check.startswith(f"ok, with {second[:12]}")
+    assert "#1" in w.table.value and "#2" in w.table.value and "sample #2 'after'" in w.text()
+
+
+def test_rotation_timeline_on_demand_errors_and_refresh(cloud, kms, key_id):
+    w = RotationTimeline(cloud, key_id)
+    w.buttons["rotate"].click()
+    assert len(w.materials) == 2 and w.materials[-1]["rotation_type"] == "ON_DEMAND"
+    w.enable_rotation(30)  # below 90 days: boto3 refuses it (the API model's minimum) before sending
+    assert w.last_error.code == "ParamValidationError" and "RotationPeriodInDays" in w.last_error.message
+    assert not w.last_error.details  # bad input, not a bug: no traceback
+    assert not kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
+    kms.rotate_key_on_demand(KeyId=key_id)  # elsewhere
+    assert len(w.materials) == 2
+    w.refresh()
+    assert len(w.materials) == 3 and w.last_error is None
+    kms.disable_key(KeyId=key_id)
+    w.rotate_now()
+    assert w.last_error.code == "DisabledException" and len(w.materials) == 3
+    w.encrypt_sample("x")
+    assert w.last_error.code == "DisabledException" and w.samples == []
+
+
+# ---------------------------------------------------------------------- AuditTrailViewer
+
+
+def test_audit_viewer_filters_newest_first(cloud, kms, key_id, people):
+    bob = cloud.client("kms", principal=people["bob"])
+    bob.encrypt(KeyId=key_id, Plaintext=b"x")
+    with pytest.raises(Exception):
+        bob.describe_key(KeyId=key_id)
+    w = AuditTrailViewer(cloud)
+    events = cloud.audit.events
+    rows = w.rows()
+    assert len(rows) == len(events) and rows[0]["event"] == "DescribeKey" == events[-1]["eventName"]
+    assert rows[0]["error"].startswith("AccessDeniedException: User: " + people["bob"])
+    assert f"{len(events)} of {len(events)} event(s)" in w.count.value
+    w.errors_only.value = True
+    assert [r["event"] for r in w.rows()] == ["DescribeKey"] and "AccessDeniedException" in w.table.value
+    w.errors_only.value = False
+    w.principal_filter.value = people["bob"]
+    assert [r["event"] for r in w.rows()] == ["DescribeKey", "Encrypt"]
+    assert all(r["key"] == key_id for r in w.rows())
+    w.principal_filter.value = "(all)"
+    assert "iam.amazonaws.com" in w.source.options
+    w.source.value = "iam.amazonaws.com"
+    assert {r["event"] for r in w.rows()} == {"CreateUser", "PutUserPolicy", "CreateRole"}
+    w.source.value = "(all)"
+    w.hide_lookups.value = True
+    assert w.rows() and not any(r["event"].startswith(("Describe", "Get", "List")) for r in w.rows())
+    assert "DescribeKey" not in w.table.value and "AccessDeniedException" not in w.table.value
+    w.hide_lookups.value = False
+    w.event_name.value = "CreateKey"
+    assert len(w.rows()) == 1 and w.rows()[0]["key"] == key_id and "Encrypt" not in w.table.value
+
+
+def test_audit_viewer_shows_new_events_on_refresh(cloud, kms, key_id):
+    w = AuditTrailViewer(cloud, max_rows=2)
+    before = len(w.rows())
+    w.event_name.value = "CreateKey"
+    assert len(w.rows()) == 1
+    kms.disable_key(KeyId=key_id)
+    kms.create_key()
+    assert len(w.rows()) == 1 and "DisableKey" not in w.event_name.options  # what it read last
+    w.refresh_button.click()
+    assert len(w.rows()) == 2 and "DisableKey" in w.event_name.options
+    w.event_name.value = "(all)"
+    assert len(w.rows()) == before + 2 and "the newest 2 are shown" in w.count.value
+    assert w.table.value.count("<tr") == 1 + 2
+
+
+# ---------------------------------------------------------------------- EncryptFlow
+
+
+def test_flow_steps_through_a_real_encrypt(cloud, kms, key_id):
+    w = EncryptFlow(cloud, key_id, plaintext="attack at dawn")
+    assert [s.box for s in w.steps] == ["application", "KMS", "authorization", "key store", "application"]
+    assert all(s.status == "ok" for s in w.steps) and w.steps[-1].returning
+    assert w.index == 0 and w.back_button.disabled and not w.next_button.disabled
+    blob = w.response["CiphertextBlob"]
+    assert len(blob) == 14 + BLOB_OVERHEAD
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"attack at dawn"  # a real ciphertext
+    current = kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert dict(w.steps[3].items)["backing key (the current one)"] == current
+    assert dict(w.steps[4].items)["KeyMaterialId (in the blob)"] == current
+    assert dict(w.steps[2].items)["because"] == cloud.explain(None, "kms:Encrypt", key_id).summary
+    assert dict(w.steps[1].items)["key state"] == "Enabled"
+    for expected in range(1, 5):
+        w.next_button.click()
+        assert w.index == expected
+    assert w.step() is w.steps[-1] and w.index == 4 and w.next_button.disabled
+    assert "kms-teach-flow-return" in w.diagram.value and "step 5 of 5" in w.position.value
+    w.back()
+    assert w.current.box == "key store" and "kms-teach-current' data-box='key store'" in w.diagram.value
+    events = [e for e in cloud.audit.events if e["eventName"] == "Encrypt"]
+    assert events[-1]["userIdentity"]["arn"] == ROOT
+
+
+def test_flow_denied_call_stops_at_authorization_with_awss_error(cloud, key_id, people):
+    w = EncryptFlow(cloud, key_id, principal="user/alice")
+    assert [s.box for s in w.steps] == ["application", "KMS", "authorization"]
+    last = w.steps[-1]
+    assert last.status == "denied" and last.error.code == "AccessDeniedException"
+    event = [e for e in cloud.audit.events if e["eventName"] == "Encrypt"][-1]
+    assert event["errorCode"] == "AccessDeniedException" and last.error.message == event["errorMessage"]
+    assert dict(last.items)["decision"] == "DENIED" and not w.decision.allowed
+    w.step(10)
+    assert w.index == 2 and w.next_button.disabled
+    assert "AccessDeniedException" in w.details.value and "The call stops here" in w.details.value
+    assert w.response is None and "DENIED" in w.text()
+    w.principal_box.value = "role/app"  # a role session, no policy of its own
+    w.run()
+    assert w.steps[-1].status == "denied" and "assumed-role/app/" in w.steps[-1].error.message
+
+
+def test_flow_disabled_key_stops_at_the_key_store_after_refresh(cloud, kms, key_id):
+    w = EncryptFlow(cloud, key_id)
+    assert len(w.steps) == 5
+    kms.disable_key(KeyId=key_id)  # elsewhere: the flow shows it when it makes the call again
+    w.refresh()
+    assert [s.box for s in w.steps][-1] == "key store" and w.index == 0
+    assert w.steps[-1].status == "failed" and w.steps[-1].error.code == "DisabledException"
+    assert dict(w.steps[2].items)["decision"] == "ALLOWED" and dict(w.steps[1].items)["key state"] == "Disabled"
+    assert "step 1 of 4" in w.position.value
+
+
+def test_flow_decrypt_and_data_keys_with_role_separation(cloud, kms, key_id, people):
+    w = EncryptFlow(cloud, key_id, principal="user/bob", operation="Decrypt", plaintext="hello",
+                    encryption_context={"dept": "hr"})
+    assert any(k == "note" for k, _ in w.steps[0].items)  # the root user made the blob first
+    assert w.response["Plaintext"] == b"hello" and w.steps[-1].status == "ok"
+    material = dict(w.steps[3].items)["backing key (named by the blob)"]
+    assert w.response["KeyMaterialId"] == material
+    w.context_box.value = "dept=it"  # the context is part of the ciphertext: a wrong one fails after authorization
+    w.run_button.click()
+    assert w.steps[-1].box == "key store" and w.steps[-1].error.code == "InvalidCiphertextException"
+    w.operation.value = "GenerateDataKey"
+    w.context_box.value = ""
+    w.run()
+    assert len(w.response["Plaintext"]) == 32 and len(w.response["CiphertextBlob"]) == 32 + BLOB_OVERHEAD
+    assert "the data key" in dict(w.steps[-1].items)["Plaintext"]
+    w.operation.value = "Encrypt"
+    w.run()
+    w.operation.value = "Decrypt"
+    w.run()  # now the blob bob made with Encrypt just above
+    assert not any(k == "note" for k, _ in w.steps[0].items) and w.response["Plaintext"] == b"hello"
+    w.principal_box.value = "user/ghost"
+    w.run()
+    assert w.steps == [] and "ghost" in w.last_error.message and w.response is None
