@@ -25,6 +25,7 @@ byte-identical file.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import time
@@ -149,6 +150,19 @@ def build(module, *, run: bool, timeout: int) -> str:
     return render(normalise(nb))
 
 
+def comparable(text: str | None):
+    """A notebook's content for up-to-date checks: the outputs of cells tagged
+    ``nbval-ignore-output`` (widgets, with random model IDs) and widget state do not count."""
+    if text is None:
+        return None
+    doc = json.loads(text)
+    doc.get("metadata", {}).pop("widgets", None)
+    for cell in doc.get("cells", []):
+        if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
+            cell["outputs"] = []
+    return doc
+
+
 # ---------------------------------------------------------------------------- command line
 
 
@@ -192,12 +206,12 @@ def main(argv: list[str] | None = None) -> int:
         current = target.read_text(encoding="utf-8") if target.exists() else None
         rel = target.relative_to(ROOT)
         if args.check:
-            if current != text:
+            if comparable(current) != comparable(text):
                 stale.append(str(rel))
                 print(f"{rel}: OUT OF DATE ({elapsed:.1f}s)")
             else:
                 print(f"{rel}: up to date ({elapsed:.1f}s)")
-        elif current == text:
+        elif comparable(current) == comparable(text):
             print(f"{rel}: unchanged ({elapsed:.1f}s)")
         else:
             target.write_text(text, encoding="utf-8")

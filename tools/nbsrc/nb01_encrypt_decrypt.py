@@ -114,6 +114,15 @@ def cells():
             assert key_id_inside == key_id and material_inside == current_material
         """),
         md("""
+            The **ciphertext inspector** labels every byte of the header for you (with a kernel running you can
+            paste another ciphertext into it). Without a kernel, the text below the widget shows the same fields.
+        """),
+        code("""
+            from kms_teach.widgets import CiphertextInspector, EncryptFlow
+
+            CiphertextInspector(ciphertext, cloud=cloud)
+        """, tags=["nbval-ignore-output"]),
+        md("""
             ## 4. The decrypt flow
 
             ### Concept
@@ -147,6 +156,14 @@ def cells():
             else:
                 raise AssertionError("KMS must refuse a ciphertext that belongs to another key")
         """),
+        md("""
+            Step through a real `Decrypt` call with the **flow diagram**: each step shows the real values of the
+            call (what was sent, what the permissions engine decided, the key's state, the backing key used).
+        """),
+        code("""
+            flow = EncryptFlow(cloud, key_id, operation="Decrypt", ciphertext=ciphertext)
+            flow
+        """, tags=["nbval-ignore-output"]),
         md("""
             ## 5. Encrypt and decrypt are separate permissions
 

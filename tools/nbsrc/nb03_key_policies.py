@@ -177,6 +177,18 @@ def cells():
             assert show("keyuser", "kms:Decrypt").allowed
         """),
         md("""
+            The **role matrix** asks the permissions engine about every person and action at once. Click a cell
+            to read its explanation; edit the key policy below it and press Apply to see the matrix change.
+        """),
+        code("""
+            from kms_teach.widgets import RoleMatrix
+
+            RoleMatrix(cloud, key_id,
+                       principals=[f"arn:aws:iam::{ACCOUNT}:user/keyadmin", f"arn:aws:iam::{ACCOUNT}:user/keyuser",
+                                   f"arn:aws:iam::{ACCOUNT}:user/alice"],
+                       actions=["kms:Encrypt", "kms:Decrypt", "kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy"])
+        """, tags=["nbval-ignore-output"]),
+        md("""
             Notice the first statement, the account trust, *applies* to keyadmin's Decrypt too: it says the
             account's IAM policies decide. keyadmin has no IAM policy that allows `kms:Decrypt`, so nothing
             allows it. Give keyadmin such an IAM policy and the separation is gone: **with a key policy that

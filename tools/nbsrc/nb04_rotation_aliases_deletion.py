@@ -89,6 +89,16 @@ def cells():
             print("same key ID after rotations:", kms.describe_key(KeyId="alias/payroll")["KeyMetadata"]["KeyId"] == key_id)
         """),
         md("""
+            The **rotation timeline** draws the backing keys over simulated time, with sample ciphertexts pinned
+            to the backing key that made them. With a kernel, encrypt a sample, advance the clock by a rotation
+            period, and watch a new backing key appear while old samples keep decrypting.
+        """),
+        code("""
+            from kms_teach.widgets import KeyStateMachine, RotationTimeline
+
+            RotationTimeline(cloud, key_id)
+        """, tags=["nbval-ignore-output"]),
+        md("""
             What rotation does **not** do: it does not re-encrypt old data (old ciphertexts keep using their old
             backing key), and it does not protect data if the *KMS key itself* is compromised or its policy is
             too open. You can also rotate at once with `RotateKeyOnDemand` (up to 25 times per key).
@@ -174,6 +184,13 @@ def cells():
             else:
                 raise AssertionError("a deleted key must not decrypt")
         """),
+        md("""
+            Try the whole life cycle yourself on a fresh key with the **key state machine**: its buttons make the
+            real calls, and a transition KMS refuses shows AWS's error.
+        """),
+        code("""
+            KeyStateMachine(cloud, kms.create_key(Description="try me")["KeyMetadata"]["KeyId"])
+        """, tags=["nbval-ignore-output"]),
         md("""
             ## What you saw
 
