@@ -20,7 +20,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.awsrequest import AWSResponse
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -34,8 +33,10 @@ from ._iam import IAM
 from ._kms import KMS, RequestContext, audited
 from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, AuditLog, Principal
 from ._store import Changes, MemoryStore, SQLiteStore
-from ._wire import JsonProtocol, WireResponse, isolated_session
+from ._s3 import S3
+from ._wire import JsonProtocol, WireResponse, boto3_session, isolated_session
 from ._wire_query import QueryProtocol
+from ._wire_rest import S3_CLIENT_CONFIG, RestXmlProtocol
 
 __all__ = ["Cloud"]
 
@@ -125,6 +126,8 @@ class Cloud:
         self.kms.authorizer = self.permissions
         self.kms.principal_exists = self.iam.principal_exists
         self.cloudtrail = CloudTrail(self.audit)
+        self.s3 = S3(clock=self.clock, random=self.random, store=self.store, kms=self.kms, audit=self.audit,
+                     regions=known_regions())
         # IAM and STS are global services; CloudTrail records their calls in us-east-1.
         self._protocols = {
             "kms": JsonProtocol("kms", self.kms.call),
@@ -133,6 +136,7 @@ class Cloud:
             "iam": QueryProtocol("iam", audited(self.audit, self.clock, "iam.amazonaws.com", self.iam.call,
                                                 region="us-east-1")),
             "sts": QueryProtocol("sts", audited(self.audit, self.clock, "sts.amazonaws.com", self.iam.sts_call)),
+            "s3": RestXmlProtocol("s3", self.s3.call, operations=self.s3.operations()),
         }
         self.clock.subscribe(self._on_clock)
         self._persist_meta(clock=self.clock.to_state())
@@ -231,13 +235,15 @@ class Cloud:
         # nothing here (and SigV4 costs more than the simulated KMS call itself).
         # The HTTP endpoint verifies real SigV4 signatures.
         config = Config(connect_timeout=1, read_timeout=1, signature_version=UNSIGNED)
+        if service_name == "s3":
+            config = config.merge(S3_CLIENT_CONFIG)
         if "config" in kwargs:
             config = config.merge(kwargs.pop("config"))
         for forbidden in ("endpoint_url", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"):
             # Who calls is the principal; where it goes is this cloud.
             if forbidden in kwargs:
                 raise TypeError(f"{forbidden} is chosen by the simulated cloud; do not pass it")
-        session = boto3.session.Session(botocore_session=isolated_session())
+        session = boto3_session()
         client = session.client(
             service_name,
             region_name=region,
@@ -280,7 +286,7 @@ class Cloud:
         except AWSError as exc:
             return protocol._error(exc.code, exc.message, exc.status, ctx.request_id)
         except Exception as exc:  # a simulator bug: answer as AWS would
-            code = "KMSInternalException" if isinstance(protocol, JsonProtocol) else "ServiceFailure"
+            code = _internal_error_code(protocol)
             return protocol._error(code, f"kms_teach internal error: {exc!r}", 500, ctx.request_id)
 
     def __repr__(self) -> str:
@@ -314,12 +320,14 @@ class _InProcessTransport:
                 body = body.read() if hasattr(body, "read") else str(body).encode("utf-8")
             if isinstance(self.protocol, QueryProtocol):
                 reply = self.protocol.handle(bytes(body), ctx, _text(headers.get("Content-Type")))
+            elif isinstance(self.protocol, RestXmlProtocol):
+                reply = self.protocol.handle(request.method, request.url, dict(headers.items()), bytes(body), ctx)
             else:
                 reply = self.protocol.handle(_text(headers.get("X-Amz-Target")), bytes(body), ctx)
         except AWSError as exc:  # e.g. a store failure surfacing as KMSInternalException
             reply = self.protocol._error(exc.code, exc.message, exc.status, request_id)
         except Exception as exc:  # a simulator bug: answer as AWS would, never break the client
-            code = "KMSInternalException" if isinstance(self.protocol, JsonProtocol) else "ServiceFailure"
+            code = _internal_error_code(self.protocol)
             reply = self.protocol._error(code, f"kms_teach internal error: {exc!r}", 500, request_id)
         return AWSResponse(request.url, reply.status, reply.headers, _RawBody(reply.body))
 
@@ -332,6 +340,15 @@ def _request_id() -> str:
     """A unique, UUID-shaped request ID (a per-process random prefix and a counter: cheap on the hot path)."""
     p, n = _REQUEST_ID_PREFIX, next(_request_ids)
     return f"{p[:8]}-{p[8:12]}-4{p[13:16]}-a{p[17:20]}-{n:012x}"
+
+
+def _internal_error_code(protocol) -> str:
+    """The code each protocol's services answer a server fault with."""
+    if isinstance(protocol, JsonProtocol):
+        return "KMSInternalException"
+    if isinstance(protocol, RestXmlProtocol):
+        return "InternalError"
+    return "ServiceFailure"
 
 
 def _text(value) -> str | None:

@@ -35,7 +35,7 @@ from botocore import xform_name
 
 from ._errors import AWSError, error_class
 
-__all__ = ["JsonProtocol", "service_model", "isolated_session", "WireResponse"]
+__all__ = ["JsonProtocol", "service_model", "isolated_session", "boto3_session", "WireResponse"]
 
 E = error_class
 _UTC = _dt.timezone.utc
@@ -62,6 +62,28 @@ def isolated_session() -> botocore.session.Session:
             isolated["credentials_file"] = (None, None, os.devnull, None)
             _session = botocore.session.Session(session_vars=isolated)
         return _session
+
+
+_boto3_session = None
+
+
+def boto3_session():
+    """The one boto3 Session every in-process client is made from, over :func:`isolated_session`.
+
+    boto3 registers its customisations (S3's ``upload_file`` and friends) on the
+    botocore session once per ``boto3.Session``: a second one over the same
+    botocore session would register them again, and S3 clients would fail
+    ("Cannot inject class attribute upload_file"). One Session also keeps
+    handlers from piling up with every client made.
+    """
+    global _boto3_session
+    session = isolated_session()
+    with _session_lock:
+        if _boto3_session is None:
+            import boto3.session
+
+            _boto3_session = boto3.session.Session(botocore_session=session)
+        return _boto3_session
 
 
 def service_model(name: str):

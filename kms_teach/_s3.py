@@ -1,0 +1,1077 @@
+"""Layer 3: a simulated Amazon S3 that encrypts every object the way AWS's S3 does.
+
+Every object is stored encrypted, with its own data key (envelope encryption):
+
+* **SSE-KMS** (``ServerSideEncryption="aws:kms"``, or a bucket whose default
+  encryption is ``aws:kms``): S3 asks KMS for a fresh data key for each object,
+  *as the caller* and through S3::
+
+      kms.GenerateDataKey(KeyId=<the key, or the AWS managed key alias/aws/s3>,
+                          KeySpec=AES_256,
+                          EncryptionContext={"aws:s3:arn": "arn:aws:s3:::BUCKET/KEY", ...caller's pairs})
+          kms:ViaService = s3.<region>.amazonaws.com
+
+  encrypts the body locally (AES-256-GCM) with the plaintext data key, forgets
+  it, and keeps the *encrypted* data key next to the object. GetObject gives
+  the encrypted data key back to ``kms.Decrypt`` (again as the caller, through
+  S3), so whoever may not decrypt with the KMS key cannot read the object
+  (``AccessDenied``), and every use is in the account's KMS audit trail.
+
+* **SSE-S3** (``ServerSideEncryption="AES256"``, the default of every bucket):
+  the same envelope, but the data key is wrapped under a key *owned by S3*
+  (an "AWS owned key"), one per Region. It is not a KMS key in any account:
+  ListKeys never shows it, and no call to it reaches anyone's audit trail.
+
+Nothing readable is ever kept: in memory S3 holds only ciphertexts and
+encrypted data keys; the store writes the same records (and the SQLite store
+seals each record again under its root key).
+
+Requests and responses are snake_case dicts (botocore's ``xform_name`` of each
+member: ``SSEKMSKeyId`` is ``ssekms_key_id``, ``ETag`` is ``e_tag``); the wire
+layer (:class:`~kms_teach._wire_rest.RestXmlProtocol`) maps
+them to and from S3's HTTP requests.
+
+Fidelity notes
+--------------
+* **No S3 permissions are simulated.** Every principal of the account that owns
+  a bucket may do anything to it (as if every IAM user had ``s3:*``); principals
+  of other accounts are refused (``AccessDenied``, as for a bucket without a
+  bucket policy). No bucket policies, ACLs, access points or Block Public
+  Access. KMS permissions *are* enforced, in full, on every call S3 makes to
+  KMS for the caller.
+* S3 Bucket Keys, DSSE-KMS, SSE-C, versioning, object lock, tagging, multipart
+  uploads and copies are not simulated: asking for them is answered
+  ``501 NotImplemented`` (never silently ignored).
+* As in AWS, HeadObject does not call KMS (only ``ChecksumMode=ENABLED`` needs
+  the data key), and ETags are the MD5 of the data only for SSE-S3 objects;
+  an SSE-KMS object's ETag is opaque (here: the MD5 of its ciphertext).
+* As in AWS since January 2023, a bucket without a configuration has SSE-S3
+  default encryption: GetBucketEncryption returns it, and DeleteBucketEncryption
+  resets to it. ``ServerSideEncryptionConfigurationNotFoundError`` therefore
+  never happens for a general purpose bucket.
+* S3 writes and deletes are strongly consistent and immediate, as in AWS today.
+* AWS computes a CRC64NVME checksum for every upload; here a checksum is kept
+  only when the client sends one (which it then validates, and returns with
+  ``ChecksumMode=ENABLED``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import hashlib
+import json
+import re
+import threading
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from . import _model as m
+from ._crypto import CryptoError, RandomSource, unwrap_secret, wrap_secret
+from ._errors import AWSError, error_class
+from ._kms import audited
+from ._kms_common import RequestContext
+from ._store import Changes, MemoryStore
+
+__all__ = ["S3", "OPERATIONS", "S3_ERROR_STATUSES"]
+
+OPERATIONS = (
+    "CreateBucket", "DeleteBucket", "HeadBucket", "ListBuckets",
+    "PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption",
+    "PutObject", "GetObject", "HeadObject", "DeleteObject", "ListObjectsV2",
+)
+
+#: Operations CloudTrail records as management events (by default, in every trail).
+#: Object-level calls (and listing objects) are data events, which CloudTrail
+#: records only when a trail asks for them: they are not in the audit trail.
+MANAGEMENT_EVENTS = frozenset({
+    "CreateBucket", "DeleteBucket", "HeadBucket", "ListBuckets",
+    "PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption",
+})
+
+# The request members each operation honours. Anything else the model allows is
+# answered NotImplemented rather than silently ignored.
+_SUPPORTED = {
+    "CreateBucket": {"bucket", "create_bucket_configuration", "acl", "object_ownership",
+                     "object_lock_enabled_for_bucket"},
+    "DeleteBucket": {"bucket", "expected_bucket_owner"},
+    "HeadBucket": {"bucket", "expected_bucket_owner"},
+    "ListBuckets": {"max_buckets", "continuation_token", "prefix", "bucket_region"},
+    "PutBucketEncryption": {"bucket", "content_md5", "checksum_algorithm", "expected_bucket_owner",
+                            "server_side_encryption_configuration"},
+    "GetBucketEncryption": {"bucket", "expected_bucket_owner"},
+    "DeleteBucketEncryption": {"bucket", "expected_bucket_owner"},
+    "PutObject": {"bucket", "key", "body", "acl", "cache_control", "content_disposition", "content_encoding",
+                  "content_language", "content_length", "content_md5", "content_type", "checksum_algorithm",
+                  "checksum_crc32", "checksum_crc32_c", "checksum_crc64_nvme", "checksum_sha1", "checksum_sha256",
+                  "checksum_sha512", "checksum_md5", "expires", "if_match", "if_none_match", "metadata",
+                  "server_side_encryption", "storage_class", "ssekms_key_id", "ssekms_encryption_context",
+                  "bucket_key_enabled", "request_payer", "expected_bucket_owner"},
+    "GetObject": {"bucket", "key", "if_match", "if_modified_since", "if_none_match", "if_unmodified_since", "range",
+                  "response_cache_control", "response_content_disposition", "response_content_encoding",
+                  "response_content_language", "response_content_type", "response_expires", "version_id",
+                  "request_payer", "expected_bucket_owner", "checksum_mode", "sse_customer_algorithm",
+                  "sse_customer_key", "sse_customer_key_md5"},
+    "DeleteObject": {"bucket", "key", "version_id", "request_payer", "expected_bucket_owner", "if_match",
+                     "bypass_governance_retention"},
+    "ListObjectsV2": {"bucket", "delimiter", "encoding_type", "max_keys", "prefix", "continuation_token",
+                      "fetch_owner", "start_after", "request_payer", "expected_bucket_owner",
+                      "optional_object_attributes"},
+}
+_SUPPORTED["HeadObject"] = _SUPPORTED["GetObject"]
+
+_S3_ACTION = {
+    "DeleteBucket": "s3:DeleteBucket", "HeadBucket": "s3:ListBucket", "ListObjectsV2": "s3:ListBucket",
+    "PutBucketEncryption": "s3:PutEncryptionConfiguration", "DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
+    "GetBucketEncryption": "s3:GetEncryptionConfiguration", "PutObject": "s3:PutObject",
+    "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "DeleteObject": "s3:DeleteObject",
+}
+
+_DEFAULT_SSE = {"rules": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
+                           "bucket_key_enabled": False}]}
+_READABLE_STORAGE_CLASSES = frozenset({"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+                                       "INTELLIGENT_TIERING", "GLACIER_IR"})
+_MAX_KEY_BYTES = 1024
+_MAX_METADATA_BYTES = 2048
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_RE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_IV_LEN = 12
+
+#: The HTTP status of each error code S3 answers with (Amazon S3 API Reference, "Error responses").
+S3_ERROR_STATUSES = {
+    "AccessDenied": 403, "AccessControlListNotSupported": 400, "BadDigest": 400, "BucketAlreadyExists": 409,
+    "BucketAlreadyOwnedByYou": 409, "BucketNotEmpty": 409, "IllegalLocationConstraintException": 400,
+    "InternalError": 500, "InvalidArgument": 400, "InvalidBucketAclWithObjectOwnership": 400,
+    "InvalidBucketName": 400, "InvalidDigest": 400, "InvalidLocationConstraint": 400, "InvalidRange": 416,
+    "InvalidRequest": 400, "InvalidStorageClass": 400, "KeyTooLongError": 400, "MalformedXML": 400,
+    "MetadataTooLarge": 400, "NoSuchBucket": 404, "NoSuchKey": 404, "NotImplemented": 501, "NotModified": 304,
+    "PermanentRedirect": 301, "PreconditionFailed": 412,
+}
+
+# The values of the model's enums that S3 checks itself (botocore does not).
+_SSE_ALGORITHMS = ("AES256", "aws:fsx", "aws:backup", "aws:kms", "aws:kms:dsse")
+_STORAGE_CLASSES = ("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER",
+                    "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS", "FSX_ONTAP",
+                    "AWS_BACKUP_WARM", "AWS_BACKUP_LOW_COST_WARM")
+_REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_ACRONYMS = {"sse": "SSE", "kms": "KMS", "acl": "ACL", "md5": "MD5", "mfa": "MFA", "crc32": "CRC32",
+             "sha1": "SHA1", "sha256": "SHA256", "id": "Id"}
+
+
+def E(code: str, message: str, status: int | None = None, **details: Any) -> AWSError:
+    """An S3 error: AWS's code, message and status; ``details`` are extra elements of the
+    error document (``BucketName="x"``), ``_headers`` extra response headers."""
+    exc = error_class(code)(message, status=status if status is not None else S3_ERROR_STATUSES.get(code, 400))
+    exc.details = {k: v for k, v in details.items() if v is not None}
+    return exc
+
+
+def _api_name(snake: str) -> str:
+    """``ssekms_key_id`` -> ``SSEKMSKeyId`` (near enough for a message)."""
+    return "".join(_ACRONYMS.get(p, p[:1].upper() + p[1:]) for p in snake.split("_"))
+
+
+# ---------------------------------------------------------------------------
+# Checksums (S3's additional checksums: base64 of the big-endian digest)
+# ---------------------------------------------------------------------------
+
+
+def _reflected_table(poly: int) -> list[int]:
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC32C_TABLE = _reflected_table(0x82F63B78)
+_CRC64NVME_TABLE = _reflected_table(0x9A6C9329AC4BC9B5)
+
+
+def _crc(data: bytes, table: list[int], mask: int) -> int:
+    c = mask
+    for b in data:
+        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ mask
+
+
+def crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli), as S3's CRC32C checksum."""
+    return _crc(data, _CRC32C_TABLE, 0xFFFFFFFF)
+
+
+def crc64nvme(data: bytes) -> int:
+    """CRC-64/NVME, as S3's CRC64NVME checksum."""
+    return _crc(data, _CRC64NVME_TABLE, 0xFFFFFFFFFFFFFFFF)
+
+
+_CHECKSUMS = {  # algorithm -> (request member, function of the data -> digest bytes)
+    "CRC32": ("checksum_crc32", lambda d: zlib.crc32(d).to_bytes(4, "big")),
+    "CRC32C": ("checksum_crc32_c", lambda d: crc32c(d).to_bytes(4, "big")),
+    "CRC64NVME": ("checksum_crc64_nvme", lambda d: crc64nvme(d).to_bytes(8, "big")),
+    "SHA1": ("checksum_sha1", lambda d: hashlib.sha1(d).digest()),
+    "SHA256": ("checksum_sha256", lambda d: hashlib.sha256(d).digest()),
+    "SHA512": ("checksum_sha512", lambda d: hashlib.sha512(d).digest()),
+    "MD5": ("checksum_md5", lambda d: hashlib.md5(d).digest()),
+}
+
+
+# ---------------------------------------------------------------------------
+# Records
+# ---------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _iso(value: _dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(slots=True)
+class _Bucket:
+    name: str
+    account_id: str
+    region: str
+    created: _dt.datetime
+    encryption: dict | None = None  # PutBucketEncryption's configuration (snake_case), None: SSE-S3 default
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{m.partition(self.region)}:s3:::{self.name}"
+
+    def to_record(self) -> dict:
+        return {"name": self.name, "account_id": self.account_id, "region": self.region,
+                "created": _iso(self.created), "encryption": self.encryption}
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "_Bucket":
+        return cls(rec["name"], rec["account_id"], rec["region"], m.from_iso(rec["created"]), rec.get("encryption"))
+
+
+@dataclass(slots=True)
+class _Object:
+    """One stored object: metadata in the clear, the data only encrypted."""
+
+    bucket: str
+    key: str
+    size: int
+    etag: str  # with its quotes
+    last_modified: _dt.datetime
+    content_type: str
+    sse: str  # "aws:kms" or "AES256"
+    ciphertext: bytes  # iv | AES-256-GCM(data key, body) | tag
+    data_key: bytes  # the encrypted data key: a KMS ciphertext blob, or wrapped under an S3 owned key
+    kms_key_arn: str | None = None
+    encryption_context: dict[str, str] = field(default_factory=dict)  # what KMS bound the data key to
+    context_given: bool = False  # the caller sent x-amz-server-side-encryption-context
+    owned_key_id: str | None = None  # SSE-S3: which S3 owned key wraps the data key
+    metadata: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)  # cache_control, content_encoding, expires (ISO) ...
+    storage_class: str = "STANDARD"
+    checksum: tuple[str, str] | None = None  # (algorithm, base64 value)
+
+    def to_record(self) -> dict:
+        return {
+            "bucket": self.bucket, "key": self.key, "size": self.size, "etag": self.etag,
+            "last_modified": _iso(self.last_modified), "content_type": self.content_type, "sse": self.sse,
+            "ciphertext": _b64(self.ciphertext), "data_key": _b64(self.data_key), "kms_key_arn": self.kms_key_arn,
+            "encryption_context": self.encryption_context, "context_given": self.context_given,
+            "owned_key_id": self.owned_key_id, "metadata": self.metadata, "headers": self.headers,
+            "storage_class": self.storage_class, "checksum": list(self.checksum) if self.checksum else None,
+        }
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "_Object":
+        return cls(
+            rec["bucket"], rec["key"], rec["size"], rec["etag"], m.from_iso(rec["last_modified"]),
+            rec["content_type"], rec["sse"], base64.b64decode(rec["ciphertext"]), base64.b64decode(rec["data_key"]),
+            rec.get("kms_key_arn"), dict(rec.get("encryption_context") or {}), bool(rec.get("context_given")),
+            rec.get("owned_key_id"), dict(rec.get("metadata") or {}), dict(rec.get("headers") or {}),
+            rec.get("storage_class") or "STANDARD", tuple(rec["checksum"]) if rec.get("checksum") else None,
+        )
+
+
+_BUCKET, _OBJECT, _OWNED = "s3-bucket", "s3-object", "s3-owned-key"
+
+
+def _canonical_id(account_id: str) -> str:
+    """The account's S3 canonical user ID (64 hex digits)."""
+    return hashlib.sha256(f"kms_teach s3 canonical user {account_id}".encode()).hexdigest()
+
+
+def _http_seconds(when: _dt.datetime) -> _dt.datetime:
+    return when.replace(microsecond=0)
+
+
+class S3:
+    """The simulated Amazon Simple Storage Service of one :class:`~kms_teach.Cloud`.
+
+    ``S3(clock=..., random=..., store=..., kms=...)``; ``s3.call(operation,
+    request, ctx)`` runs one operation (snake_case dicts);
+    ``RestXmlProtocol("s3", s3.call, operations=s3.operations())`` serves it on
+    the wire. With ``audit=`` (the cloud's :class:`~kms_teach._model.AuditLog`),
+    S3's management events are recorded there, as CloudTrail records them by
+    default. ``regions`` are the Regions that exist (a LocationConstraint must
+    name one); without it, any name shaped like a Region.
+    """
+
+    def __init__(self, *, clock, random: RandomSource, store=None, kms, audit=None,
+                 regions: frozenset[str] | None = None):
+        self.clock = clock
+        self.random = random
+        self.store = store if store is not None else MemoryStore()
+        self.kms = kms
+        self.audit = audit
+        self._regions = regions
+        self._lock = threading.RLock()
+        self._buckets: dict[str, _Bucket] = {}
+        self._objects: dict[str, dict[str, _Object]] = {}
+        self._sorted: dict[str, list[str]] = {}
+        self._owned: dict[str, tuple[str, bytes]] = {}  # Region -> (owned key ID, key)
+        self._handlers = {name: getattr(self, "_op_" + name) for name in OPERATIONS}
+        self._load()
+        self._audited = audited(audit, clock, "s3.amazonaws.com", self._run) if audit is not None else None
+
+    def _load(self) -> None:
+        records = self.store.load_records()
+        for rec in records.get(_BUCKET, ()):
+            bucket = _Bucket.from_record(rec)
+            self._buckets[bucket.name] = bucket
+            self._objects.setdefault(bucket.name, {})
+        for rec in records.get(_OBJECT, ()):
+            obj = _Object.from_record(rec)
+            self._objects.setdefault(obj.bucket, {})[obj.key] = obj
+        for rec in records.get(_OWNED, ()):
+            self._owned[rec["region"]] = (rec["key_id"], base64.b64decode(rec["material"]))
+
+    # ------------------------------------------------------------------ running an operation
+
+    def operations(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def call(self, operation: str, request: dict, ctx: RequestContext) -> dict:
+        """Run one S3 operation (snake_case request and response; GetObject's ``body`` is bytes)."""
+        if operation not in self._handlers:
+            raise E("NotImplemented", f"A header you provided implies functionality that is not implemented "
+                                      f"(kms_teach does not simulate the S3 {operation} operation).")
+        if self._audited is not None and operation in MANAGEMENT_EVENTS:
+            return self._audited(operation, request, ctx)
+        return self._run(operation, request, ctx)
+
+    def _run(self, operation: str, request: dict, ctx: RequestContext) -> dict:
+        request = dict(request or {})
+        supported = _SUPPORTED[operation]
+        for name, value in request.items():
+            if name not in supported and value is not None:
+                shown = _api_name(name)
+                raise E("NotImplemented", f"A header you provided implies functionality that is not implemented "
+                                          f"(kms_teach does not simulate {shown} in S3 {operation}).")
+        with self._lock:
+            return self._handlers[operation](ctx, request)
+
+    def _commit(self, changes: Changes) -> None:
+        try:
+            self.store.commit(changes)
+        except Exception:
+            raise E("InternalError", "We encountered an internal error. Please try again.") from None
+
+    # ------------------------------------------------------------------ helpers
+
+    def stored_object(self, bucket: str, key: str) -> dict | None:
+        """What S3 keeps for an object, exactly as the store writes it (ciphertext and
+        encrypted data key in base64): for looking at envelope encryption, not an AWS API."""
+        with self._lock:
+            obj = self._objects.get(bucket, {}).get(key)
+            return obj.to_record() if obj is not None else None
+
+    def _bucket(self, ctx: RequestContext, name: str, operation: str, expected_owner: str | None = None,
+                key: str | None = None) -> _Bucket:
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            raise E("NoSuchBucket", "The specified bucket does not exist", BucketName=name)
+        if bucket.region != ctx.region:
+            raise E("PermanentRedirect",
+                    "The bucket you are attempting to access must be addressed using the specified endpoint. "
+                    "Please send all future requests to this endpoint.",
+                    Bucket=name, Endpoint=f"s3.{bucket.region}.amazonaws.com",
+                    _headers={"x-amz-bucket-region": bucket.region})
+        action = _S3_ACTION.get(operation, f"s3:{operation}")
+        if ctx.principal.account_id != bucket.account_id:
+            resource = bucket.arn + (f"/{key}" if key is not None else "")
+            raise E("AccessDenied", f"User: {ctx.principal.arn} is not authorized to perform: {action} on resource: "
+                                    f'"{resource}" because no resource-based policy allows the {action} action')
+        if expected_owner is not None and expected_owner != bucket.account_id:
+            raise E("AccessDenied", "Access Denied")
+        return bucket
+
+    def _kms_ctx(self, ctx: RequestContext, bucket: _Bucket) -> RequestContext:
+        """S3 calls KMS as the caller, through S3 (kms:ViaService), from S3's address."""
+        return RequestContext(bucket.region, ctx.principal, user_agent="s3.amazonaws.com",
+                              source_ip="s3.amazonaws.com", via_service=f"s3.{bucket.region}.amazonaws.com")
+
+    @staticmethod
+    def _kms_error(exc: AWSError) -> AWSError:
+        """A KMS error as S3 reports it: KMS's refusal is S3's AccessDenied, the rest KMS.<code>."""
+        if exc.code == "AccessDeniedException":
+            return E("AccessDenied", exc.message, 403)
+        return E(f"KMS.{exc.code}", exc.message, exc.status if exc.status >= 500 else 400)
+
+    def _owned_key(self, region: str, changes: Changes) -> tuple[str, bytes]:
+        """The S3 owned key of a Region (an AWS owned key: not a KMS key of any account)."""
+        owned = self._owned.get(region)
+        if owned is None:
+            key_id = self.random.token_bytes(16).hex()
+            material = self.random.token_bytes(32)
+            owned = (key_id, material)
+            changes.put_record(_OWNED, (region,), {"region": region, "key_id": key_id, "material": _b64(material)})
+        return owned
+
+    def _seal_body(self, data_key: bytes, body: bytes, arn: str) -> bytes:
+        iv = self.random.token_bytes(_IV_LEN)
+        return iv + AESGCM(data_key).encrypt(iv, body, arn.encode("utf-8"))
+
+    @staticmethod
+    def _open_body(data_key: bytes, ciphertext: bytes, arn: str) -> bytes:
+        try:
+            return AESGCM(data_key).decrypt(ciphertext[:_IV_LEN], ciphertext[_IV_LEN:], arn.encode("utf-8"))
+        except (InvalidTag, ValueError):
+            raise E("InternalError", "We encountered an internal error. Please try again.") from None
+
+    def _object_arn(self, bucket: _Bucket, key: str) -> str:
+        return f"{bucket.arn}/{key}"
+
+    def _plaintext(self, ctx: RequestContext, bucket: _Bucket, obj: _Object) -> bytes:
+        """Decrypt an object: its data key from KMS (as the caller, via S3) or the S3 owned key."""
+        arn = self._object_arn(bucket, obj.key)
+        if obj.sse == "aws:kms":
+            try:
+                out = self.kms.call("Decrypt", {"ciphertext_blob": obj.data_key,
+                                                "encryption_context": obj.encryption_context},
+                                    self._kms_ctx(ctx, bucket))
+            except AWSError as exc:
+                raise self._kms_error(exc) from None
+            data_key = out["plaintext"]
+        else:
+            key_id, material = self._owned[bucket.region]
+            try:
+                data_key = unwrap_secret(material, obj.data_key, f"sse-s3|{key_id}|{arn}".encode())
+            except CryptoError:
+                raise E("InternalError", "We encountered an internal error. Please try again.") from None
+        return self._open_body(data_key, obj.ciphertext, arn)
+
+    def _sorted_keys(self, bucket: str) -> list[str]:
+        keys = self._sorted.get(bucket)
+        if keys is None:
+            keys = self._sorted[bucket] = sorted(self._objects.get(bucket, {}))  # code point order = UTF-8 order
+        return keys
+
+    # ================================================================ buckets
+
+    def _region_exists(self, region: str) -> bool:
+        if self._regions is not None:
+            return region in self._regions
+        return _REGION_RE.fullmatch(region) is not None
+
+    @staticmethod
+    def _valid_bucket_name(name: str) -> bool:
+        return bool(
+            _BUCKET_RE.fullmatch(name) and ".." not in name and not _IP_RE.fullmatch(name)
+            and not name.startswith(_RESERVED_PREFIXES) and not name.endswith(_RESERVED_SUFFIXES)
+        )
+
+    def _op_CreateBucket(self, ctx, req):
+        name = req["bucket"]
+        conf = req.get("create_bucket_configuration") or {}
+        for unsupported, what in (("location", "directory buckets (Location)"), ("bucket", "directory buckets (Bucket)"),
+                                  ("tags", "tags on CreateBucket")):
+            if conf.get(unsupported) is not None:
+                raise E("NotImplemented", f"A header you provided implies functionality that is not implemented "
+                                          f"(kms_teach does not simulate {what}).")
+        if not self._valid_bucket_name(name):
+            raise E("InvalidBucketName", "The specified bucket is not valid.", BucketName=name)
+        constraint = conf.get("location_constraint")
+        region = ctx.region
+        if constraint is not None and constraint != "EU" and not self._region_exists(constraint):
+            raise E("InvalidLocationConstraint", "The specified location-constraint is not valid",
+                    LocationConstraint=constraint)
+        if region == "us-east-1":
+            # The us-east-1 endpoint creates buckets in any Region; us-east-1 itself is never named.
+            if constraint == "us-east-1":
+                raise E("InvalidLocationConstraint", "The specified location-constraint is not valid",
+                        LocationConstraint=constraint)
+            target = {"EU": "eu-west-1"}.get(constraint, constraint) if constraint else "us-east-1"
+        else:
+            if not constraint:
+                raise E("IllegalLocationConstraintException",
+                        "The unspecified location constraint is incompatible for the region specific endpoint "
+                        "this request was sent to.")
+            if constraint != region:
+                raise E("IllegalLocationConstraintException",
+                        f"The {constraint} location constraint is incompatible for the region specific endpoint "
+                        "this request was sent to.")
+            target = region
+        ownership = req.get("object_ownership")
+        if ownership not in (None, "BucketOwnerEnforced"):
+            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                      "(kms_teach does not simulate ACLs: only ObjectOwnership BucketOwnerEnforced).")
+        if req.get("acl") not in (None, "private"):
+            raise E("InvalidBucketAclWithObjectOwnership",
+                    "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+        if req.get("object_lock_enabled_for_bucket"):
+            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                      "(kms_teach does not simulate S3 Object Lock).")
+        account = ctx.principal.account_id
+        location = f"/{name}" if target == "us-east-1" else f"http://{name}.s3.amazonaws.com/"
+        existing = self._buckets.get(name)
+        if existing is not None:
+            if existing.account_id != account:
+                raise E("BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is "
+                                               "shared by all users of the system. Please select a different name "
+                                               "and try again.", BucketName=name)
+            if existing.region == "us-east-1" and region == "us-east-1":
+                return {"location": location}  # legacy: re-creating your own bucket there succeeds
+            raise E("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you "
+                                               "already own it.", BucketName=name)
+        if not account:  # an AWS service principal owns no buckets
+            raise E("AccessDenied", "Access Denied")
+        bucket = _Bucket(name, account, target, self.clock.now())
+        changes = Changes()
+        changes.put_record(_BUCKET, (name,), bucket.to_record())
+        self._commit(changes)
+        self._buckets[name] = bucket
+        self._objects[name] = {}
+        self._sorted.pop(name, None)
+        return {"location": location}
+
+    def _op_DeleteBucket(self, ctx, req):
+        bucket = self._bucket(ctx, req["bucket"], "DeleteBucket", req.get("expected_bucket_owner"))
+        if self._objects.get(bucket.name):
+            raise E("BucketNotEmpty", "The bucket you tried to delete is not empty", BucketName=bucket.name)
+        changes = Changes()
+        changes.delete_record(_BUCKET, (bucket.name,))
+        self._commit(changes)
+        del self._buckets[bucket.name]
+        self._objects.pop(bucket.name, None)
+        self._sorted.pop(bucket.name, None)
+        return {}
+
+    def _op_HeadBucket(self, ctx, req):
+        bucket = self._bucket(ctx, req["bucket"], "HeadBucket", req.get("expected_bucket_owner"))
+        return {"bucket_region": bucket.region, "access_point_alias": False}
+
+    def _op_ListBuckets(self, ctx, req):
+        account = ctx.principal.account_id
+        prefix = req.get("prefix") or ""
+        region = req.get("bucket_region")
+        limit = req.get("max_buckets")
+        if limit is not None and not 1 <= limit <= 10000:
+            raise E("InvalidArgument", "Argument max-buckets must be an integer between 1 and 10000.",
+                    ArgumentName="max-buckets", ArgumentValue=str(limit))
+        after = None
+        if req.get("continuation_token"):
+            after = self._decode_token(req["continuation_token"])
+        names = sorted(b.name for b in self._buckets.values() if b.account_id == account
+                       and b.name.startswith(prefix) and (region is None or b.region == region)
+                       and (after is None or b.name > after))
+        out: dict[str, Any] = {}
+        if limit is not None and len(names) > limit:
+            names = names[:limit]
+            out["continuation_token"] = self._encode_token(names[-1])
+        out["buckets"] = [{"name": n, "creation_date": self._buckets[n].created,
+                           "bucket_region": self._buckets[n].region} for n in names]
+        out["owner"] = {"id": _canonical_id(account)}
+        if req.get("prefix") is not None:
+            out["prefix"] = req["prefix"]
+        return out
+
+    # -- default encryption ------------------------------------------------------
+
+    def _op_PutBucketEncryption(self, ctx, req):
+        bucket = self._bucket(ctx, req["bucket"], "PutBucketEncryption", req.get("expected_bucket_owner"))
+        conf = req["server_side_encryption_configuration"]
+        rules = conf.get("rules") or []
+        if len(rules) != 1:
+            raise E("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                                    "published schema")
+        rule = rules[0]
+        default = rule.get("apply_server_side_encryption_by_default")
+        algorithm = default["sse_algorithm"] if default else "AES256"
+        if algorithm not in _SSE_ALGORITHMS:
+            raise E("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                                    "published schema")
+        if algorithm in ("aws:fsx", "aws:backup"):
+            raise E("InvalidArgument", "The encryption method specified is not supported",
+                    ArgumentName="SSEAlgorithm", ArgumentValue=algorithm)
+        if algorithm == "aws:kms:dsse":
+            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                      "(kms_teach does not simulate DSSE-KMS).")
+        if default and default.get("kms_master_key_id") is not None and algorithm != "aws:kms":
+            raise E("InvalidArgument", "a KMSMasterKeyID is not applicable if the default sse algorithm is not "
+                                       "aws:kms or aws:kms:dsse", ArgumentName="ApplyServerSideEncryptionByDefault")
+        if rule.get("bucket_key_enabled") and algorithm == "aws:kms":
+            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                      "(kms_teach does not simulate S3 Bucket Keys: every object gets its own data "
+                                      "key from KMS; set BucketKeyEnabled to false).")
+        # As in AWS, the KMS key is not checked here: a wrong key fails the uploads that use it.
+        bucket.encryption = json.loads(json.dumps(conf, default=str))
+        changes = Changes()
+        changes.put_record(_BUCKET, (bucket.name,), bucket.to_record())
+        self._commit(changes)
+        return {}
+
+    def _op_GetBucketEncryption(self, ctx, req):
+        bucket = self._bucket(ctx, req["bucket"], "GetBucketEncryption", req.get("expected_bucket_owner"))
+        conf = json.loads(json.dumps(bucket.encryption or _DEFAULT_SSE))
+        for rule in conf["rules"]:
+            rule.setdefault("bucket_key_enabled", False)
+        return {"server_side_encryption_configuration": conf}
+
+    def _op_DeleteBucketEncryption(self, ctx, req):
+        bucket = self._bucket(ctx, req["bucket"], "DeleteBucketEncryption", req.get("expected_bucket_owner"))
+        if bucket.encryption is not None:
+            bucket.encryption = None  # back to the SSE-S3 default
+            changes = Changes()
+            changes.put_record(_BUCKET, (bucket.name,), bucket.to_record())
+            self._commit(changes)
+        return {}
+
+    # ================================================================ objects
+
+    def _encryption_for(self, bucket: _Bucket, req: dict) -> tuple[str, str | None, dict | None]:
+        """(algorithm, KMS key reference or None, caller's encryption context or None) for an upload."""
+        sse = req.get("server_side_encryption")
+        key_ref = req.get("ssekms_key_id")
+        context_header = req.get("ssekms_encryption_context")
+        needs_kms = ("Server Side Encryption with AWS KMS managed key requires HTTP header "
+                     "x-amz-server-side-encryption : aws:kms")
+        if sse is None:
+            if key_ref is not None or context_header is not None:
+                raise E("InvalidArgument", needs_kms, ArgumentName="x-amz-server-side-encryption",
+                        ArgumentValue="null")
+            rule = (bucket.encryption or _DEFAULT_SSE)["rules"][0]
+            default = rule.get("apply_server_side_encryption_by_default") or {"sse_algorithm": "AES256"}
+            sse, key_ref = default["sse_algorithm"], default.get("kms_master_key_id")
+            if sse == "aws:kms" and rule.get("bucket_key_enabled") and req.get("bucket_key_enabled") is not False:
+                raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                          "(kms_teach does not simulate S3 Bucket Keys).")
+            return sse, key_ref, None
+        if sse == "aws:kms:dsse":
+            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                      "(kms_teach does not simulate DSSE-KMS).")
+        if sse not in ("aws:kms", "AES256"):
+            raise E("InvalidArgument", "The encryption method specified is not supported",
+                    ArgumentName="x-amz-server-side-encryption", ArgumentValue=sse)
+        if sse == "AES256":
+            if key_ref is not None or context_header is not None:
+                raise E("InvalidArgument", needs_kms, ArgumentName="x-amz-server-side-encryption",
+                        ArgumentValue=sse)
+            return sse, None, None
+        if req.get("bucket_key_enabled"):
+            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                      "(kms_teach does not simulate S3 Bucket Keys).")
+        if key_ref is not None and not key_ref.strip():
+            raise E("InvalidArgument", "The KMS key ID must not be empty",
+                    ArgumentName="x-amz-server-side-encryption-aws-kms-key-id", ArgumentValue=key_ref)
+        context = None
+        if context_header is not None:
+            context = self._parse_context(context_header)
+        return sse, key_ref, context
+
+    @staticmethod
+    def _parse_context(header: str) -> dict[str, str]:
+        bad = E("InvalidArgument", "The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 "
+                                   "string holding JSON which represents a string-string map",
+                ArgumentName="x-amz-server-side-encryption-context", ArgumentValue=header)
+        try:
+            value = json.loads(base64.b64decode(header, validate=True).decode("utf-8"))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise bad from None
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise bad
+        return value
+
+    @staticmethod
+    def _checksum(req: dict, body: bytes) -> tuple[str, str] | None:
+        md5 = req.get("content_md5")
+        if md5 is not None:
+            try:
+                digest = base64.b64decode(md5, validate=True)
+            except (ValueError, binascii.Error):
+                digest = b""
+            if len(digest) != 16:
+                raise E("InvalidDigest", "The Content-MD5 you specified was invalid.", **{"Content-MD5": md5})
+            if digest != hashlib.md5(body).digest():
+                raise E("BadDigest", "The Content-MD5 you specified did not match what we received.",
+                        ExpectedDigest=md5, CalculatedDigest=_b64(hashlib.md5(body).digest()))
+        given = [(algo, req[member]) for algo, (member, _f) in _CHECKSUMS.items() if req.get(member) is not None]
+        for xx in ("checksum_xxhash64", "checksum_xxhash3", "checksum_xxhash128"):
+            if req.get(xx) is not None:
+                raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                          "(kms_teach does not simulate XXHASH checksums).")
+        if len(given) > 1:
+            raise E("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not "
+                                      "allowed.")
+        if not given:
+            return None
+        algo, value = given[0]
+        expected = _b64(_CHECKSUMS[algo][1](body))
+        if value != expected:
+            raise E("BadDigest", f"The {algo} you specified did not match the calculated checksum.")
+        return algo, value
+
+    def _op_PutObject(self, ctx, req):
+        bucket = self._bucket(ctx, req["bucket"], "PutObject", req.get("expected_bucket_owner"), req.get("key"))
+        key = req["key"]
+        body = req.get("body") or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        elif not isinstance(body, (bytes, bytearray)):
+            body = body.read()
+        body = bytes(body)
+        if len(key.encode("utf-8")) > _MAX_KEY_BYTES:
+            raise E("KeyTooLongError", "Your key is too long", Size=len(key.encode("utf-8")),
+                    MaxSizeAllowed=_MAX_KEY_BYTES)
+        if req.get("acl") not in (None, "private", "bucket-owner-full-control"):
+            raise E("AccessControlListNotSupported", "The bucket does not allow ACLs")
+        storage_class = req.get("storage_class") or "STANDARD"
+        if storage_class not in _STORAGE_CLASSES:
+            raise E("InvalidStorageClass", "The storage class you specified is not valid",
+                    StorageClassRequested=storage_class)
+        if storage_class not in _READABLE_STORAGE_CLASSES:
+            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                      f"(kms_teach does not simulate the {storage_class} storage class).")
+        metadata = {k.lower(): v for k, v in (req.get("metadata") or {}).items()}
+        meta_size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+        if meta_size > _MAX_METADATA_BYTES:
+            raise E("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size",
+                    Size=meta_size, MaxSizeAllowed=_MAX_METADATA_BYTES)
+        sse, key_ref, user_context = self._encryption_for(bucket, req)
+        checksum = self._checksum(req, body)
+        existing = self._objects[bucket.name].get(key)
+        if req.get("if_none_match") is not None:
+            if req["if_none_match"] != "*":
+                raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                          "(If-None-Match on PutObject takes only *).")
+            if existing is not None:
+                raise E("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                        Condition="If-None-Match")
+        if req.get("if_match") is not None:
+            if existing is None:
+                raise E("NoSuchKey", "The specified key does not exist.", Key=key)
+            if req["if_match"].strip('"') not in (existing.etag.strip('"'), "*"):
+                raise E("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                        Condition="If-Match")
+
+        arn = self._object_arn(bucket, key)
+        changes = Changes()
+        now = self.clock.now()
+        out: dict[str, Any] = {"server_side_encryption": sse}
+        if sse == "aws:kms":
+            if key_ref is None:
+                key_ref = self.kms.aws_managed_key(bucket.account_id, bucket.region, "s3").arn
+            context = dict(user_context or {})
+            context["aws:s3:arn"] = arn
+            try:
+                dk = self.kms.call("GenerateDataKey", {"key_id": key_ref, "key_spec": "AES_256",
+                                                       "encryption_context": context}, self._kms_ctx(ctx, bucket))
+            except AWSError as exc:
+                raise self._kms_error(exc) from None
+            ciphertext = self._seal_body(dk.pop("plaintext"), body, arn)  # the plaintext data key goes no further
+            obj = _Object(key=key, bucket=bucket.name, size=len(body), etag="", last_modified=now,
+                          content_type="", sse=sse, ciphertext=ciphertext, data_key=dk["ciphertext_blob"],
+                          kms_key_arn=dk["key_id"], encryption_context=context, context_given=user_context is not None)
+            # An SSE-KMS object's ETag is not the MD5 of its data (AWS: "not an MD5 digest of their object data").
+            obj.etag = f'"{hashlib.md5(ciphertext).hexdigest()}"'
+            out["ssekms_key_id"] = obj.kms_key_arn
+            if obj.context_given:
+                out["ssekms_encryption_context"] = _b64(json.dumps(context, separators=(",", ":")).encode())
+        else:
+            owned_id, owned = self._owned_key(bucket.region, changes)
+            data_key = self.random.token_bytes(32)
+            wrapped = wrap_secret(owned, data_key, f"sse-s3|{owned_id}|{arn}".encode(), self.random)
+            ciphertext = self._seal_body(data_key, body, arn)
+            del data_key
+            obj = _Object(key=key, bucket=bucket.name, size=len(body), etag=f'"{hashlib.md5(body).hexdigest()}"',
+                          last_modified=now, content_type="", sse=sse, ciphertext=ciphertext, data_key=wrapped,
+                          owned_key_id=owned_id)
+        obj.content_type = req.get("content_type") or "binary/octet-stream"
+        obj.metadata = metadata
+        obj.storage_class = storage_class
+        obj.checksum = checksum
+        for name in ("cache_control", "content_disposition", "content_encoding", "content_language"):
+            if req.get(name) is not None:
+                obj.headers[name] = req[name]
+        if req.get("expires") is not None:
+            obj.headers["expires"] = _iso(req["expires"])
+        changes.put_record(_OBJECT, (bucket.name, key), obj.to_record())
+        self._commit(changes)
+        if sse == "AES256":
+            self._owned.setdefault(bucket.region, (owned_id, owned))  # a new owned key is kept once committed
+        if existing is None:
+            self._sorted.pop(bucket.name, None)
+        self._objects[bucket.name][key] = obj
+        out["e_tag"] = obj.etag
+        if checksum is not None:
+            out[_CHECKSUMS[checksum[0]][0]] = checksum[1]
+            out["checksum_type"] = "FULL_OBJECT"
+        return out
+
+    def _object(self, ctx, req, operation) -> tuple[_Bucket, _Object]:
+        bucket = self._bucket(ctx, req["bucket"], operation, req.get("expected_bucket_owner"), req.get("key"))
+        key = req["key"]
+        obj = self._objects[bucket.name].get(key)
+        version = req.get("version_id")
+        if version is not None and version != "null":
+            raise E("InvalidArgument", "Invalid version id specified", ArgumentName="versionId",
+                    ArgumentValue=version)
+        if obj is None:
+            raise E("NoSuchKey", "The specified key does not exist.", Key=key)
+        if any(req.get(n) is not None for n in ("sse_customer_algorithm", "sse_customer_key", "sse_customer_key_md5")):
+            raise E("InvalidRequest", "The encryption parameters are not applicable to this object.")
+        return bucket, obj
+
+    @staticmethod
+    def _preconditions(req: dict, obj: _Object) -> None:
+        """If-Match / If-Unmodified-Since (412) and If-None-Match / If-Modified-Since (304), as RFC 7232 orders them."""
+        modified = _http_seconds(obj.last_modified)
+        etag = obj.etag.strip('"')
+
+        def matches(header: str) -> bool:
+            return any(t.strip().strip('"') in (etag, "*") for t in header.split(","))
+
+        if req.get("if_match") is not None:
+            if not matches(req["if_match"]):
+                raise E("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                        Condition="If-Match")
+        elif req.get("if_unmodified_since") is not None and modified > req["if_unmodified_since"]:
+            raise E("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                    Condition="If-Unmodified-Since")
+        if req.get("if_none_match") is not None:
+            if matches(req["if_none_match"]):
+                raise E("NotModified", "Not Modified", 304)
+        elif req.get("if_modified_since") is not None and modified <= req["if_modified_since"]:
+            raise E("NotModified", "Not Modified", 304)
+
+    def _object_headers(self, obj: _Object, req: dict) -> dict:
+        out: dict[str, Any] = {
+            "accept_ranges": "bytes",
+            "last_modified": _http_seconds(obj.last_modified),
+            "content_length": obj.size,
+            "e_tag": obj.etag,
+            "content_type": obj.content_type,
+            "server_side_encryption": obj.sse,
+        }
+        if obj.sse == "aws:kms":
+            out["ssekms_key_id"] = obj.kms_key_arn
+        if obj.metadata:
+            out["metadata"] = dict(obj.metadata)
+        if obj.storage_class != "STANDARD":
+            out["storage_class"] = obj.storage_class
+        for name in ("cache_control", "content_disposition", "content_encoding", "content_language"):
+            if name in obj.headers:
+                out[name] = obj.headers[name]
+        if "expires" in obj.headers:
+            out["expires"] = m.from_iso(obj.headers["expires"])
+        for name in ("cache_control", "content_disposition", "content_encoding", "content_language", "content_type",
+                     "expires"):
+            override = req.get(f"response_{name}")
+            if override is not None:
+                out[name] = override
+        return out
+
+    def _op_HeadObject(self, ctx, req):
+        bucket, obj = self._object(ctx, req, "HeadObject")
+        self._preconditions(req, obj)
+        out = self._object_headers(obj, req)
+        if req.get("checksum_mode") == "ENABLED" and obj.checksum is not None:
+            if obj.sse == "aws:kms":
+                # The checksum of an SSE-KMS object is encrypted too: reading it needs the data key.
+                self._plaintext(ctx, bucket, obj)
+            out[_CHECKSUMS[obj.checksum[0]][0]] = obj.checksum[1]
+            out["checksum_type"] = "FULL_OBJECT"
+        if req.get("range") is not None:
+            start, end = self._range(req["range"], obj.size)
+            if start is not None:
+                out["content_length"] = end - start + 1
+                out["content_range"] = f"bytes {start}-{end}/{obj.size}"
+                out["_status"] = 206
+        return out
+
+    @staticmethod
+    def _range(header: str, size: int) -> tuple[int | None, int | None]:
+        """The byte range a Range header asks for; (None, None) when S3 ignores it (whole object)."""
+        match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header)
+        if not match or (match[1] == "" and match[2] == ""):
+            return None, None  # not a single byte range: S3 answers with the whole object
+        unsatisfiable = E("InvalidRange", "The requested range is not satisfiable", RangeRequested=header,
+                          ActualObjectSize=size, _headers={"Content-Range": f"bytes */{size}"})
+        if match[1] == "":
+            n = int(match[2])
+            if n == 0 or size == 0:
+                raise unsatisfiable
+            return max(0, size - n), size - 1
+        start = int(match[1])
+        end = int(match[2]) if match[2] else size - 1
+        if match[2] and end < start:
+            return None, None
+        if start >= size:
+            raise unsatisfiable
+        return start, min(end, size - 1)
+
+    def _op_GetObject(self, ctx, req):
+        bucket, obj = self._object(ctx, req, "GetObject")
+        if req.get("part_number") is not None:
+            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
+                                      "(kms_teach does not simulate multipart objects).")
+        self._preconditions(req, obj)
+        start, end = (None, None)
+        if req.get("range") is not None:
+            start, end = self._range(req["range"], obj.size)
+        data = self._plaintext(ctx, bucket, obj)
+        out = self._object_headers(obj, req)
+        if start is not None:
+            data = data[start : end + 1]
+            out["content_range"] = f"bytes {start}-{end}/{obj.size}"
+            out["_status"] = 206
+        elif req.get("checksum_mode") == "ENABLED" and obj.checksum is not None:
+            out[_CHECKSUMS[obj.checksum[0]][0]] = obj.checksum[1]
+            out["checksum_type"] = "FULL_OBJECT"
+        out["content_length"] = len(data)
+        out["body"] = data
+        return out
+
+    def _op_DeleteObject(self, ctx, req):
+        bucket = self._bucket(ctx, req["bucket"], "DeleteObject", req.get("expected_bucket_owner"), req.get("key"))
+        key = req["key"]
+        version = req.get("version_id")
+        if version is not None and version != "null":
+            raise E("InvalidArgument", "Invalid version id specified", ArgumentName="versionId",
+                    ArgumentValue=version)
+        obj = self._objects[bucket.name].get(key)
+        if req.get("if_match") is not None:
+            if obj is None:
+                raise E("NoSuchKey", "The specified key does not exist.", Key=key)
+            if req["if_match"].strip('"') not in (obj.etag.strip('"'), "*"):
+                raise E("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                        Condition="If-Match")
+        if obj is not None:  # deleting a key that is not there succeeds too
+            changes = Changes()
+            changes.delete_record(_OBJECT, (bucket.name, key))
+            self._commit(changes)
+            del self._objects[bucket.name][key]
+            self._sorted.pop(bucket.name, None)
+        return {}
+
+    # -- listing -----------------------------------------------------------------
+
+    @staticmethod
+    def _encode_token(last: str) -> str:
+        return base64.urlsafe_b64encode(b"\x01" + last.encode("utf-8")).decode("ascii")
+
+    @staticmethod
+    def _decode_token(token: str) -> str:
+        try:
+            raw = base64.urlsafe_b64decode(token.encode("ascii"))
+            if raw[:1] != b"\x01":
+                raise ValueError(token)
+            return raw[1:].decode("utf-8")
+        except (ValueError, UnicodeError, binascii.Error):
+            raise E("InvalidArgument", "The continuation token provided is incorrect",
+                    ArgumentName="continuation-token", ArgumentValue=token) from None
+
+    def _op_ListObjectsV2(self, ctx, req):
+        bucket = self._bucket(ctx, req["bucket"], "ListObjectsV2", req.get("expected_bucket_owner"))
+        prefix = req.get("prefix") or ""
+        delimiter = req.get("delimiter") or ""
+        encoding = req.get("encoding_type")
+        if encoding is not None and encoding != "url":
+            raise E("InvalidArgument", "Invalid Encoding Method specified in Request", ArgumentName="encoding-type",
+                    ArgumentValue=encoding)
+        max_keys = req.get("max_keys")
+        if max_keys is None:
+            max_keys = 1000
+        elif max_keys < 0:
+            raise E("InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647",
+                    ArgumentName="maxKeys", ArgumentValue=str(max_keys))
+        limit = min(max_keys, 1000)
+        marker = req.get("start_after") or ""
+        if req.get("continuation_token") is not None:
+            marker = max(marker, self._decode_token(req["continuation_token"]))
+        objects = self._objects[bucket.name]
+        contents: list[_Object] = []
+        prefixes: list[str] = []
+        last = None
+        truncated = False
+
+        def items():
+            previous_cp = None
+            for key in self._sorted_keys(bucket.name):
+                if not key.startswith(prefix) or key <= marker:
+                    continue
+                if delimiter:
+                    i = key.find(delimiter, len(prefix))
+                    if i >= 0:
+                        cp = key[: i + len(delimiter)]
+                        if cp == previous_cp or cp <= marker:
+                            continue
+                        previous_cp = cp
+                        yield cp, None
+                        continue
+                yield key, objects[key]
+
+        if limit > 0:
+            for name, obj in items():
+                if len(contents) + len(prefixes) == limit:
+                    truncated = True
+                    break
+                last = name
+                if obj is None:
+                    prefixes.append(name)
+                else:
+                    contents.append(obj)
+
+        def enc(text: str) -> str:
+            from urllib.parse import quote_plus
+
+            return quote_plus(text, safe="/") if encoding == "url" else text
+
+        out: dict[str, Any] = {
+            "name": bucket.name, "prefix": enc(prefix), "max_keys": max_keys,
+            "key_count": len(contents) + len(prefixes), "is_truncated": truncated,
+        }
+        if req.get("delimiter") is not None:
+            out["delimiter"] = enc(req["delimiter"])
+        if encoding is not None:
+            out["encoding_type"] = encoding
+        if req.get("continuation_token") is not None:
+            out["continuation_token"] = req["continuation_token"]
+        if req.get("start_after") is not None:
+            out["start_after"] = enc(req["start_after"])
+        if truncated:
+            out["next_continuation_token"] = self._encode_token(last)
+        if contents:
+            rows = []
+            for obj in contents:
+                row: dict[str, Any] = {"key": enc(obj.key), "last_modified": obj.last_modified, "e_tag": obj.etag,
+                                       "size": obj.size, "storage_class": obj.storage_class}
+                if obj.checksum is not None:
+                    row["checksum_algorithm"] = [obj.checksum[0]]
+                    row["checksum_type"] = "FULL_OBJECT"
+                if req.get("fetch_owner"):
+                    row["owner"] = {"id": _canonical_id(bucket.account_id)}
+                rows.append(row)
+            out["contents"] = rows
+        if prefixes:
+            out["common_prefixes"] = [{"prefix": enc(p)} for p in prefixes]
+        return out
