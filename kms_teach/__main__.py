@@ -1,11 +1,13 @@
-"""The ``kms-teach`` command."""
+"""The ``kms-teach`` command: ``kms-teach course`` and ``kms-teach serve``."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 
@@ -19,8 +21,30 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     course = sub.add_parser("course", help="open the course notebooks in JupyterLab")
     course.add_argument("--no-browser", action="store_true", help="start JupyterLab without opening a browser")
+    serve_cmd = sub.add_parser(
+        "serve", help="serve the simulated AWS over HTTP for the aws CLI and SDKs",
+        description="Serve the simulated AWS (KMS, IAM, STS, CloudTrail) on a local HTTP endpoint. Requests must "
+                    "be signed (SigV4) with access keys of the simulated IAM: the first start writes root keys to "
+                    "DIR/credentials and prints the lines to export.")
+    serve_cmd.add_argument("--port", type=int, default=None,
+                       help="the port to listen on (default 8555; 0 picks a free one)")
+    serve_cmd.add_argument("--host", default="127.0.0.1",
+                       help="a loopback address to listen on (default 127.0.0.1; also ::1 or localhost)")
+    serve_cmd.add_argument("--data", metavar="DIR", default=None,
+                       help="the directory the cloud is kept in (default $XDG_DATA_HOME/kms-teach, "
+                            "else ~/.local/share/kms-teach)")
+    serve_cmd.add_argument("--verbose", action="store_true", help="log one line per request to stderr")
     # Anything else (e.g. --ServerApp.port=8899) goes to jupyter lab unchanged.
     args, jupyter_args = parser.parse_known_args(argv)
+    if args.command == "serve":
+        if jupyter_args:
+            parser.error(f"unrecognized arguments: {' '.join(jupyter_args)}")
+        from ._server import DEFAULT_PORT
+
+        port = DEFAULT_PORT if args.port is None else args.port
+        if not 0 <= port <= 65535:
+            parser.error(f"--port must be between 0 and 65535, not {port}")
+        return serve(args.data, host=args.host, port=port, verbose=args.verbose)
     if args.command == "course":
         notebooks = _course_dir()
         if not notebooks.is_dir():
@@ -37,6 +61,80 @@ def main(argv: list[str] | None = None) -> int:
         cmd += jupyter_args
         return subprocess.call(cmd, env=os.environ.copy())
     return 2  # pragma: no cover - argparse enforces a command
+
+
+def serve(data: str | os.PathLike | None, host: str = "127.0.0.1", port: int | None = None, *,
+          verbose: bool = False) -> int:
+    """``kms-teach serve``: serve a persistent cloud until SIGTERM or SIGINT, then close it and exit 0."""
+    from . import _server
+    from ._cloud import Cloud
+
+    def say(text: str = "", stream=None) -> None:
+        print(text, file=stream or sys.stdout, flush=True)
+
+    port = _server.DEFAULT_PORT if port is None else port
+    if not _server.is_loopback(host):
+        say(f"kms-teach serve: --host must be a loopback address (127.0.0.1, ::1 or localhost), not {host!r}: "
+            f"the endpoint has no TLS and hands out root access keys.", sys.stderr)
+        return 2
+    directory = Path(data).expanduser().resolve() if data is not None else _server.default_data_dir()
+    try:
+        lock = _server.lock_data_dir(directory)
+    except _server.DataDirInUse:
+        say(f"kms-teach serve: another kms-teach serve is already using {directory}.", sys.stderr)
+        return 1
+    except OSError as exc:
+        say(f"kms-teach serve: cannot use {directory}: {exc}", sys.stderr)
+        return 1
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda signum, frame: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    cloud = server = thread = None
+    try:
+        try:
+            cloud = Cloud(path=directory)
+        except Exception as exc:
+            say(f"kms-teach serve: cannot open the cloud in {directory}: {exc}", sys.stderr)
+            return 1
+        try:
+            akid, secret = _server.root_credentials(cloud, _server.read_credentials_key(directory / "credentials"))
+            credentials, config = _server.write_aws_files(directory, akid, secret, cloud.region)
+        except Exception as exc:  # e.g. LimitExceeded: the root user already has two (inactive) keys
+            say(f"kms-teach serve: cannot provide root access keys in {directory}: {exc}", sys.stderr)
+            return 1
+        log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
+        try:
+            server = _server.make_server(_server.EndpointApp(cloud, log=log), host, port)
+        except OSError as exc:
+            say(f"kms-teach serve: cannot listen on {host}:{port}: {exc}. Choose another port with --port.",
+                sys.stderr)
+            return 1
+        url = _server.endpoint_url(host, server.bind_addr[1])
+        thread = threading.Thread(target=server.serve, name="kms-teach-endpoint", daemon=True)
+        thread.start()
+        say(f"kms-teach: serving {', '.join(cloud.services())} for account {cloud.account_id} at {url}")
+        say(f"kms-teach: data in {directory}")
+        say("kms-teach: to use it from the aws CLI or boto3, run in your shell:")
+        say()
+        for line in _server.export_lines(_server.endpoint_env(url, credentials, config, cloud.region)):
+            say(f"    {line}")
+        say()
+        say("kms-teach: press Ctrl-C (or send SIGTERM) to stop.")
+        while not stop.wait(0.5):
+            if not thread.is_alive():
+                say("kms-teach serve: the HTTP server stopped unexpectedly.", sys.stderr)
+                return 1
+        say("kms-teach: stopping.")
+        return 0
+    finally:
+        if server is not None:
+            server.stop()  # requests in progress finish first
+        if thread is not None:
+            thread.join(15)
+        if cloud is not None:
+            cloud.close()
+        lock.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

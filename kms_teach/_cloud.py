@@ -102,6 +102,7 @@ class Cloud:
         self.path = Path(path) if path is not None else None
         self._seed = seed
         self._closed = False
+        self._servers: list = []
         self.random = RandomSource(seed)
         if self.path is not None:
             self.store = SQLiteStore(self.path, self.random)
@@ -162,6 +163,11 @@ class Cloud:
         if self._closed:
             return
         self._closed = True
+        for handle in self._servers:
+            try:
+                handle.stop()
+            except Exception:  # pragma: no cover - stopping a server that already stopped
+                pass
         if self.store.persistent:
             self._persist_meta(clock=self.clock.to_state())
         self.store.close()
@@ -257,6 +263,19 @@ class Cloud:
         client.meta.events.register_first("before-send", handler)
         client._kms_teach_transport = handler  # keeps the handler alive with the client
         return client
+
+    def serve(self, port: int = 0, host: str = "127.0.0.1"):
+        """Serve this cloud over HTTP for the aws CLI and SDKs, in a background thread.
+
+        Returns a handle with ``.url``, ``.env`` (the environment variables that point the aws CLI
+        and boto3 at it, with this cloud's root credentials) and ``.stop()``. Requests must carry
+        SigV4 signatures made with access keys this cloud's IAM issued.
+        """
+        from ._server import serve_in_background
+
+        handle = serve_in_background(self, port=port, host=host)
+        self._servers.append(handle)
+        return handle
 
     def services(self) -> list[str]:
         """The services this cloud answers (the names ``client()`` and ``handle()`` take)."""

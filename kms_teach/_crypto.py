@@ -60,6 +60,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import itertools
 import os
 import re
 import struct
@@ -108,10 +109,11 @@ class RandomSource:
     is predictable by design and only for teaching and tests.
     """
 
-    __slots__ = ("_seed", "_counter", "token_bytes")
+    __slots__ = ("_seed", "_counter", "_counts", "token_bytes")
 
     def __init__(self, seed: int | bytes | str | None = None):
         self._counter = 0
+        self._counts = itertools.count(1)
         if seed is None:
             self._seed = None
             self.token_bytes: Callable[[int], bytes] = os.urandom
@@ -128,8 +130,10 @@ class RandomSource:
         return self._seed is not None
 
     def _seeded(self, n: int) -> bytes:
-        self._counter += 1
-        return hashlib.shake_256(self._seed + self._counter.to_bytes(8, "big")).digest(n)
+        # next() on a shared itertools.count is atomic: two threads never draw the same block.
+        counter = next(self._counts)
+        self._counter = counter
+        return hashlib.shake_256(self._seed + counter.to_bytes(8, "big")).digest(n)
 
     def state(self) -> int:
         """The counter of a seeded stream (persisted so a reopened store continues it)."""
@@ -137,6 +141,7 @@ class RandomSource:
 
     def restore(self, counter: int) -> None:
         self._counter = counter
+        self._counts = itertools.count(counter + 1)
 
 
 # --------------------------------------------------------------------------

@@ -1453,7 +1453,7 @@ def audited(audit: AuditLog, clock: Clock, event_source: str, handler, *, region
         entry = _Audit(operation, request, ctx, clock.now(), event_source)
         if region is not None:
             entry.ctx = RequestContext(region, ctx.principal, ctx.user_agent, ctx.source_ip, ctx.via_service,
-                                       ctx.request_id)
+                                       ctx.request_id, ctx.extra)
         try:
             result = handler(operation, request, ctx)
         except AWSError as exc:

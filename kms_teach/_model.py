@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+import threading
 import uuid
 from dataclasses import dataclass, field
 
@@ -336,14 +337,16 @@ class AuditLog:
         self._rendered: list[dict] = []  # always a prefix of _entries, rendered
         self._first = 0  # sequence number of _entries[0]
         self._salt = os.urandom(8)
+        self._lock = threading.Lock()  # services append from their own locks; readers render concurrently
 
     def append(self, entry) -> None:
-        self._entries.append(entry)
-        if len(self._entries) > self.max_events + max(1, self.max_events // 10):
-            drop = len(self._entries) - self.max_events
-            del self._entries[:drop]
-            del self._rendered[: min(drop, len(self._rendered))]
-            self._first += drop
+        with self._lock:
+            self._entries.append(entry)
+            if len(self._entries) > self.max_events + max(1, self.max_events // 10):
+                drop = len(self._entries) - self.max_events
+                del self._entries[:drop]
+                del self._rendered[: min(drop, len(self._rendered))]
+                self._first += drop
 
     def _event_id(self, n: int) -> str:
         digest = hashlib.sha256(self._salt + n.to_bytes(8, "big")).digest()[:16]
@@ -352,14 +355,18 @@ class AuditLog:
     @property
     def events(self) -> list[dict]:
         """Every event kept, oldest first."""
+        with self._lock:
+            return list(self._render())
+
+    def _render(self) -> list[dict]:
         for i in range(len(self._rendered), len(self._entries)):
             self._rendered.append(self.renderer(self._entries[i], self._event_id(self._first + i)))
-        return list(self._rendered)
+        return self._rendered
 
     def numbered(self) -> list[tuple[int, dict]]:
         """Every event kept with its sequence number (which never changes, even as old events go)."""
-        events = self.events
-        return [(self._first + i, e) for i, e in enumerate(events)]
+        with self._lock:
+            return [(self._first + i, e) for i, e in enumerate(self._render())]
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -411,8 +411,16 @@ class JsonProtocol:
         self._dec_cache: dict = {}
         self._enc_cache: dict = {}
         self._ops: dict[str, tuple] = {}
+        self._compile_lock = threading.Lock()
 
     def _codec(self, operation: str):
+        codec = self._ops.get(operation)
+        if codec is None:
+            with self._compile_lock:  # two first calls at once must not see a half-compiled codec
+                return self._compile(operation)
+        return codec
+
+    def _compile(self, operation: str):
         codec = self._ops.get(operation)
         if codec is None:
             try:

@@ -52,6 +52,7 @@ def test_errors_form_the_documented_tree():
 LAYERS = {
     "_errors": 0,
     "_crypto": 1,
+    "_sigv4": 1,  # AWS Signature Version 4, pure
     "_clock": 1,
     "_model": 2,
     "_policy": 2,
@@ -72,6 +73,7 @@ LAYERS = {
     "_wire": 4,
     "_wire_query": 4.2,
     "_wire_rest": 4.3,  # REST-XML (S3)  # the query protocol (IAM, STS), next to JSON 1.1
+    "_server": 4.4,  # the HTTP endpoint over Cloud.handle
     "_cloud": 4.5,  # binds the wire to botocore clients
     "envelope": 4.8,  # recipes: built on the public boto3 client only
     "__init__": 5,
