@@ -248,6 +248,51 @@ def cells():
             print("the audit trail records the context:", logged["requestParameters"]["encryptionContext"])
         """),
         md("""
+            ## 7. The same with the aws CLI
+
+            ### Concept
+
+            The course notes encrypt a file with the **aws CLI**. `cloud.serve()` puts this notebook's cloud
+            behind a local HTTP endpoint that speaks AWS's protocols and checks real request signatures, and
+            `handle.env` holds the environment variables that point the stock aws CLI at it (the endpoint URL,
+            and access keys that this cloud's IAM issued to the account's root user). The two commands below
+            are the notes' commands, verbatim: encrypt a file with `alias/catrobot`, base64-decode the
+            ciphertext into a binary file, then decrypt that file without naming any key.
+        """),
+        code("""
+            import os
+            import subprocess
+            import sys
+
+            endpoint = cloud.serve()
+            env = {**os.environ, **endpoint.env, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+            with open("battleplans.txt", "w") as f:
+                f.write("attack the laser pointer at dawn\\n")
+
+            def shell(command):
+                result = subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=60)
+                assert result.returncode == 0, result.stderr
+                return result.stdout
+
+            shell("aws kms encrypt --key-id alias/catrobot --plaintext fileb://battleplans.txt --output text --query CiphertextBlob | base64 --decode > not_battleplans.enc")
+            shell("aws kms decrypt --ciphertext-blob fileb://not_battleplans.enc --output text --query Plaintext | base64 --decode > decryptedplans.txt")
+
+            print("encrypted file:", os.path.getsize("not_battleplans.enc"), "bytes")
+            print("decrypted:     ", open("decryptedplans.txt").read().strip())
+            print("the encrypted file was made by our key:", kms.decrypt(CiphertextBlob=open("not_battleplans.enc", "rb").read())["KeyId"] == key_arn)
+            assert open("decryptedplans.txt").read() == open("battleplans.txt").read()
+        """),
+        md("""
+            The CLI's calls went through the same KMS, the same permission checks and the same audit trail
+            as your boto3 calls. Stop the endpoint and tidy up the files:
+        """),
+        code("""
+            print([e["eventName"] for e in cloud.audit.events if e["eventName"] in ("Encrypt", "Decrypt")][-3:])
+            endpoint.stop()
+            for name in ("battleplans.txt", "not_battleplans.enc", "decryptedplans.txt"):
+                os.remove(name)
+        """),
+        md("""
             `InvalidCiphertextException` is KMS's answer whenever the ciphertext can't be authenticated: a wrong
             or missing encryption context, or a ciphertext that was changed. KMS doesn't say which, on purpose:
             a detailed error would help an attacker.
@@ -261,6 +306,7 @@ def cells():
             - `kms:Encrypt` and `kms:Decrypt` are separate permissions: an encrypt-only user can't read back
               what it wrote, and `cloud.explain` shows which statement decided.
             - The encryption context must match exactly to decrypt; it is recorded in the audit trail.
+            - The course notes' aws CLI commands run verbatim against `cloud.serve()`, through the same KMS.
 
             ## Self-check
 
