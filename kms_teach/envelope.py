@@ -712,14 +712,17 @@ def _decrypt(kms_client, read, write, *, encryption_context, key_id, on_event, p
         aead, base, message_id, chunk_size = keys.content, keys.nonce_base, header.message_id, header.chunk_size
         total = _plaintext_size(message_size, header)
         index = done = 0
+        head_size, full = _CHUNK_HEAD.size, _CHUNK_HEAD.size + chunk_size + _TAG_LEN
         while True:
-            head = _read_exact(read, _CHUNK_HEAD.size)
-            if len(head) < _CHUNK_HEAD.size:
-                if not len(head):
+            # One read per chunk: a whole non-final chunk is exactly `full` bytes; a final one is shorter,
+            # and anything read past its end is data after the final chunk.
+            buf = _read_exact(read, full)
+            if len(buf) < head_size:
+                if not len(buf):
                     raise EnvelopeError(f"message truncated: it ends after {index} chunk{'s' if index != 1 else ''} "
                                         "without its final chunk", reason="truncated")
                 raise EnvelopeError(f"message truncated inside chunk {index}", reason="truncated")
-            kind, n = _CHUNK_HEAD.unpack(head)
+            kind, n = _CHUNK_HEAD.unpack_from(buf, 0)
             if kind == _MORE:
                 if n != chunk_size:
                     raise EnvelopeError(f"malformed chunk {index}: a non-final chunk must hold exactly "
@@ -732,15 +735,19 @@ def _decrypt(kms_client, read, write, *, encryption_context, key_id, on_event, p
                                         f"{chunk_size} bytes", reason="format")
             else:
                 raise EnvelopeError(f"malformed chunk {index}: unknown chunk type {kind}", reason="format")
-            sealed = _read_exact(read, n + _TAG_LEN)
-            if len(sealed) < n + _TAG_LEN:
+            end = head_size + n + _TAG_LEN
+            if len(buf) < end:
                 raise EnvelopeError(f"message truncated inside chunk {index}", reason="truncated")
+            if len(buf) > end:
+                raise EnvelopeError("unexpected data after the final chunk", reason="trailing")
+            sealed = memoryview(buf)[head_size:end]
             try:
                 plain = aead.decrypt(_nonce(base, index), sealed, _AAD.pack(message_id, index, kind))
             except InvalidTag:
                 raise EnvelopeError(f"chunk {index} failed authentication: it was altered, reordered, duplicated, "
                                     "or comes from another message", reason="chunk") from None
-            del sealed
+            sealed.release()
+            del sealed, buf
             write(plain)
             del plain
             index += 1
