@@ -283,6 +283,20 @@ class View:
         self.last_error = None
         self.error_area.value = ""
 
+    def _advance_clock(self, days: int | None) -> Any:
+        """Move the simulated clock by ``days`` (else the view's ``advance_days`` box), then redraw.
+
+        Everything that falls due on the way (rotations, deletions, expiries) happens first.
+        """
+        if days is not None:
+            self.advance_days.value = days
+
+        def run():
+            now = self.cloud.clock.advance(days=self.advance_days.value)
+            self.last_call = f"the clock moved {self.advance_days.value} days, to {fmt_time(now)} UTC"
+
+        return self._act(run)
+
     def _act(self, fn: Callable[[], Any], *, refresh: bool = True) -> Any:
         """Run one learner action: errors are shown (never raised, never lost), then the view redraws."""
         self.clear_error()

@@ -148,14 +148,7 @@ class RotationTimeline(View):
 
     def advance(self, days: int | None = None):
         """Move the simulated clock (by ``days``, else the days box - the rotation period once enabled)."""
-        if days is not None:
-            self.advance_days.value = days
-
-        def run():
-            now = self.cloud.clock.advance(days=self.advance_days.value)
-            self.last_call = f"the clock moved {self.advance_days.value} days, to {fmt_time(now)} UTC"
-
-        return self._act(run)
+        return self._advance_clock(days)
 
     def decrypt_samples(self) -> list[Sample]:
         """Decrypt every sample again: each one names, and gets, the backing key that made it."""

@@ -220,14 +220,7 @@ class KeyStateMachine(View):
 
     def advance(self, days: int | None = None):
         """Move the simulated clock forward (deletions, rotations and expiries fall due on the way)."""
-        if days is not None:
-            self.advance_days.value = days
-
-        def run():
-            now = self.cloud.clock.advance(days=self.advance_days.value)
-            self.last_call = f"the clock moved {self.advance_days.value} days, to {fmt_time(now)} UTC"
-
-        return self._act(run)
+        return self._advance_clock(days)
 
     # ------------------------------------------------------------------ reading
 
