@@ -20,6 +20,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "nb02_data_keys",
     "nb03_key_policies",
     "nb04_rotation_aliases_deletion",
+    "nb05_key_types",
 )
 
 
