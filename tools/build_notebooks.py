@@ -160,6 +160,16 @@ def comparable(text: str | None):
     for cell in doc.get("cells", []):
         if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
             cell["outputs"] = []
+        # How a kernel splits printed text into stream messages depends on timing: join them.
+        merged = []
+        for out in cell.get("outputs", []):
+            if (out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                    and merged[-1].get("name") == out.get("name")):
+                merged[-1] = dict(merged[-1], text="".join(merged[-1]["text"]) + "".join(out["text"]))
+            else:
+                merged.append(dict(out, text="".join(out["text"])) if out.get("output_type") == "stream" else out)
+        if "outputs" in cell:
+            cell["outputs"] = merged
     return doc
 
 
