@@ -21,6 +21,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "nb03_key_policies",
     "nb04_rotation_aliases_deletion",
     "nb05_key_types",
+    "nb06_storage_audit_review",
 )
 
 
