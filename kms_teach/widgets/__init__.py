@@ -21,12 +21,14 @@ without a kernel), ``.text()`` (that summary), ``.refresh()``, and
 * :class:`RotationTimeline` - backing keys over simulated time, ciphertexts pinned to them
 * :class:`AuditTrailViewer` - the CloudTrail events, filtered, newest first
 * :class:`EncryptFlow` - one real Encrypt / Decrypt / GenerateDataKey, step by step
+* :class:`DataKeyLifecycle` - envelope encryption and decryption: where the data key's two copies are
 """
 
 from ._audit import AuditTrailViewer
 from ._base import ErrorInfo, View
 from ._flow import EncryptFlow, Step
 from ._inspector import BlobField, CiphertextInspector
+from ._lifecycle import DataKeyLifecycle, LifecycleStep
 from ._policy import PolicyExplainer, RoleMatrix
 from ._rotation import RotationTimeline, Sample
 from ._states import KeyStateMachine
@@ -39,9 +41,11 @@ __all__ = [
     "RotationTimeline",
     "AuditTrailViewer",
     "EncryptFlow",
+    "DataKeyLifecycle",
     "View",
     "ErrorInfo",
     "Step",
+    "LifecycleStep",
     "Sample",
     "BlobField",
 ]

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 import ipywidgets as W
 from botocore.exceptions import BotoCoreError
 
-__all__ = ["View", "ErrorInfo", "error_info"]
+__all__ = ["View", "SteppedView", "ErrorInfo", "error_info"]
 
 UTC = _dt.timezone.utc
 
@@ -361,6 +361,67 @@ class View:
         first = self.text().splitlines()
         return f"<{type(self).__name__}: {first[0] if first else ''}>"
 
+
+
+class SteppedView(View):
+    """A view of one real run (a call, an envelope round trip) walked through step by step with Back / Next.
+
+    Subclasses fill ``.steps`` in ``_run()`` (from what really happened) and draw ``.current`` in
+    ``_draw()``; ``run()`` runs again from the first step, ``refresh()`` too.
+    """
+
+    steps: list
+    index: int
+
+    def _navigation(self) -> W.HBox:
+        """Back, "step i of n", Next, wired to :meth:`back` and :meth:`step`."""
+        self.back_button = button("Back", icon="arrow-left", css="kms-teach-back")
+        self.next_button = button("Next", icon="arrow-right", css="kms-teach-next")
+        self.position = W.HTML()
+        self.back_button.on_click(lambda _b: self.back())
+        self.next_button.on_click(lambda _b: self.step())
+        return W.HBox([self.back_button, self.position, self.next_button])
+
+    def _draw_position(self) -> None:
+        n = len(self.steps)
+        self.position.value = f"<div style='padding:4px 10px'>step {self.index + 1} of {n}</div>" if n else ""
+        self.back_button.disabled = not n or self.index == 0
+        self.next_button.disabled = not n or self.index >= n - 1
+
+    def _list_principals(self) -> None:
+        self.principal_box.options = ["root"] + self.account_principals()[1:]
+
+    @property
+    def current(self):
+        return self.steps[self.index] if self.steps else None
+
+    def step(self, delta: int = 1):
+        """Move ``delta`` steps (Next is +1), staying within the steps that really happened."""
+        if self.steps:
+            self.index = max(0, min(len(self.steps) - 1, self.index + delta))
+        self._safe(self._draw)
+        return self.current
+
+    def back(self):
+        return self.step(-1)
+
+    def run(self) -> list:
+        """Run again now and show the first step."""
+        self._act(self._run, refresh=False)
+        self._safe(self._draw)
+        return self.steps
+
+    def _refresh(self) -> None:
+        try:
+            self._run()
+        finally:
+            self._draw()
+
+    def _run(self) -> None:  # pragma: no cover - every stepped widget overrides it
+        raise NotImplementedError
+
+    def _draw(self) -> None:  # pragma: no cover - every stepped widget overrides it
+        raise NotImplementedError
 
 def button(description: str, *, style: str = "", icon: str = "", tooltip: str = "", css: str = "",
            width: str | None = None) -> W.Button:

@@ -9,8 +9,8 @@ import ipywidgets as W
 from .._crypto import BLOB_OVERHEAD, CryptoError, parse_blob_header
 from ._base import (
     snake,
-    BLUE, GREEN, GREY, INK, RED, RED_BG, ErrorInfo, View, button, context_text, error_info, esc, parse_context,
-    short_arn,
+    BLUE, GREEN, GREY, INK, RED, RED_BG, ErrorInfo, SteppedView, button, context_text, error_info, esc,
+    parse_context, short_arn,
 )
 from ._policy import decision_text
 
@@ -47,7 +47,7 @@ def _show_bytes(data: bytes, limit: int = 40) -> str:
     return data[:12].hex(" ") + (" …" if len(data) > 12 else "")
 
 
-class EncryptFlow(View):
+class EncryptFlow(SteppedView):
     """Application -> KMS -> authorization -> key store, for one real call, with Next/Back.
 
     ``EncryptFlow(cloud, key_id, principal=None, operation="Encrypt", plaintext="attack at dawn",
@@ -88,56 +88,18 @@ class EncryptFlow(View):
                                       placeholder="encryption context: one key=value a line",
                                       layout=W.Layout(width="60%", height="50px"))
         self.run_button = button("Run the call", style="primary", icon="play", css="kms-teach-run")
-        self.back_button = button("Back", icon="arrow-left", css="kms-teach-back")
-        self.next_button = button("Next", icon="arrow-right", css="kms-teach-next")
-        self.position = W.HTML()
         self.diagram = W.HTML()
         self.diagram.add_class("kms-teach-flow-diagram")
         self.details = W.HTML()
         self.details.add_class("kms-teach-flow-step")
         self.run_button.on_click(lambda _b: self.run())
-        self.back_button.on_click(lambda _b: self.back())
-        self.next_button.on_click(lambda _b: self.step())
         self.widget = W.VBox([
             self.operation, self.principal_box, self.plaintext_box, self.context_box, W.HBox([self.run_button]),
-            self.error_area, self.diagram, W.HBox([self.back_button, self.position, self.next_button]), self.details,
+            self.error_area, self.diagram, self._navigation(), self.details,
         ])
         self.widget.add_class("kms-teach-encrypt-flow")
         self._act(self._list_principals, refresh=False)
         self.run()
-
-    def _list_principals(self) -> None:
-        self.principal_box.options = ["root"] + self.account_principals()[1:]
-
-    # ------------------------------------------------------------------ navigation
-
-    @property
-    def current(self) -> Step | None:
-        return self.steps[self.index] if self.steps else None
-
-    def step(self, delta: int = 1) -> Step | None:
-        """Move ``delta`` steps (Next is +1); stays within the steps the call really went through."""
-        if self.steps:
-            self.index = max(0, min(len(self.steps) - 1, self.index + delta))
-        self._safe(self._draw)
-        return self.current
-
-    def back(self) -> Step | None:
-        return self.step(-1)
-
-    # ------------------------------------------------------------------ the call
-
-    def run(self) -> list[Step]:
-        """Make the call now and step through what happened from the start."""
-        self._act(self._run, refresh=False)
-        self._safe(self._draw)
-        return self.steps
-
-    def _refresh(self) -> None:
-        try:
-            self._run()
-        finally:
-            self._draw()
 
     def _root_kms(self):
         return self.client("kms", as_caller=False)
@@ -353,10 +315,7 @@ class EncryptFlow(View):
     def _draw(self) -> None:
         self.diagram.value = self.svg()
         cur = self.current
-        n = len(self.steps)
-        self.position.value = f"<div style='padding:4px 10px'>step {self.index + 1} of {n}</div>" if n else ""
-        self.back_button.disabled = not n or self.index == 0
-        self.next_button.disabled = not n or self.index >= n - 1
+        self._draw_position()
         if cur is None:
             self.details.value = ""
             return

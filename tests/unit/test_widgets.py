@@ -19,9 +19,10 @@ from IPython.lib.pretty import pretty  # noqa: E402  (ipywidgets depends on IPyt
 
 from kms_teach._crypto import BLOB_FIELDS, BLOB_OVERHEAD, parse_blob_header  # noqa: E402
 from kms_teach.widgets import (  # noqa: E402
-    AuditTrailViewer, CiphertextInspector, EncryptFlow, KeyStateMachine, PolicyExplainer, RoleMatrix,
-    RotationTimeline,
+    AuditTrailViewer, CiphertextInspector, DataKeyLifecycle, EncryptFlow, KeyStateMachine, PolicyExplainer,
+    RoleMatrix, RotationTimeline,
 )
+from kms_teach import envelope  # noqa: E402
 
 ACCT = "111122223333"
 ROOT = f"arn:aws:iam::{ACCT}:root"
@@ -85,6 +86,7 @@ def _all_widgets(cloud, kms, key_id):
         RotationTimeline(cloud, key_id),
         AuditTrailViewer(cloud),
         EncryptFlow(cloud, key_id),
+        DataKeyLifecycle(cloud, key_id),
     ]
 
 
@@ -549,3 +551,89 @@ def test_flow_decrypt_and_data_keys_with_role_separation(cloud, kms, key_id, peo
     w.principal_box.value = "user/ghost"
     w.run()
     assert w.steps == [] and "ghost" in w.last_error.message and w.response is None
+
+
+# ---------------------------------------------------------------------- DataKeyLifecycle
+
+
+def test_lifecycle_shows_each_copy_of_the_data_key_through_a_real_envelope_round_trip(cloud, kms, key_id):
+    w = DataKeyLifecycle(cloud, key_id, message="payroll", encryption_context={"dept": "hr"})
+    assert w.last_error is None and w.call_error is None
+    assert [(s.phase, s.event.step) for s in w.steps] == [
+        ("encrypt", "generate"), ("encrypt", "store-encrypted-key"), ("encrypt", "encrypt-data"),
+        ("encrypt", "discard-plaintext"), ("decrypt", "read-encrypted-key"), ("decrypt", "decrypt-key"),
+        ("decrypt", "decrypt-data"), ("decrypt", "discard-plaintext")]
+    # the plaintext data key exists only between generate/decrypt-key and discard, then is wiped
+    assert [s.secret_exposed for s in w.steps] == [True, True, True, False, False, True, True, False]
+    assert w.steps[3].event.plaintext_key == "wiped" and w.steps[4].event.plaintext_key == "absent"
+    assert w.steps[1].event.encrypted_key.startswith("message header")
+    # the widget's message is a real envelope message: the recipe decrypts it on its own
+    assert envelope.decrypt_bytes(kms, w.message, encryption_context={"dept": "hr"}) == b"payroll"
+    assert w.recovered == b"payroll"
+    assert envelope.read_header(w.message).encrypted_data_key is not None
+    arn = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+    assert {s.event.kms_key_arn for s in w.steps} == {arn}
+    # both lanes are drawn for every step; the current one is outlined
+    svg = w.diagram.value
+    assert svg.count("kms-teach-lifecycle-cell") == 16 and "discard-plaintext" in svg
+    assert "the secret is in memory" in w.details.value
+    for _ in range(3):
+        w.step()
+    assert w.index == 3 and "the secret is in memory" not in w.details.value
+    w.step(100)
+    assert w.index == 7 and w.next_button.disabled and "the original message" in w.details.value
+    w.back()
+    assert w.index == 6 and not w.next_button.disabled
+    text = w.text()
+    assert ">7" in text and "decrypt-data" in text and "decrypted: 7 bytes, the original message" in text
+
+
+def test_lifecycle_never_shows_the_plaintext_data_key(cloud, key_id):
+    w = DataKeyLifecycle(cloud, key_id)
+    data_keys = []
+    kms = w.client("kms", as_caller=False)  # the very client the widget calls KMS through
+    kms.meta.events.register("after-call.kms.GenerateDataKey",
+                             lambda parsed, **_k: data_keys.append(parsed["Plaintext"]))
+    w.run()
+    assert len(data_keys) == 1 and len(data_keys[0]) == 32 and w.call_error is None
+    key = data_keys[0]
+    shown = [w.text(), w.diagram.value]
+    for i in range(len(w.steps)):
+        w.step(i - w.index)
+        shown.append(w.details.value)
+    for form in (key.hex(), base64.b64encode(key).decode(), key.hex(" ")):
+        assert not any(form in page for page in shown)
+    assert not any(isinstance(v, (bytes, bytearray)) for s in w.steps for v in vars(s.event).values())
+
+
+def test_lifecycle_decrypt_with_another_context_stops_before_a_plaintext_key_exists(cloud, key_id):
+    w = DataKeyLifecycle(cloud, key_id, encryption_context={"dept": "hr"}, decrypt_context={"dept": "it"})
+    assert w.last_error is None
+    decrypt_steps = [s.event.step for s in w.steps if s.phase == "decrypt"]
+    assert decrypt_steps == ["read-encrypted-key"]
+    assert not any(s.secret_exposed for s in w.steps if s.phase == "decrypt")
+    assert w.recovered is None and w.decrypt_error is not None and "dept" in w.decrypt_error.message
+    w.step(100)
+    assert "decryption stops" in w.details.value and "stopped:" in w.text()
+    # the same widget, contexts made equal again, decrypts
+    w.decrypt_context_box.value = "dept=hr"
+    w.run_button.click()
+    assert w.call_error is None and w.recovered is not None
+
+
+def test_lifecycle_shows_kms_refusals_in_the_phase_they_stop(cloud, kms, key_id, people):
+    kms.disable_key(KeyId=key_id)
+    w = DataKeyLifecycle(cloud, key_id)
+    assert w.steps == [] and w.message is None
+    assert w.encrypt_error.code == "DisabledException" and w.encrypt_error.operation == "GenerateDataKey"
+    assert "DisabledException" in w.diagram.value and "encryption stops" in w.details.value
+    kms.enable_key(KeyId=key_id)
+    w.principal_box.value = "user/alice"  # no IAM policy, and the default key policy defers to IAM
+    w.run()
+    assert w.encrypt_error.code == "AccessDeniedException" and w.last_error is None
+    w.principal_box.value = "user/bob"
+    w.run()
+    assert w.call_error is None and len(w.steps) == 8
+    w.principal_box.value = "user/nobody"
+    w.run()
+    assert w.last_error is not None and w.last_error.code == "ValueError" and "nobody" in w.last_error.message

@@ -158,6 +158,21 @@ def cells():
             assert plain == big_file
         """),
         md("""
+            The same lifecycle, drawn. `DataKeyLifecycle` runs a real envelope encryption and decryption
+            through your Cloud and shows, step by step, the two copies of the data key: the **plaintext** data
+            key (amber while it is in memory, grey once wiped) and the **encrypted** data key (stored in the
+            message header). Press *Next* to walk through the steps. Then type a different encryption context
+            in the *decrypt* box and run again: the decryption stops before KMS is even asked, so no plaintext
+            data key ever exists. Try acting as a principal that may not use the key, or disable the key, and
+            see where the lifecycle stops.
+        """),
+        code("""
+            from kms_teach.widgets import DataKeyLifecycle
+
+            DataKeyLifecycle(cloud, "alias/files", message="The plans for next year.",
+                             encryption_context={"file": "plans.txt"})
+        """, tags=["nbval-ignore-output"]),
+        md("""
             The message is authenticated from end to end. Cut it short, or change one byte, and decryption
             refuses instead of returning damaged data:
         """),
