@@ -29,7 +29,8 @@ def cells():
             - show that an IAM policy alone gives no access to a key whose policy does not trust the account;
             - write a key policy that separates key administrators from key users, and test it;
             - read a permission decision with `cloud.explain` and find the statement that decided it;
-            - say what the policy lockout safety check protects you from.
+            - say what the policy lockout safety check protects you from;
+            - hand one operation to one principal with a grant, constrain it by encryption context, and revoke it.
         """),
         code("""
             import json
@@ -207,6 +208,74 @@ def cells():
             assert decision.allowed
         """),
         md("""
+            ## 4. Grants: handing over one permission on one key
+
+            ### Concept
+
+            Besides the key policy and IAM policies, KMS has a third way to allow a call: a **grant**. A grant
+            is attached to one KMS key and says "this grantee principal may perform these operations", for
+            example only `Decrypt`. Grants are how AWS services such as EBS get temporary use of your key for
+            one volume. They only ever *allow*: a grant cannot override an explicit Deny. A grant can carry
+            **constraints** on the encryption context, so it covers only matching requests. It stays until it is
+            **retired** (by the principal named as its retiring principal, or the grantee) or **revoked** (by
+            someone allowed `kms:RevokeGrant` on the key). `CreateGrant` returns a **grant token**: on AWS a new
+            grant can take a few minutes to work everywhere, and a request that carries the token uses the grant
+            at once.
+
+            ### Try it
+
+            A new user, carol, has no IAM policy and the key policy does not name her, so she cannot decrypt.
+            keyadmin (whose statement allows `kms:Create*`) grants her `Decrypt`, but only for the finance
+            department's data:
+        """),
+        code("""
+            iam.create_user(UserName="carol")
+            carol = as_user("carol")
+            finance = {"dept": "finance"}
+            finance_report = user.encrypt(KeyId=key_id, Plaintext=b"finance report", EncryptionContext=finance)["CiphertextBlob"]
+            hr_report = user.encrypt(KeyId=key_id, Plaintext=b"hr report", EncryptionContext={"dept": "hr"})["CiphertextBlob"]
+
+            assert not attempt(carol, "carol decrypts (no grant yet)",
+                               lambda c: c.decrypt(CiphertextBlob=finance_report, EncryptionContext=finance))
+            grant = admin.create_grant(KeyId=key_id, GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:user/carol",
+                                       Operations=["Decrypt"], Name="carol-reads-finance",
+                                       Constraints={"EncryptionContextSubset": finance})
+            token = grant["GrantToken"]
+            results = {
+                "finance": attempt(carol, "carol decrypts finance data (with the token)",
+                                   lambda c: c.decrypt(CiphertextBlob=finance_report, EncryptionContext=finance,
+                                                       GrantTokens=[token])),
+                "hr": attempt(carol, "carol decrypts hr data",
+                              lambda c: c.decrypt(CiphertextBlob=hr_report, EncryptionContext={"dept": "hr"})),
+                "encrypt": attempt(carol, "carol encrypts (not in the grant)",
+                                   lambda c: c.encrypt(KeyId=key_id, Plaintext=b"x", EncryptionContext=finance)),
+            }
+            assert results == {"finance": True, "hr": False, "encrypt": False}
+        """),
+        md("""
+            The permissions engine names the grant as the reason, exactly as it names a policy statement:
+        """),
+        code("""
+            decision = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/carol", "kms:Decrypt", key_id, encryption_context=finance)
+            print(decision.summary)
+            for reason in decision.deciding:
+                print("  ", str(reason).replace(key_arn, "<key ARN>"))
+            assert decision.allowed
+
+            for g in kms.list_grants(KeyId=key_id)["Grants"]:
+                print(g["Name"], g["Operations"], g["Constraints"], "grantee:", g["GranteePrincipal"].split(":")[-1])
+        """),
+        md("""
+            Revoking the grant takes the permission away again. keyadmin may revoke (`kms:Revoke*`); carol is
+            back to where she started:
+        """),
+        code("""
+            admin.revoke_grant(KeyId=key_id, GrantId=grant["GrantId"])
+            assert kms.list_grants(KeyId=key_id)["Grants"] == []
+            assert not attempt(carol, "carol decrypts after the revocation",
+                               lambda c: c.decrypt(CiphertextBlob=finance_report, EncryptionContext=finance))
+        """),
+        md("""
             ## What you saw
 
             - A key policy must allow a call, directly or by trusting the account (`arn:aws:iam::ACCOUNT:root`),
@@ -216,6 +285,8 @@ def cells():
             - The notes' key policy separates administrators (manage, schedule deletion) from users (encrypt,
               decrypt): each is refused the other's operations.
             - `cloud.explain` shows the statement behind every decision.
+            - A grant hands one grantee some operations on one key, optionally only for a matching encryption
+              context, until it is retired or revoked; its grant token makes it usable at once.
 
             ## Self-check
 
