@@ -178,8 +178,13 @@ def cells():
             still decrypt. You never handle backing keys yourself. You name the container, and KMS picks the
             right backing key.
 
+            KMS keys used to be called **customer master keys (CMKs)**; older documentation, and some API
+            parameter names, still say CMK. You, your applications and AWS services can all use them.
+
             `CreateKey` with no options makes the most common kind of key: a symmetric encryption key that KMS
-            generates and that you, the customer, manage.
+            generates and that you, the customer, manage. In the console this is *KMS > Create key*; its advanced
+            options (KMS-generated or imported key material, single-Region or multi-Region) are the `Origin` and
+            `MultiRegion` parameters of the same call, which notebook 05 uses.
         """),
         code("""
             response = kms.create_key(Description="Cat robot battle plans")

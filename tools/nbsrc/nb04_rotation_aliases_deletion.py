@@ -62,6 +62,7 @@ def cells():
             for new encryptions. It **keeps every old backing key**, because old ciphertexts name the backing key
             that made them. Rotation is off by default for customer managed keys; once enabled it happens every
             *rotation period* (90 to 2560 days, default 365). AWS managed keys rotate every year, always.
+            In the console you turn it on in the key's *Key rotation* tab; here it is `EnableKeyRotation`.
         """),
         code("""
             kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=365)
@@ -158,7 +159,9 @@ def cells():
             ciphertext (and every data key) made under it becomes undecryptable forever. So KMS never deletes at
             once: you **schedule** deletion with a waiting period of **7 to 30 days** (default 30). During the
             wait the key is `PendingDeletion` and unusable; you can **cancel**, which leaves the key `Disabled`.
-            When the period ends, KMS deletes the key.
+            When the period ends, KMS deletes the key. In the console: select the key, *Key actions >
+            Schedule key deletion*, enter the waiting period and tick the confirmation box; here it is
+            `ScheduleKeyDeletion`.
         """),
         code("""
             try:
