@@ -133,7 +133,8 @@ class DataKeyLifecycle(SteppedView):
     def svg(self) -> str:
         n = max(len(self.steps), 1)
         col, left, top, lane_h = 92, 150, 26, 34
-        width = left + n * col + 10
+        stop_w = 170 if self.call_error is not None else 0  # room for the refusal after the last step
+        width = left + n * col + 10 + stop_w
         height = top + 2 * (lane_h + 8) + 44
         parts = [f"<svg class='kms-teach-lifecycle' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'"
                  f" width='100%' style='max-width:{width}px;font-family:sans-serif'>",
@@ -161,9 +162,11 @@ class DataKeyLifecycle(SteppedView):
                          f"fill='{INK if here else GREY}' font-weight='{'bold' if here else 'normal'}'>"
                          f"{esc(s.event.step)}</text>")
         if self.call_error is not None:
-            x = left + len(self.steps) * col
-            parts.append(f"<text x='{x - col + 4}' y='{height - 6}' font-size='11' fill='{RED}'>"
-                         f"stopped: {esc(self.call_error.code)}</text>")
+            x = left + len(self.steps) * col + 8
+            y = top + lane_h
+            parts.append(f"<g class='kms-teach-lifecycle-stop'><text x='{x}' y='{y}' font-size='12' fill='{RED}'>"
+                         f"{esc(self.call_error.code)}</text><text x='{x}' y='{y + 16}' font-size='11' "
+                         f"fill='{RED}'>the {'encryption' if self.encrypt_error else 'decryption'} stops</text></g>")
         parts.append("</svg>")
         return "".join(parts)
 
@@ -175,7 +178,8 @@ class DataKeyLifecycle(SteppedView):
         parts = []
         if cur is not None:
             e = cur.event
-            rows = [("plaintext data key", f"{e.plaintext_key} ({e.plaintext_key_length} bytes)"),
+            held = f" ({e.plaintext_key_length} bytes)" if cur.secret_exposed else ""
+            rows = [("plaintext data key", e.plaintext_key + held),
                     ("encrypted data key", f"{e.encrypted_key} ({e.encrypted_key_length} bytes, "
                                            f"SHA-256 {e.encrypted_key_sha256}…)"),
                     ("KMS key", e.kms_key_arn), ("message ID", e.message_id)]

@@ -615,6 +615,8 @@ def test_lifecycle_decrypt_with_another_context_stops_before_a_plaintext_key_exi
     assert w.recovered is None and w.decrypt_error is not None and "dept" in w.decrypt_error.message
     w.step(100)
     assert "decryption stops" in w.details.value and "stopped:" in w.text()
+    assert "kms-teach-lifecycle-stop" in w.diagram.value and "EnvelopeError" in w.diagram.value
+    assert "absent (" not in w.details.value  # a key this process does not hold has no length to show
     # the same widget, contexts made equal again, decrypts
     w.decrypt_context_box.value = "dept=hr"
     w.run_button.click()
