@@ -131,6 +131,17 @@ Decoder = Callable[[Any, str, list], Any]
 Encoder = Callable[[Any], Any]
 
 
+def check_bounds(kind: str, lo, hi, n, shown: Any, path: str, errors: list) -> None:
+    """Record a ``min``/``max`` violation of the service model as AWS words it (``kind``: length or value).
+
+    Shared by every protocol's decoder, so JSON, query and REST requests are refused alike.
+    """
+    if lo is not None and n < lo:
+        errors.append((path, shown, f"Member must have {kind} greater than or equal to {lo}"))
+    if hi is not None and n > hi:
+        errors.append((path, shown, f"Member must have {kind} less than or equal to {hi}"))
+
+
 def _compile_decoder(shape, cache: dict) -> Decoder:
     """A function (value, path, errors) -> decoded value, validating as it goes."""
     key = shape.name
@@ -144,11 +155,7 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
     sensitive = meta.get("sensitive", False)
 
     def length_check(n: int, value: Any, path: str, errors: list) -> None:
-        shown = None if sensitive or t == "blob" else value
-        if lo is not None and n < lo:
-            errors.append((path, shown, f"Member must have length greater than or equal to {lo}"))
-        if hi is not None and n > hi:
-            errors.append((path, shown, f"Member must have length less than or equal to {hi}"))
+        check_bounds("length", lo, hi, n, None if sensitive or t == "blob" else value, path, errors)
 
     if t == "structure":
         members = []
@@ -252,10 +259,7 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
                     value = int(value)
                 else:
                     raise _SerializationError(f"Expected an integer at '{path}'")
-            if lo is not None and value < lo:
-                errors.append((path, value, f"Member must have value greater than or equal to {lo}"))
-            if hi is not None and value > hi:
-                errors.append((path, value, f"Member must have value less than or equal to {hi}"))
+            check_bounds("value", lo, hi, value, value, path, errors)
             return value
 
         cache[key] = dec_int

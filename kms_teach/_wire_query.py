@@ -54,7 +54,7 @@ from urllib.parse import unquote_to_bytes
 from botocore import xform_name
 
 from ._errors import AWSError
-from ._wire import WireResponse, _b64decode_strict, _b64encode, _lower_first, service_model
+from ._wire import WireResponse, _b64decode_strict, _b64encode, _lower_first, check_bounds, service_model
 
 __all__ = ["QueryProtocol"]
 
@@ -383,10 +383,7 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
     sensitive = meta.get("sensitive", False)
 
     def length_check(n: int, shown: Any, path: str, errors: list) -> None:
-        if lo is not None and n < lo:
-            errors.append((path, shown, f"Member must have length greater than or equal to {lo}"))
-        if hi is not None and n > hi:
-            errors.append((path, shown, f"Member must have length less than or equal to {hi}"))
+        check_bounds("length", lo, hi, n, shown, path, errors)
 
     if t == "structure":
         cache[key] = None  # placeholder for recursive shapes
@@ -532,10 +529,7 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
             if not _INT_RE.match(text) or not bounds[0] <= int(text) <= bounds[1]:
                 raise _invalid(text, node.key, "an integer" if t == "integer" else "a long integer")
             value = int(text)
-            if lo is not None and value < lo:
-                errors.append((path, value, f"Member must have value greater than or equal to {lo}"))
-            if hi is not None and value > hi:
-                errors.append((path, value, f"Member must have value less than or equal to {hi}"))
+            check_bounds("value", lo, hi, value, value, path, errors)
             return value
 
         cache[key] = dec_int
@@ -551,10 +545,7 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
                 raise _invalid(text, node.key, "a number") from None
             if "_" in text or text.strip() != text:
                 raise _invalid(text, node.key, "a number")
-            if lo is not None and value < lo:
-                errors.append((path, value, f"Member must have value greater than or equal to {lo}"))
-            if hi is not None and value > hi:
-                errors.append((path, value, f"Member must have value less than or equal to {hi}"))
+            check_bounds("value", lo, hi, value, value, path, errors)
             return value
 
         cache[key] = dec_num
