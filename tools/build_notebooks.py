@@ -147,7 +147,20 @@ def build(module, *, run: bool, timeout: int) -> str:
     nb = assemble(module)
     if run:
         execute(nb, timeout=timeout)
+        check_no_stderr(nb, module.FILENAME)
     return render(normalise(nb))
+
+
+def check_no_stderr(nb: nbformat.NotebookNode, filename: str) -> None:
+    """A warning on stderr is noise a learner cannot act on (and nbval ignores it in widget cells): refuse it."""
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                raise StderrOutput(f"{filename}: cell {i} ({cell.get('id')}) wrote to stderr:\n{out['text'][:600]}")
+
+
+class StderrOutput(Exception):
+    pass
 
 
 def comparable(text: str | None):
@@ -159,7 +172,8 @@ def comparable(text: str | None):
     doc.get("metadata", {}).pop("widgets", None)
     for cell in doc.get("cells", []):
         if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
-            cell["outputs"] = []
+            # stderr still counts: a stale warning must not survive in the committed copy.
+            cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("name") == "stderr"]
         # How a kernel splits printed text into stream messages depends on timing: join them.
         merged = []
         for out in cell.get("outputs", []):
@@ -209,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         try:
             text = build(module, run=not args.no_execute, timeout=args.timeout)
-        except CellExecutionError as exc:
+        except (CellExecutionError, StderrOutput) as exc:
             print(f"{module.FILENAME}: a cell failed while executing; nothing written.\n{exc}", file=sys.stderr)
             return 1
         elapsed = time.perf_counter() - started

@@ -288,12 +288,14 @@ class View:
 
         Everything that falls due on the way (rotations, deletions, expiries) happens first.
         """
-        if days is not None:
+        # An explicit ``days`` is used as given: the box is bounded and would clamp it silently.
+        n = self.advance_days.value if days is None else days
+        if days is not None and self.advance_days.min <= days <= self.advance_days.max:
             self.advance_days.value = days
 
         def run():
-            now = self.cloud.clock.advance(days=self.advance_days.value)
-            self.last_call = f"the clock moved {self.advance_days.value} days, to {fmt_time(now)} UTC"
+            now = self.cloud.clock.advance(days=n)
+            self.last_call = f"the clock moved {n} days, to {fmt_time(now)} UTC"
 
         return self._act(run)
 

@@ -260,7 +260,9 @@ class RotationTimeline(View):
         ax.set_ylim(-0.7, n - 0.1)
         ax.invert_yaxis()
         ax.set_yticks([])
-        locator = mdates.AutoDateLocator(maxticks=8)
+        # minticks=3: with the default 5, a 4-year span asks for monthly ticks and finds no interval that
+        # fits in 8 (a UserWarning on the learner's stderr); 3 lets it pick yearly ones.
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         for tick in ax.get_xticklabels():

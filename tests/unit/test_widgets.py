@@ -11,6 +11,7 @@ import base64
 import json
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -423,6 +424,20 @@ def test_rotation_timeline_on_demand_errors_and_refresh(cloud, kms, key_id):
     assert w.last_error.code == "DisabledException" and len(w.materials) == 3
     w.encrypt_sample("x")
     assert w.last_error.code == "DisabledException" and w.samples == []
+
+
+@pytest.mark.parametrize("days", [1, 45, 200, 400, 800, 1100, 1500, 2200, 4000, 9000])
+def test_rotation_timeline_draws_any_span_without_warnings(cloud, kms, key_id, days):
+    # A 4-year span once made matplotlib's date locator warn on the learner's stderr (seen in JupyterLab).
+    kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=365)
+    w = RotationTimeline(cloud, key_id)
+    w.encrypt_sample("a")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        w.advance(days)
+    assert w.last_error is None and w.png.startswith(b"\x89PNG")
+    assert len(w.materials) == 1 + days // 365
+    assert [str(x.message) for x in seen] == []
 
 
 # ---------------------------------------------------------------------- AuditTrailViewer

@@ -97,7 +97,8 @@ def cells():
         code("""
             from kms_teach.widgets import KeyStateMachine, RotationTimeline
 
-            RotationTimeline(cloud, key_id)
+            timeline = RotationTimeline(cloud, key_id)
+            timeline
         """, tags=["nbval-ignore-output"]),
         md("""
             What rotation does **not** do: it does not re-encrypt old data (old ciphertexts keep using their old
@@ -192,7 +193,8 @@ def cells():
             real calls, and a transition KMS refuses shows AWS's error.
         """),
         code("""
-            KeyStateMachine(cloud, kms.create_key(Description="try me")["KeyMetadata"]["KeyId"])
+            machine = KeyStateMachine(cloud, kms.create_key(Description="try me")["KeyMetadata"]["KeyId"])
+            machine
         """, tags=["nbval-ignore-output"]),
         md("""
             ## What you saw
