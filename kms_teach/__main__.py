@@ -1,4 +1,4 @@
-"""The ``kms-teach`` command: ``kms-teach course`` and ``kms-teach serve``."""
+"""The ``kms-teach`` command: ``course``, ``serve``, ``assign``, ``grade`` and ``export-nbgrader``."""
 
 from __future__ import annotations
 
@@ -34,8 +34,38 @@ def main(argv: list[str] | None = None) -> int:
                        help="the directory the cloud is kept in (default $XDG_DATA_HOME/kms-teach, "
                             "else ~/.local/share/kms-teach)")
     serve_cmd.add_argument("--verbose", action="store_true", help="log one line per request to stderr")
+    assign = sub.add_parser("assign", help="make exercises/ and solutions/ from the sources in assignments/",
+                            description="Generate the student notebooks (exercises/) and worked answers "
+                                        "(solutions/) from the instructor sources (assignments/exNN_*.py).")
+    assign.add_argument("--assignments", metavar="DIR", default=None, help="the sources (default: assignments/)")
+    assign.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
+    grade_cmd = sub.add_parser(
+        "grade", help="grade submissions with the hidden checks",
+        description="Run each submission in a fresh kernel, in a temporary folder, against fresh clouds, with "
+                    "time limits; then run the assignment's hidden checks. One submission: a per-task report "
+                    "(and --json). Several, or a folder: graded in parallel into a CSV gradebook.")
+    grade_cmd.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="notebooks, or folders of them")
+    grade_cmd.add_argument("--assignment", default=None,
+                           help="the assignment (default: read from each notebook's metadata)")
+    grade_cmd.add_argument("--assignments", metavar="DIR", default=None, help="the sources (default: assignments/)")
+    grade_cmd.add_argument("--json", metavar="FILE", default=None, help="write the report(s) as JSON")
+    grade_cmd.add_argument("--csv", metavar="FILE", default=None,
+                           help="write a gradebook (default for several submissions: gradebook.csv)")
+    grade_cmd.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="submissions graded at once")
+    grade_cmd.add_argument("--cell-timeout", type=float, default=60, help="seconds allowed per cell (default 60)")
+    grade_cmd.add_argument("--total-timeout", type=float, default=600,
+                           help="seconds allowed per submission (default 600)")
+    export = sub.add_parser("export-nbgrader", help="write an assignment in nbgrader's source format",
+                            description="Write COURSE_DIR/source/NAME/NAME.ipynb with nbgrader cell metadata "
+                                        "(grade_id, points, solution, locked).")
+    export.add_argument("source", help="an assignment source, e.g. assignments/ex02_data_keys.py")
+    export.add_argument("course_dir", help="the nbgrader course folder")
     # Anything else (e.g. --ServerApp.port=8899) goes to jupyter lab unchanged.
     args, jupyter_args = parser.parse_known_args(argv)
+    if args.command != "course" and jupyter_args:
+        parser.error(f"unrecognized arguments: {' '.join(jupyter_args)}")
+    if args.command in ("assign", "grade", "export-nbgrader"):
+        return _grading_command(args, parser)
     if args.command == "serve":
         if jupyter_args:
             parser.error(f"unrecognized arguments: {' '.join(jupyter_args)}")
@@ -61,6 +91,57 @@ def main(argv: list[str] | None = None) -> int:
         cmd += jupyter_args
         return subprocess.call(cmd, env=os.environ.copy())
     return 2  # pragma: no cover - argparse enforces a command
+
+
+def _grading_command(args, parser) -> int:
+    import json
+
+    from . import grading
+
+    if args.command == "assign":
+        try:
+            changed = grading.generate(args.assignments, check=args.check)
+        except grading.SourceError as exc:
+            print(f"kms-teach assign: {exc}", file=sys.stderr)
+            return 2
+        for path in changed:
+            print(("out of date: " if args.check else "written: ") + path)
+        if not changed:
+            print("exercises/ and solutions/ are up to date")
+        return 1 if (args.check and changed) else 0
+    if args.command == "export-nbgrader":
+        try:
+            print(f"written: {grading.export_nbgrader(args.source, args.course_dir)}")
+        except grading.SourceError as exc:
+            print(f"kms-teach export-nbgrader: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    if args.jobs < 1 or args.cell_timeout <= 0 or args.total_timeout <= 0:
+        parser.error("--jobs, --cell-timeout and --total-timeout must be positive")
+    options = dict(assignment=args.assignment, assignments_dir=args.assignments,
+                   cell_timeout=args.cell_timeout, total_timeout=args.total_timeout)
+    files = grading._batch.submissions_in(args.submissions)
+    missing = [str(f) for f in files if not f.exists()]
+    if missing or not files:
+        print(f"kms-teach grade: no such submission: {', '.join(missing) or ' '.join(args.submissions)}",
+              file=sys.stderr)
+        return 2
+    single = len(files) == 1 and not Path(args.submissions[0]).is_dir()
+    reports = grading.grade_many(files, jobs=args.jobs, progress=not single,
+                                 **options)
+    if single:
+        print(reports[0].text())
+    else:
+        for r in reports:
+            print(f"{r.student:30} {r.score:>4}/{r.max_score:<4} {'; '.join(r.problems)[:80]}")
+    if args.json:
+        data = reports[0].to_dict() if single else [r.to_dict() for r in reports]
+        Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    csv_path = args.csv or (None if single else "gradebook.csv")
+    if csv_path:
+        grading.write_csv(reports, csv_path)
+        print(f"gradebook: {csv_path}")
+    return 0
 
 
 def serve(data: str | os.PathLike | None, host: str = "127.0.0.1", port: int | None = None, *,

@@ -31,8 +31,9 @@ def test_public_names_are_exactly_all():
     )
     for name in kms_teach.__all__:
         assert hasattr(kms_teach, name), name
-    # kms_teach.widgets is imported on its own (it alone pulls in ipywidgets and matplotlib).
-    public = {n for n in dir(kms_teach) if not n.startswith("_")} - {"widgets"}
+    # kms_teach.widgets (ipywidgets, matplotlib), kms_teach.grading (nbclient) and kms_teach.exercises
+    # (the self-checks) are imported on their own; once imported they show up as attributes.
+    public = {n for n in dir(kms_teach) if not n.startswith("_")} - {"widgets", "grading", "exercises"}
     assert public <= set(kms_teach.__all__), public - set(kms_teach.__all__)
 
 
@@ -76,6 +77,8 @@ LAYERS = {
     "_server": 4.4,  # the HTTP endpoint over Cloud.handle
     "_cloud": 4.5,  # binds the wire to botocore clients
     "envelope": 4.8,  # recipes: built on the public boto3 client only
+    "exercises": 4.9,  # subpackage: self-checks over the public API
+    "grading": 4.95,  # subpackage: assignments and the grader
     "__init__": 5,
     "__main__": 5,
 }
@@ -98,6 +101,9 @@ def _kms_teach_imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("module", sorted(LAYERS))
 def test_each_module_imports_only_lower_layers(module):
     path = PACKAGE / f"{module}.py"
+    if not path.exists():  # a subpackage: test_subpackages_import_only_below_them
+        assert (PACKAGE / module / "__init__.py").exists(), module
+        return
     for imported in _kms_teach_imports(path):
         assert imported in LAYERS, f"{module} imports unknown module {imported}"
         assert LAYERS[imported] < LAYERS[module], (
@@ -108,6 +114,23 @@ def test_each_module_imports_only_lower_layers(module):
 def test_every_module_of_the_package_has_a_layer():
     modules = {p.stem for p in PACKAGE.glob("*.py")}
     assert modules <= set(LAYERS), modules - set(LAYERS)
+
+
+@pytest.mark.parametrize("package, forbidden", [("grading", {"widgets"}), ("exercises", {"widgets", "grading"})])
+def test_subpackages_import_only_below_them(package, forbidden):
+    for path in (PACKAGE / package).glob("*.py"):
+        text = path.read_text()
+        for name in forbidden:
+            assert f"from ..{name}" not in text and f"kms_teach.{name}" not in text, (path, name)
+        tree = ast.parse(text)
+        for node in ast.walk(tree):
+            top = None
+            if isinstance(node, ast.ImportFrom) and node.level == 2:  # kms_teach's own modules
+                top = (node.module or "").split(".")[0] or None
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("kms_teach."):
+                top = node.module.split(".")[1]
+            if top:
+                assert top in LAYERS and LAYERS[top] < LAYERS[package], (path, top)
 
 
 def test_only_widgets_may_import_ipywidgets_or_matplotlib():

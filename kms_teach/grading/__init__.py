@@ -1,0 +1,85 @@
+"""Assignments, auto-grading and quizzes for classrooms, with nothing but this package.
+
+* :func:`generate` turns each instructor source in ``assignments/`` into the student notebook in
+  ``exercises/`` and the worked answers in ``solutions/`` (``kms-teach assign``).
+* :func:`grade` runs one submission in a fresh kernel and scores it with the hidden checks;
+  :func:`grade_many` grades a folder in parallel and writes a CSV gradebook (``kms-teach grade``).
+* :func:`export_nbgrader` writes an assignment in nbgrader's source format.
+
+Errors::
+
+    ValueError
+     └── SourceError      an assignment source that breaks the format (file and line named)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+from ._batch import grade_many, write_csv
+from ._grader import Report, TaskResult, default_assignments_dir, grade, write_json
+from ._nbgrader import export_nbgrader
+from ._source import Assignment, SourceError, load
+
+__all__ = [
+    "Assignment",
+    "Report",
+    "SourceError",
+    "TaskResult",
+    "default_assignments_dir",
+    "export_nbgrader",
+    "generate",
+    "grade",
+    "grade_many",
+    "load",
+    "write_csv",
+    "write_json",
+]
+
+
+def _render(nb: nbformat.NotebookNode) -> str:
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def generate(assignments_dir: str | Path | None = None, root: str | Path | None = None, *,
+             check: bool = False) -> list[str]:
+    """Write ``exercises/NAME.ipynb`` and ``solutions/NAME.ipynb`` for every source.
+
+    With ``check=True`` nothing is written; the paths that are missing or differ are returned.
+    Otherwise the paths written are returned.
+    """
+    folder = Path(assignments_dir) if assignments_dir else default_assignments_dir()
+    root = Path(root) if root else folder.parent
+    changed = []
+    for source_path in sorted(folder.glob("ex[0-9][0-9]_*.py")):
+        assignment = load(source_path)
+        for kind, sub in (("student", "exercises"), ("solution", "solutions")):
+            target = root / sub / f"{assignment.name}.ipynb"
+            text = _render(assignment.notebook(kind))
+            current = target.read_text(encoding="utf-8") if target.exists() else None
+            if current is not None and _same(current, text):
+                continue
+            changed.append(str(target))
+            if not check:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+    return changed
+
+
+def _same(a: str, b: str) -> bool:
+    """Equal but for outputs and execution counts (a solution may be committed after running it)."""
+    def strip(text):
+        doc = json.loads(text)
+        for cell in doc.get("cells", []):
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
+        return doc
+
+    try:
+        return strip(a) == strip(b)
+    except ValueError:
+        return False

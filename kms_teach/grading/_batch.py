@@ -1,0 +1,91 @@
+"""Grade many submissions at once: in parallel, with a progress bar, into a CSV gradebook.
+
+Each submission is graded by :func:`~kms_teach.grading.grade` in its own kernel; the workers are
+threads that mostly wait on their kernels, so N workers keep N kernels busy. A submission that
+breaks anything still gets a row (score and reason): the batch never stops.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ._grader import Report, grade
+
+
+def submissions_in(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders give their ``*.ipynb`` (sorted, checkpoints skipped)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.glob("*.ipynb") if ".ipynb_checkpoints" not in q.parts))
+        else:
+            out.append(p)
+    return out
+
+
+class ProgressBar:
+    """``[#######.......]  7/20  35%  12.3 s`` on one line of a terminal (stderr)."""
+
+    def __init__(self, total: int, stream=None, width: int = 30):
+        self.total, self.done, self.width = total, 0, width
+        self.stream = stream if stream is not None else sys.stderr
+        self.started = time.monotonic()
+
+    def step(self, label: str = "") -> None:
+        self.done += 1
+        filled = int(self.width * self.done / max(1, self.total))
+        line = (f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} "
+                f"{100 * self.done // max(1, self.total):3d}%  {time.monotonic() - self.started:6.1f} s  {label[:40]}")
+        self.stream.write(line.ljust(100))
+        if self.done == self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def grade_many(paths: Iterable[str | Path], *, jobs: int = 2, progress: bool | Callable = True,
+               **grade_options) -> list[Report]:
+    """Grade every submission (files or folders of them), ``jobs`` at a time, in the given order."""
+    files = submissions_in(paths)
+    bar = ProgressBar(len(files)) if progress is True else None
+    reports: dict[int, Report] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade") as pool:
+        futures = {pool.submit(_grade_safely, f, grade_options): i for i, f in enumerate(files)}
+        for future in as_completed(futures):
+            report = future.result()
+            reports[futures[future]] = report
+            if bar:
+                bar.step(f"{report.student}: {report.score}/{report.max_score}")
+            elif callable(progress):
+                progress(report)
+    return [reports[i] for i in range(len(files))]
+
+
+def _grade_safely(path: Path, options: dict) -> Report:
+    try:
+        return grade(path, **options)
+    except Exception as exc:  # a bug of ours must not stop the class's batch either
+        report = Report(submission=str(path), assignment=options.get("assignment"))
+        report.problems.append(f"the grader failed: {type(exc).__name__}: {exc}")
+        return report
+
+
+def write_csv(reports: list[Report], path: str | Path) -> None:
+    """One row per submission: student, file, assignment, each task's points, total, maximum, notes."""
+    tasks: list[str] = []
+    for r in reports:
+        for t in r.tasks:
+            if t.task not in tasks:
+                tasks.append(t.task)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["student", "submission", "assignment", *tasks, "score", "max_score", "notes"])
+        for r in reports:
+            points = {t.task: t.points for t in r.tasks}
+            notes = "; ".join(r.problems + [f"{t.task}: {t.message}" for t in r.tasks if not t.passed])
+            out.writerow([r.student, r.submission, r.assignment or "", *(points.get(t, "") for t in tasks),
+                          r.score, r.max_score, notes])

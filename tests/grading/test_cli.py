@@ -1,0 +1,58 @@
+"""``kms-teach grade`` / ``assign`` / ``export-nbgrader`` from the command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def kms_teach(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "kms_teach", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_grading_one_submission_prints_a_report_and_writes_json(tmp_path):
+    out = kms_teach("grade", ROOT / "solutions" / "ex04_rotation.ipynb", "--json", tmp_path / "r.json")
+    assert out.returncode == 0, out.stderr
+    assert "9/9 (ex04_rotation)" in out.stdout and "t3 PASS 4/4" in out.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert (report["score"], report["max_score"], report["student"]) == (9, 9, "ex04_rotation")
+    assert [t["task"] for t in report["tasks"]] == ["t1", "t2", "t3"]
+
+
+def test_grading_a_folder_writes_a_gradebook_even_with_broken_files(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ana.ipynb").write_text((ROOT / "solutions" / "ex00_first_steps.ipynb").read_text())
+    (subs / "ben.ipynb").write_text((ROOT / "exercises" / "ex00_first_steps.ipynb").read_text())
+    (subs / "cy.ipynb").write_text("{ broken")
+    out = kms_teach("grade", subs, "--assignment", "ex00_first_steps", "--jobs", 2, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "3/3" in out.stderr  # the progress bar
+    rows = list(csv.DictReader(open(tmp_path / "gradebook.csv")))
+    assert [(r["student"], r["score"], r["max_score"]) for r in rows] == [("ana", "8", "8"), ("ben", "0", "8"),
+                                                                          ("cy", "0", "8")]
+    assert "not a valid notebook" in rows[2]["notes"] and "not answered" in rows[1]["notes"]
+
+
+def test_bad_arguments_get_a_clear_message(tmp_path):
+    out = kms_teach("grade", tmp_path / "nobody.ipynb")
+    assert out.returncode == 2 and "no such submission" in out.stderr
+    out = kms_teach("grade", ROOT / "solutions" / "ex00_first_steps.ipynb", "--jobs", 0)
+    assert out.returncode == 2 and "must be positive" in out.stderr
+    out = kms_teach("export-nbgrader", tmp_path / "missing.py", tmp_path)
+    assert out.returncode == 2 and "cannot read the assignment source" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_export_nbgrader_from_the_command_line(tmp_path):
+    out = kms_teach("export-nbgrader", ROOT / "assignments" / "ex02_data_keys.py", tmp_path / "course")
+    assert out.returncode == 0, out.stderr
+    path = tmp_path / "course" / "source" / "ex02_data_keys" / "ex02_data_keys.ipynb"
+    points = [c["metadata"]["nbgrader"].get("points") for c in json.loads(path.read_text())["cells"]]
+    assert [p for p in points if p] == [3, 2, 4]

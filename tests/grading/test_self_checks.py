@@ -1,0 +1,102 @@
+"""The one-line self-checks: a pass for the worked answer, "not answered" for the exercise as handed
+out, and feedback aimed at the misconception behind the common wrong answers.
+
+They run in-process here (exec of the assignment's own cells), as they would in the learner's kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from kms_teach import grading
+from kms_teach.grading._source import solution_version, student_version, without_hidden
+
+from .wrong_answers import WRONG
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSIGNMENTS = sorted(p.stem for p in (ROOT / "assignments").glob("ex[0-9][0-9]_*.py"))
+
+
+def _run(name: str, kind: str, replace: dict[str, str] | None = None, tmp_path: Path | None = None) -> dict[str, str]:
+    """{task: what its self-check printed} for the student or solution version (answers replaced)."""
+    a = grading.load(ROOT / "assignments" / f"{name}.py")
+    ns: dict = {"__name__": "__main__"}
+    printed: dict[str, str] = {}
+    here = os.getcwd()
+    if tmp_path:
+        os.chdir(tmp_path)
+    try:
+        for cell in a.cells:
+            if cell.role == "setup":
+                exec(cell.source, ns)
+            elif cell.role == "answer":
+                code = (replace or {}).get(cell.task) or (
+                    solution_version(cell.source) if kind == "solution" else student_version(cell.source, cell.task))
+                exec(code, ns)
+            elif cell.role == "check":
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    exec(without_hidden(cell.source), ns)
+                printed[cell.task] = out.getvalue()
+    finally:
+        os.chdir(here)
+    return printed
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_worked_answer_passes_every_self_check_and_says_hidden_checks_follow(name, tmp_path):
+    for task, text in _run(name, "solution", tmp_path=tmp_path).items():
+        assert text.startswith(f"[ok] Task {task[1:]}: self-check passed."), (task, text)
+        assert "hidden checks run when your notebook is graded" in text
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_handed_out_exercise_says_not_answered_yet(name, tmp_path):
+    for task, text in _run(name, "student", tmp_path=tmp_path).items():
+        assert text.startswith(f"[ ] Task {task[1:]}: not answered yet"), (task, text)
+
+
+# (assignment, task, label of a wrong answer in wrong_answers.py, words the feedback must contain)
+MISCONCEPTIONS = [
+    ("ex00_first_steps", "t2", "identity 'encryption'", "that is not encryption"),
+    ("ex00_first_steps", "t2", "returns base64 text of the blob", "not base64"),
+    ("ex00_first_steps", "t1", "returns the ARN", "return the key ID"),
+    ("ex01_encrypt_decrypt", "t1", "no encryption context", "decrypts without any encryption context"),
+    ("ex01_encrypt_decrypt", "t2", "no encryption context", "same encryption context"),
+    ("ex01_encrypt_decrypt", "t3", "a key policy statement for Principal *", 'Principal "*"'),
+    ("ex01_encrypt_decrypt", "t3", "a grant without a constraint", "constrain the permission by encryption context"),
+    ("ex02_data_keys", "t1", "sends the data to Encrypt", "more than 4096 bytes"),
+    ("ex02_data_keys", "t1", "keeps the plaintext data key as 'encrypted_key'", "holds the plaintext data key"),
+    ("ex02_data_keys", "t3", "a plaintext data key next to the file", "plaintext data key is on disk"),
+    ("ex02_data_keys", "t3", "the data key in base64 in a JSON file", "plaintext data key is on disk"),
+    ("ex02_data_keys", "t3", "the whole file sent to Encrypt", "more than 4096 bytes"),
+    ("ex03_key_policies", "t1", "administrators get kms:*", "administrator may Decrypt"),
+    ("ex03_key_policies", "t1", "users are Principal *", 'Principal "*"'),
+    ("ex03_key_policies", "t2", "returns the policy unchanged", "root user"),
+    ("ex03_key_policies", "t2", "allows everyone everything", 'Principal "*"'),
+    ("ex03_key_policies", "t3", "still trusts the account", "has no statement for arn:aws:iam::ACCOUNT:root"),
+    ("ex04_rotation", "t1", "rotates once, now", "RotateKeyOnDemand rotates once"),
+    ("ex04_rotation", "t2", "the current backing key", "current backing key"),
+    ("ex04_rotation", "t3", "Decrypt then Encrypt", "the plaintext came out of KMS"),
+    ("ex04_rotation", "t3", "returns the blobs unchanged (rotation re-encrypts, does it not?)", "rotation never re-encrypts"),
+    ("ex05_key_types", "t1", "a verifier that always says yes", "accepted a changed message"),
+    ("ex05_key_types", "t2", "a wrong tag crashes", "catch it and return False"),
+    ("ex05_key_types", "t3", "never expires", "does not expire at valid_to"),
+    ("ex06_audit_trail", "t1", "counts refused calls too", "skip refused calls"),
+    ("ex06_audit_trail", "t1", "reads only the first page", "a page at a time"),
+    ("ex06_audit_trail", "t2", "newest first, as lookup_events gives them", "oldest first"),
+    ("ex06_audit_trail", "t3", "ignores the time window", "between start and end"),
+]
+
+
+@pytest.mark.parametrize("name, task, label, words", MISCONCEPTIONS)
+def test_a_common_mistake_gets_feedback_aimed_at_it(name, task, label, words, tmp_path):
+    code = dict(WRONG[name][task])[label]
+    text = _run(name, "solution", {task: code}, tmp_path=tmp_path)[task]
+    assert text.startswith(f"[x] Task {task[1:]}:"), text
+    assert words in text, text
