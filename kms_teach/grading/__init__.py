@@ -5,11 +5,14 @@
 * :func:`grade` runs one submission in a fresh kernel and scores it with the hidden checks;
   :func:`grade_many` grades a folder in parallel and writes a CSV gradebook (``kms-teach grade``).
 * :func:`export_nbgrader` writes an assignment in nbgrader's source format.
+* :func:`load_bank` reads a quiz bank (``quizbank/*.json``); the ``Quiz`` widget saves answers in the
+  notebook, and :func:`grade` scores them like any assignment (``quiz_<bank>``).
 
 Errors::
 
     ValueError
-     └── SourceError      an assignment source that breaks the format (file and line named)
+     ├── SourceError      an assignment source that breaks the format (file and line named)
+     └── QuizError        a quiz bank that breaks the format, or an unknown bank
 """
 
 from __future__ import annotations
@@ -22,10 +25,17 @@ import nbformat
 from ._batch import grade_many, write_csv
 from ._grader import Report, TaskResult, default_assignments_dir, grade, write_json
 from ._nbgrader import export_nbgrader
+from ._quiz import ANSWERS_MIME, Bank, QuizError, bank_names, load_bank, quiz_notebook, saved_answers
 from ._source import Assignment, SourceError, load
 
 __all__ = [
+    "ANSWERS_MIME",
     "Assignment",
+    "Bank",
+    "QuizError",
+    "bank_names",
+    "load_bank",
+    "saved_answers",
     "Report",
     "SourceError",
     "TaskResult",
@@ -46,8 +56,9 @@ def _render(nb: nbformat.NotebookNode) -> str:
 
 
 def generate(assignments_dir: str | Path | None = None, root: str | Path | None = None, *,
-             check: bool = False) -> list[str]:
-    """Write ``exercises/NAME.ipynb`` and ``solutions/NAME.ipynb`` for every source.
+             check: bool = False, banks: list[str] | None = None) -> list[str]:
+    """Write ``exercises/NAME.ipynb`` and ``solutions/NAME.ipynb`` for every source, and
+    ``quiz_BANK.ipynb`` (the quiz, and its answer key) for every quiz bank (``banks``: default all).
 
     With ``check=True`` nothing is written; the paths that are missing or differ are returned.
     Otherwise the paths written are returned.
@@ -60,6 +71,18 @@ def generate(assignments_dir: str | Path | None = None, root: str | Path | None 
         for kind, sub in (("student", "exercises"), ("solution", "solutions")):
             target = root / sub / f"{assignment.name}.ipynb"
             text = _render(assignment.notebook(kind))
+            current = target.read_text(encoding="utf-8") if target.exists() else None
+            if current is not None and _same(current, text):
+                continue
+            changed.append(str(target))
+            if not check:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+    for bank_name in bank_names() if banks is None else banks:
+        bank = load_bank(bank_name)
+        for kind, sub in (("student", "exercises"), ("solution", "solutions")):
+            target = root / sub / f"quiz_{bank.name}.ipynb"
+            text = _render(quiz_notebook(bank, kind))
             current = target.read_text(encoding="utf-8") if target.exists() else None
             if current is not None and _same(current, text):
                 continue

@@ -235,6 +235,10 @@ def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, 
         return report
 
     name = assignment or (submitted.metadata.get("kms_teach") or {}).get("assignment")
+    if name and name.startswith("quiz_"):
+        _grade_quiz(name[len("quiz_"):], submitted, report)
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
     if not name:
         report.problems.append("the notebook does not say which assignment it answers; grade it with --assignment NAME")
         report.seconds = time.monotonic() - started
@@ -255,6 +259,31 @@ def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, 
     report.score = sum(t.points for t in report.tasks)
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _grade_quiz(bank_name: str, submitted, report: Report) -> None:
+    """A quiz: the answers the Quiz widget saved in the notebook, scored against the bank (no kernel)."""
+    from ._quiz import QuizError, load_bank, saved_answers, score
+
+    try:
+        bank = load_bank(bank_name)
+    except QuizError as exc:
+        report.problems.append(str(exc))
+        return
+    report.assignment = f"quiz_{bank.name}"
+    report.max_score = bank.total_points
+    saved = saved_answers(submitted)
+    if saved is None:
+        report.problems.append("no saved quiz answers: run the quiz cell, answer, and save the notebook")
+        saved = {}
+    elif saved.get("bank") != bank.name:
+        report.problems.append(f"the saved answers are for the bank {saved.get('bank')!r}, not {bank.name!r}")
+        saved = {}
+    for q, verdict in score(bank, saved):
+        title = q.prompt if len(q.prompt) <= 70 else q.prompt[:69] + "…"
+        report.tasks.append(TaskResult(q.id, title, q.points if verdict.correct else 0, q.points, verdict.correct,
+                                       "" if verdict.correct else (verdict.feedback or "wrong")[:300]))
+    report.score = sum(t.points for t in report.tasks)
 
 
 def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,

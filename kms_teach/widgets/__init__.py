@@ -22,6 +22,7 @@ without a kernel), ``.text()`` (that summary), ``.refresh()``, and
 * :class:`AuditTrailViewer` - the CloudTrail events, filtered, newest first
 * :class:`EncryptFlow` - one real Encrypt / Decrypt / GenerateDataKey, step by step
 * :class:`DataKeyLifecycle` - envelope encryption and decryption: where the data key's two copies are
+* :class:`Quiz` - questions from a bank with feedback per answer; the answers are saved in the notebook
 """
 
 from ._audit import AuditTrailViewer
@@ -30,6 +31,7 @@ from ._flow import EncryptFlow, Step
 from ._inspector import BlobField, CiphertextInspector
 from ._lifecycle import DataKeyLifecycle, LifecycleStep
 from ._policy import PolicyExplainer, RoleMatrix
+from ._quiz import Quiz
 from ._rotation import RotationTimeline, Sample
 from ._states import KeyStateMachine
 
@@ -38,6 +40,7 @@ __all__ = [
     "PolicyExplainer",
     "RoleMatrix",
     "KeyStateMachine",
+    "Quiz",
     "RotationTimeline",
     "AuditTrailViewer",
     "EncryptFlow",

@@ -196,6 +196,11 @@ class Notebook:
         self.page.evaluate(RUN_ALL)
         self.page.wait_for_function(ALL_CELLS_RUN, timeout=timeout_ms, polling=250)
 
+    def open_and_run_current(self, timeout_ms: int = 180_000) -> None:
+        """Run every cell of the notebook already open (after edits made in the page)."""
+        self.page.evaluate(RUN_ALL)
+        self.page.wait_for_function(ALL_CELLS_RUN, timeout=timeout_ms, polling=250)
+
     def run_through(self, marker: str, timeout_ms: int = 180_000) -> int:
         """Run every cell down to and including the first code cell containing ``marker``; its index."""
         index = self.page.evaluate(FIND_CELL, marker)

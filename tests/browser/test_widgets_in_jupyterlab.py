@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,43 @@ def test_rotation_timeline_and_key_state_machine_respond_to_clicks(page, lab):
     expect(machine.locator(".kms-teach-key-info")).to_contain_text("Disabled")
     nb.shot(machine, "04-state-machine-refused")
     page.screenshot(path=str(SHOTS / "04-page.png"))
+
+
+def test_quiz_answers_clicked_in_the_browser_are_saved_and_graded(page, lab):
+    from kms_teach import grading
+
+    name = "quiz_kms-exam.ipynb"
+    shutil.copy(REPO / "exercises" / name, lab.root / name)
+    nb = Notebook(page, lab, name, SHOTS)
+    nb.open()
+    # A learner types their name in the cell, then runs it.
+    page.evaluate("""() => { const c = window.jupyterapp.shell.currentWidget.content.widgets[1];
+                              const m = c.model.sharedModel;
+                              m.setSource(m.getSource().replace('YOUR NAME', 'ada')); }""")
+    nb.open_and_run_current()
+    quiz = page.locator(".kms-teach-quiz")
+    expect(quiz).to_be_visible()
+
+    # Right: the 4 KB limit (a number). Wrong: FIPS Level 3 (single choice).
+    limit = quiz.locator(".kms-teach-quiz-limit")
+    limit.locator(".kms-teach-quiz-control input").fill("4096")
+    limit.locator(".kms-teach-quiz-check").click()
+    expect(limit.locator(".kms-teach-quiz-feedback")).to_contain_text("Right")
+    fips = quiz.locator(".kms-teach-quiz-fips")
+    fips.get_by_text("FIPS 140-2 Level 3").click()
+    fips.locator(".kms-teach-quiz-check").click()
+    expect(fips.locator(".kms-teach-quiz-feedback")).to_contain_text("Not quite")
+    expect(quiz.locator(".kms-teach-quiz-summary")).to_contain_text("1 / ")
+    assert nb.python("print(sorted(quiz.answers.items()))").strip() == "[('fips', 'c'), ('limit', '4096')]"
+    expect(page.locator(".jp-RenderedText", has_text="2 of 37 answered")).to_be_visible()
+    nb.shot(fips, "quiz-fips-feedback")
+
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    saved = lab.root / name
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "2 of 37 answered" not in saved.read_text():
+        time.sleep(0.25)
+    report = grading.grade(saved)
+    by_task = {t.task: t for t in report.tasks}
+    assert report.assignment == "quiz_kms-exam" and report.score == 1 and report.max_score == 37
+    assert by_task["limit"].passed and not by_task["fips"].passed and "Level 3" in by_task["fips"].message

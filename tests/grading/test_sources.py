@@ -95,10 +95,10 @@ def test_committed_exercises_and_solutions_are_up_to_date():
 def test_a_stale_exercise_is_detected(tmp_path):
     (tmp_path / "assignments").mkdir()
     (tmp_path / "assignments" / "ex99_demo.py").write_text(GOOD)
-    assert len(grading.generate(tmp_path / "assignments")) == 2
-    assert grading.generate(tmp_path / "assignments", check=True) == []
+    assert len(grading.generate(tmp_path / "assignments", banks=[])) == 2
+    assert grading.generate(tmp_path / "assignments", check=True, banks=[]) == []
     (tmp_path / "assignments" / "ex99_demo.py").write_text(GOOD.replace("Some *prose*.", "Changed."))
-    assert grading.generate(tmp_path / "assignments", check=True) == [str(tmp_path / "exercises" / "ex99_demo.ipynb"),
+    assert grading.generate(tmp_path / "assignments", check=True, banks=[]) == [str(tmp_path / "exercises" / "ex99_demo.ipynb"),
                                                                         str(tmp_path / "solutions" / "ex99_demo.ipynb")]
 
 

@@ -1,0 +1,296 @@
+"""Quizzes: a question bank (JSON data files), checking answers, and scoring saved answers.
+
+A bank is ``quizbank/<name>.json``: ``{"bank", "title", "questions": [...]}``. Each question has an
+``id``, the ``topic`` (the course notes' section) and a ``type``:
+
+* ``single`` / ``multiple``: ``options`` = ``[{"id", "text", "correct"?, "feedback"}]``; the answer
+  is an option id, or a list of them (all and only the correct ones score);
+* ``numeric``: ``answer`` and ``tolerance`` (absolute); the answer is a number;
+* ``text``: ``accept`` = the accepted answers, compared case- and space-insensitively;
+* ``engine``: a key ``policy``, an ``action`` (and an ``encryption_context``) and ``principals``
+  (``{"id", "label", "iam_policy" or "arn"}``): "which of these principals may do it?". The right
+  options are not written down: the permissions engine decides them, on a fresh cloud, with the
+  same evaluation the calls get. ``ACCOUNT`` in the JSON stands for the account ID.
+
+The quiz widget (``kms_teach.widgets.Quiz``) saves the answers in the notebook as an output of MIME
+type :data:`ANSWERS_MIME`; :func:`saved_answers` finds them and :func:`score` grades them, so the
+same ``kms-teach grade`` scores quizzes and exercises. Answers are kept by question and option id,
+so the per-student shuffle (:meth:`Bank.shuffled`) needs no key to undo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ANSWERS_MIME = "application/vnd.kms-teach.quiz-answers+json"
+BANK_DIR = Path(__file__).resolve().parent / "quizbank"
+TYPES = ("single", "multiple", "numeric", "text", "engine")
+
+
+class QuizError(ValueError):
+    """A bank that breaks the format, or an answer of the wrong shape."""
+
+
+@dataclass
+class Option:
+    id: str
+    text: str
+    correct: bool = False
+    feedback: str = ""
+
+
+@dataclass
+class Question:
+    id: str
+    topic: str
+    type: str
+    prompt: str
+    points: int = 1
+    options: list[Option] = field(default_factory=list)
+    answer: float | None = None
+    tolerance: float = 0.0
+    unit: str = ""
+    accept: list[str] = field(default_factory=list)
+    feedback_right: str = ""
+    feedback_wrong: str = ""
+
+    @property
+    def multiple(self) -> bool:
+        return self.type in ("multiple", "engine")
+
+
+@dataclass
+class Verdict:
+    correct: bool
+    feedback: str
+
+
+@dataclass
+class Bank:
+    name: str
+    title: str
+    questions: list[Question]
+
+    def question(self, qid: str) -> Question:
+        for q in self.questions:
+            if q.id == qid:
+                return q
+        raise QuizError(f"no question {qid!r} in the bank {self.name}")
+
+    @property
+    def total_points(self) -> int:
+        return sum(q.points for q in self.questions)
+
+    def shuffled(self, seed: str | int | None) -> list[Question]:
+        """The questions, and each one's options, in an order fixed by ``seed`` (None: as written)."""
+        if seed is None:
+            return list(self.questions)
+        rng = random.Random(hashlib.sha256(f"{self.name}:{seed}".encode()).digest())
+        out = []
+        for q in self.questions:
+            options = list(q.options)
+            rng.shuffle(options)
+            out.append(Question(**{**q.__dict__, "options": options}))
+        rng.shuffle(out)
+        return out
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip().casefold()
+
+
+def check(question: Question, answer: Any) -> Verdict:
+    """Is ``answer`` right, and the feedback for it (per chosen option where there are options)."""
+    if answer is None or answer == "" or answer == []:
+        return Verdict(False, "not answered")
+    if question.type == "single":
+        chosen = [o for o in question.options if o.id == answer]
+        if not chosen:
+            return Verdict(False, f"{answer!r} is not one of the options")
+        return Verdict(chosen[0].correct, chosen[0].feedback)
+    if question.multiple:
+        picked = set(answer) if isinstance(answer, (list, tuple, set)) else {answer}
+        known = {o.id for o in question.options}
+        if not picked <= known:
+            return Verdict(False, f"{sorted(picked - known)} are not options")
+        right = {o.id for o in question.options if o.correct}
+        notes = [f"{o.text} - {o.feedback}" for o in question.options if o.id in picked and o.feedback]
+        missed = [o.text for o in question.options if o.correct and o.id not in picked]
+        if missed:
+            notes.append("also true: " + "; ".join(missed))
+        return Verdict(picked == right, "\n".join(notes))
+    if question.type == "numeric":
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return Verdict(False, f"{answer!r} is not a number")
+        ok = abs(value - float(question.answer)) <= question.tolerance
+        return Verdict(ok, question.feedback_right if ok else question.feedback_wrong)
+    ok = _normal(answer) in {_normal(a) for a in question.accept}
+    return Verdict(ok, question.feedback_right if ok else question.feedback_wrong)
+
+
+# ---------------------------------------------------------------------- banks
+
+
+def bank_names() -> list[str]:
+    return sorted(p.stem for p in BANK_DIR.glob("*.json"))
+
+
+def load_bank(name: str = "kms-exam") -> Bank:
+    path = BANK_DIR / f"{name}.json" if not str(name).endswith(".json") else Path(name)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise QuizError(f"no quiz bank {name!r} (banks: {', '.join(bank_names())})") from None
+    except ValueError as exc:
+        raise QuizError(f"{path}: not valid JSON ({exc})") from None
+    questions, seen = [], set()
+    for i, raw in enumerate(doc.get("questions", [])):
+        q = _question(raw, f"{path.name} question {i + 1}")
+        if q.id in seen:
+            raise QuizError(f"{path.name}: two questions have the id {q.id!r}")
+        seen.add(q.id)
+        questions.append(q)
+    engine = [q for q in questions if q.type == "engine"]
+    if engine:
+        _resolve_engine(engine, {r["id"]: r for r in doc["questions"] if r.get("type") == "engine"})
+    return Bank(doc.get("bank", path.stem), doc.get("title", path.stem), questions)
+
+
+def _question(raw: dict, where: str) -> Question:
+    kind = raw.get("type")
+    if kind not in TYPES:
+        raise QuizError(f"{where}: type must be one of {', '.join(TYPES)}")
+    for key in ("id", "topic", "prompt"):
+        if not raw.get(key):
+            raise QuizError(f"{where}: {key} is missing")
+    q = Question(id=raw["id"], topic=raw["topic"], type=kind, prompt=raw["prompt"], points=int(raw.get("points", 1)),
+                 unit=raw.get("unit", ""), feedback_right=raw.get("feedback_right", ""),
+                 feedback_wrong=raw.get("feedback_wrong", ""))
+    if kind in ("single", "multiple"):
+        q.options = [Option(o["id"], o["text"], bool(o.get("correct")), o.get("feedback", "")) for o in raw["options"]]
+        right = sum(o.correct for o in q.options)
+        if kind == "single" and right != 1:
+            raise QuizError(f"{where}: a single-choice question has exactly one correct option, not {right}")
+        if kind == "multiple" and right < 1:
+            raise QuizError(f"{where}: a multiple-choice question needs a correct option")
+    elif kind == "numeric":
+        if not isinstance(raw.get("answer"), (int, float)):
+            raise QuizError(f"{where}: a numeric question has a numeric answer")
+        q.answer, q.tolerance = raw["answer"], float(raw.get("tolerance", 0))
+    elif kind == "text":
+        q.accept = list(raw.get("accept") or [])
+        if not q.accept:
+            raise QuizError(f"{where}: a text question lists the answers it accepts")
+    elif not raw.get("principals") or not raw.get("policy") or not raw.get("action"):
+        raise QuizError(f"{where}: an engine question has a policy, an action and principals")
+    return q
+
+
+def _resolve_engine(questions: list[Question], raw: dict[str, dict]) -> None:
+    """Decide each engine question's right answers with the permissions engine, on a fresh cloud."""
+    from .._cloud import Cloud
+
+    for q in questions:
+        spec = raw[q.id]
+        cloud = Cloud(seed=7)
+        account = cloud.account_id
+        iam = cloud.client("iam")
+        kms = cloud.client("kms", region_name="us-east-1")
+
+        def sub(value):
+            return json.loads(json.dumps(value).replace("ACCOUNT", account))
+
+        # Principals the policy names must exist before the key policy may name them.
+        named = set(re.findall(r"arn:aws:iam::ACCOUNT:user/([\w+=,.@-]+)", json.dumps(spec)))
+        arns = {}
+        for p in spec["principals"]:
+            if p.get("arn"):
+                arns[p["id"]] = sub(p["arn"])
+            else:
+                named.add(p["id"])
+                arns[p["id"]] = f"arn:aws:iam::{account}:user/{p['id']}"
+        for name in sorted(named):
+            iam.create_user(UserName=name)
+        for p in spec["principals"]:
+            if p.get("iam_policy"):
+                iam.put_user_policy(UserName=p["id"], PolicyName="quiz", PolicyDocument=json.dumps(sub(p["iam_policy"])))
+        key = kms.create_key(Policy=json.dumps(sub(spec["policy"])),
+                             BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["Arn"]
+        options = []
+        for p in spec["principals"]:
+            decision = cloud.explain(arns[p["id"]], spec["action"], key,
+                                     encryption_context=spec.get("encryption_context"))
+            why = decision.summary
+            options.append(Option(p["id"], p.get("label", p["id"]), decision.allowed,
+                                  ("allowed: " if decision.allowed else "denied: ") + why))
+        q.options = options
+        if not any(o.correct for o in options):
+            q.feedback_right = "Nobody here may do it."
+
+
+# ---------------------------------------------------------------------- answers saved in notebooks
+
+
+def saved_answers(nb) -> dict | None:
+    """The quiz answers a notebook saved (the last quiz output, if several), else None."""
+    found = None
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            data = (out.get("data") or {}).get(ANSWERS_MIME)
+            if isinstance(data, dict):
+                found = data
+    return found
+
+
+def score(bank: Bank, answers: dict) -> list[tuple[Question, Verdict]]:
+    """Every question of the bank with its verdict (unanswered questions are wrong)."""
+    given = answers.get("answers", {}) if isinstance(answers, dict) else {}
+    return [(q, check(q, given.get(q.id))) for q in bank.questions]
+
+
+# ---------------------------------------------------------------------- the quiz notebooks
+
+
+def quiz_notebook(bank: Bank, kind: str):
+    """The learner's quiz notebook (``student``) or the answer key (``solution``)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cells = [nbformat.v4.new_markdown_cell(
+        f"# Quiz: {bank.title}\n\n{len(bank.questions)} questions, {bank.total_points} points, covering the course "
+        "notes. Put your name in the cell below and run it: the questions and their options come in an order of "
+        "your own. **Check** gives feedback on each answer at once.\n\nYour answers are kept in the cell's output: "
+        "**save the notebook** when you are done, and hand in this file; `kms-teach grade` scores the saved answers.")]
+    if kind == "student":
+        code = (f'from kms_teach.widgets import Quiz\n\nquiz = Quiz("{bank.name}", student="YOUR NAME")\nquiz')
+        cells.append(nbformat.v4.new_code_cell(code))
+    else:
+        lines = [f"## Answer key ({bank.name})", ""]
+        for n, q in enumerate(bank.questions, start=1):
+            lines.append(f"{n}. **{q.prompt}**  ")
+            if q.options:
+                right = [o.text for o in q.options if o.correct] or ["none of them"]
+                lines.append("   " + "; ".join(right))
+            elif q.type == "numeric":
+                lines.append(f"   {q.answer:g} {q.unit}".rstrip())
+            else:
+                lines.append(f"   {q.accept[0]}")
+            lines.append("")
+        cells.append(nbformat.v4.new_markdown_cell("\n".join(lines).rstrip()))
+    for i, cell in enumerate(cells):
+        cell.id = f"quiz-{bank.name}-{i}"
+    nb.cells = cells
+    nb.metadata = nbformat.NotebookNode(
+        kernelspec={"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+        language_info={"name": "python"},
+        kms_teach={"assignment": f"quiz_{bank.name}", "quiz": bank.name})
+    nbformat.validate(nb)
+    return nb

@@ -1,0 +1,132 @@
+"""Quizzes: the bank covers the course notes, answers are checked with feedback, the engine decides
+its questions, shuffles are per student, and saved answers are graded by kms-teach grade."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import nbformat
+import pytest
+
+from kms_teach import grading
+from kms_teach.grading._quiz import ANSWERS_MIME, QuizError, check, load_bank, quiz_notebook
+
+from ..test_course_map import NOTES_SECTIONS
+
+from kms_teach.widgets import Quiz
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank("kms-exam")
+
+
+def test_the_bank_covers_every_section_of_the_course_notes_with_every_kind_of_question(bank):
+    assert {q.topic for q in bank.questions} == set(NOTES_SECTIONS)
+    assert {q.type for q in bank.questions} == {"single", "multiple", "numeric", "text", "engine"}
+    assert len(bank.questions) >= 30
+
+
+def test_answers_get_feedback_for_what_was_chosen(bank):
+    fips = bank.question("fips")
+    assert check(fips, "b").correct and "Level 2" in check(fips, "b").feedback
+    wrong = check(fips, "c")
+    assert not wrong.correct and "CloudHSM" in wrong.feedback
+    assert check(bank.question("limit"), "4096").correct and check(bank.question("limit"), 4096.0).correct
+    assert not check(bank.question("limit"), "4 KB").correct  # not a number: says so
+    assert "not a number" in check(bank.question("limit"), "4 KB").feedback
+    assert check(bank.question("cmk-name"), "  customer   MASTER key ").correct
+    container = bank.question("container")
+    partial = check(container, ["a", "b"])
+    assert not partial.correct and "also true" in partial.feedback
+    assert check(container, ["a", "b", "c", "e"]).correct
+    assert not check(container, ["a", "b", "c", "d", "e"]).correct
+    assert check(fips, None).feedback == "not answered"
+
+
+def test_engine_questions_are_decided_by_the_permissions_engine(bank, tmp_path):
+    high = bank.question("engine-high-security")
+    assert {o.id: o.correct for o in high.options} == {"app": True, "keyadmin": False, "root": False}
+    assert "no resource-based policy" in next(o for o in high.options if o.id == "root").feedback
+    # Give the same question a policy that trusts the account: the engine, not the JSON, changes the answer.
+    doc = json.loads(grading._quiz.BANK_DIR.joinpath("kms-exam.json").read_text())
+    spec = copy.deepcopy(next(q for q in doc["questions"] if q["id"] == "engine-high-security"))
+    spec["policy"]["Statement"].append({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::ACCOUNT:root"},
+                                        "Action": "kms:*", "Resource": "*"})
+    (tmp_path / "b.json").write_text(json.dumps({"bank": "b", "questions": [spec]}))
+    changed = load_bank(str(tmp_path / "b.json")).question("engine-high-security")
+    assert {o.id: o.correct for o in changed.options} == {"app": True, "keyadmin": True, "root": True}
+
+
+def test_each_student_gets_an_order_of_their_own(bank):
+    ada, ada_again, bob = bank.shuffled("ada"), bank.shuffled("ada"), bank.shuffled("bob")
+    assert [q.id for q in ada] == [q.id for q in ada_again]
+    assert [q.id for q in ada] != [q.id for q in bob]
+    assert sorted(q.id for q in ada) == sorted(q.id for q in bank.questions)
+    fips_ada = next(q for q in ada if q.id == "fips")
+    assert sorted(o.id for o in fips_ada.options) == ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize("question, message", [
+    ({"id": "x", "topic": "t", "prompt": "p", "type": "essay"}, "type must be one of"),
+    ({"id": "x", "topic": "t", "prompt": "p", "type": "single",
+      "options": [{"id": "a", "text": "A", "correct": True}, {"id": "b", "text": "B", "correct": True}]}, "exactly one"),
+    ({"id": "x", "topic": "t", "prompt": "p", "type": "numeric", "answer": "many"}, "numeric answer"),
+    ({"id": "x", "topic": "t", "prompt": "p", "type": "text"}, "lists the answers"),
+    ({"id": "x", "prompt": "p", "type": "text", "accept": ["a"]}, "topic is missing"),
+])
+def test_a_broken_bank_is_refused_with_the_reason(question, message, tmp_path):
+    (tmp_path / "bad.json").write_text(json.dumps({"bank": "bad", "questions": [question]}))
+    with pytest.raises(QuizError, match=message):
+        load_bank(str(tmp_path / "bad.json"))
+    with pytest.raises(QuizError, match="no quiz bank"):
+        load_bank("no-such-bank")
+
+
+def test_the_widget_records_checks_and_can_lock_answers():
+    quiz = Quiz("kms-exam", student="ada", questions=["fips", "limit", "engine-context"], one_try=True)
+    assert [q.id for q in quiz.questions] == [q.id for q in load_bank().shuffled("ada") if q.id in
+                                               {"fips", "limit", "engine-context"}]
+    quiz.controls["fips"].value = "b"
+    quiz.check_buttons["fips"].click()
+    assert quiz.verdicts["fips"].correct and "Right." in quiz.feedback["fips"].value
+    assert quiz.check_buttons["fips"].disabled  # one try
+    with pytest.raises(ValueError, match="one try"):
+        quiz.answer("fips", "a")
+    question = next(q for q in quiz.questions if q.id == "engine-context")
+    reporter = [o.id for o in question.options].index("reporter")  # options are shuffled for ada
+    quiz.controls["engine-context"].children[reporter].value = True  # the engine says no
+    quiz.check_buttons["engine-context"].click()
+    assert not quiz.verdicts["engine-context"].correct and "denied" in quiz.feedback["engine-context"].value
+    assert quiz.score == (1, 3) and quiz.payload()["answers"] == {"fips": "b", "engine-context": ["reporter"]}
+    assert "1/3 points" in quiz.text() and "FIPS 140-2 Level 2" in quiz.text()
+    with pytest.raises(ValueError, match="no such questions"):
+        Quiz("kms-exam", questions=["nope"])
+
+
+def _submitted(answers: dict | None, bank: str = "kms-exam") -> nbformat.NotebookNode:
+    nb = quiz_notebook(load_bank(), "student")
+    if answers is not None:
+        nb.cells[1].outputs = [nbformat.v4.new_output("display_data", data={
+            ANSWERS_MIME: {"bank": bank, "student": "ada", "answers": answers}, "text/plain": "saved"})]
+    return nb
+
+
+def test_saved_answers_are_graded_against_the_bank(tmp_path):
+    path = tmp_path / "ada.ipynb"
+    nbformat.write(_submitted({"fips": "b", "limit": "4096", "container": ["a", "b"], "engine-context": ["admin"]}), path)
+    r = grading.grade(path)
+    by = {t.task: t for t in r.tasks}
+    assert (r.assignment, r.score, r.max_score) == ("quiz_kms-exam", 3, 37)
+    assert by["fips"].passed and by["engine-context"].passed and not by["container"].passed
+    assert "also true" in by["container"].message and by["regional"].message == "not answered"
+
+
+def test_a_quiz_without_saved_answers_or_for_another_bank_gets_zero_and_a_reason(tmp_path):
+    nbformat.write(_submitted(None), tmp_path / "none.ipynb")
+    r = grading.grade(tmp_path / "none.ipynb")
+    assert r.score == 0 and r.max_score == 37 and "no saved quiz answers" in r.problems[0]
+    nbformat.write(_submitted({"fips": "b"}, bank="other"), tmp_path / "other.ipynb")
+    r = grading.grade(tmp_path / "other.ipynb")
+    assert r.score == 0 and "for the bank 'other'" in r.problems[0]
