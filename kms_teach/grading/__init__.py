@@ -65,31 +65,25 @@ def generate(assignments_dir: str | Path | None = None, root: str | Path | None 
     """
     folder = Path(assignments_dir) if assignments_dir else default_assignments_dir()
     root = Path(root) if root else folder.parent
-    changed = []
+    made: list[tuple[Path, nbformat.NotebookNode]] = []
     for source_path in sorted(folder.glob("ex[0-9][0-9]_*.py")):
         assignment = load(source_path)
-        for kind, sub in (("student", "exercises"), ("solution", "solutions")):
-            target = root / sub / f"{assignment.name}.ipynb"
-            text = _render(assignment.notebook(kind))
-            current = target.read_text(encoding="utf-8") if target.exists() else None
-            if current is not None and _same(current, text):
-                continue
-            changed.append(str(target))
-            if not check:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
+        made += [(root / sub / f"{assignment.name}.ipynb", assignment.notebook(kind))
+                 for kind, sub in (("student", "exercises"), ("solution", "solutions"))]
     for bank_name in bank_names() if banks is None else banks:
         bank = load_bank(bank_name)
-        for kind, sub in (("student", "exercises"), ("solution", "solutions")):
-            target = root / sub / f"quiz_{bank.name}.ipynb"
-            text = _render(quiz_notebook(bank, kind))
-            current = target.read_text(encoding="utf-8") if target.exists() else None
-            if current is not None and _same(current, text):
-                continue
-            changed.append(str(target))
-            if not check:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
+        made += [(root / sub / f"quiz_{bank.name}.ipynb", quiz_notebook(bank, kind))
+                 for kind, sub in (("student", "exercises"), ("solution", "solutions"))]
+    changed = []
+    for target, nb in made:
+        text = _render(nb)
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        if current is not None and _same(current, text):
+            continue
+        changed.append(str(target))
+        if not check:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
     return changed
 
 
