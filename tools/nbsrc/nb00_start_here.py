@@ -498,8 +498,8 @@ def cells():
         md("""
             ## Next
 
-            Open the next notebook, whose name starts with `01_`. It looks at **encrypt and decrypt flows** in
-            more depth. After that, try its exercise in the `exercises/` folder; the worked solution is in
-            `solutions/`.
+            First try this notebook's exercise, `exercises/ex00_first_steps.ipynb`: a named key, a round trip
+            through KMS, and Regions that do not share keys (worked answers in `solutions/`). Then open the
+            next notebook, whose name starts with `01_`: **encrypt and decrypt flows** in more depth.
         """),
     ]

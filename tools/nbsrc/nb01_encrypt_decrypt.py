@@ -328,7 +328,8 @@ def cells():
             ## Next
 
             The next notebook is about **data keys**: how to encrypt a file larger than 4 KB with KMS without
-            ever sending the file to KMS. Its exercise, in `exercises/`, asks you to give a role narrow,
-            context-constrained use of a key.
+            ever sending the file to KMS. Its exercise, `exercises/ex01_encrypt_decrypt.ipynb`, asks you to bind
+            records to tenants with an encryption context and to give a user narrow, context-constrained use
+            of a key.
         """),
     ]

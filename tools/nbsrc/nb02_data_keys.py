@@ -235,7 +235,7 @@ def cells():
             ## Next
 
             The next notebook is about **key policies and role separation**: who may manage a key and who may use
-            it. Its exercise, in `exercises/`, asks you to envelope-encrypt a file larger than 4 KB and prove the
+            it. Its exercise, `exercises/ex02_data_keys.ipynb`, asks you to envelope-encrypt a file larger than 4 KB and prove the
             plaintext data key was never stored.
         """),
     ]

@@ -305,7 +305,7 @@ def cells():
 
             ## Next
 
-            The next notebook is about **rotation and aliases**. Its exercise, in `exercises/`, asks you to write
+            The next notebook is about **rotation and aliases**. This notebook's exercise, `exercises/ex03_key_policies.ipynb`, asks you to write
             a key policy that separates administrators from users, and to find and fix a statement that locks
             the account out.
         """),

@@ -225,7 +225,7 @@ def cells():
             ## Next
 
             The next notebook covers **asymmetric and HMAC keys, multi-Region keys and imported key material**.
-            Its exercise, in `exercises/`, asks you to rotate a key and show which backing key each ciphertext
+            Its exercise, `exercises/ex04_rotation.ipynb`, asks you to rotate a key and show which backing key each ciphertext
             needs.
         """),
     ]

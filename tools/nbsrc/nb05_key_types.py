@@ -219,7 +219,8 @@ def cells():
 
             ## Next
 
-            The next notebook looks inside the encrypted store and the audit trail. Its exercise, in
-            `exercises/`, asks you to import key material and survive its expiry.
+            The next notebook looks inside the encrypted store and the audit trail. This notebook's
+            exercise, `exercises/ex05_key_types.ipynb`, asks you to sign in KMS and verify outside, make HMAC
+            tags, and import key material and survive its expiry.
         """),
     ]

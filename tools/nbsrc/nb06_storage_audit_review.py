@@ -198,7 +198,10 @@ def cells():
 
             ## Next
 
-            You have finished the course notebooks. The exercises in `exercises/` put each topic into practice.
+            You have finished the course notebooks. The exercises in `exercises/` put each topic into practice;
+            this notebook's, `ex06_audit_trail.ipynb`, asks who decrypted what, who was refused, and when.
+            `quiz_kms-exam.ipynb` is an exam-style quiz on every point of the course, with feedback per answer;
+            it is graded like the exercises.
         """),
         code("""
             import shutil
