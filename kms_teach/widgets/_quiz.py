@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import ipywidgets as W
 
@@ -22,12 +24,13 @@ class Quiz(View):
 
     Every answer is also saved **in the notebook**: the quiz keeps an output of type
     ``application/vnd.kms-teach.quiz-answers+json`` up to date, which JupyterLab stores when the
-    notebook is saved and ``kms-teach grade`` scores against the bank. The state is ``.answers`` and
-    ``.verdicts``; the view renders them.
+    notebook is saved and ``kms-teach grade`` scores against the bank. With ``keep=True`` (default)
+    they are also kept in ``.kms-teach/quiz-<bank>-<student>.json`` beside the notebook, so running the
+    cell again brings them back. The state is ``.answers`` and ``.verdicts``; the view renders them.
     """
 
     def __init__(self, bank: str = "kms-exam", *, student: str | None = None, seed: int | str | None = None,
-                 questions: list[str] | None = None, one_try: bool = False):
+                 questions: list[str] | None = None, one_try: bool = False, keep: bool = True):
         super().__init__(None)
         self.bank = load_bank(bank)
         self.student = student
@@ -43,6 +46,10 @@ class Quiz(View):
         self.one_try = one_try
         self.answers: dict[str, object] = {}
         self.verdicts: dict[str, Verdict] = {}
+        # Re-running the cell must not lose what was answered (the saved output would be replaced):
+        # the answers are also kept in a file beside the notebook, and read back here.
+        slug = re.sub(r"[^a-z0-9]+", "-", str(self.student or "anonymous").lower()).strip("-") or "anonymous"
+        self.keep_path = Path(".kms-teach") / f"quiz-{self.bank.name}-{slug}.json" if keep else None
         self._handle = None
         self.controls: dict[str, W.Widget] = {}
         self.feedback: dict[str, W.HTML] = {}
@@ -55,6 +62,7 @@ class Quiz(View):
         self.widget = W.VBox([W.HTML(f"<h3 style='margin:4px 0'>{esc(self.bank.title)}</h3>"), *rows, self.summary,
                               self.error_area])
         self.widget.add_class("kms-teach-quiz")
+        self._restore()
         self._draw()
 
     # ------------------------------------------------------------------ building
@@ -126,6 +134,40 @@ class Quiz(View):
     def _save(self) -> None:
         if self._handle is not None:
             self._handle.update(self._saved_bundle(), raw=True)
+        if self.keep_path is not None:
+            try:
+                self.keep_path.parent.mkdir(exist_ok=True)
+                self.keep_path.write_text(json.dumps(self.payload(), indent=1), encoding="utf-8")
+            except OSError as exc:  # a read-only folder: the notebook output still holds the answers
+                self._show_error(exc)
+
+    def _restore(self) -> None:
+        if self.keep_path is None or not self.keep_path.exists():
+            return
+        try:
+            kept = json.loads(self.keep_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # unreadable: start afresh rather than fail the cell
+        if kept.get("bank") != self.bank.name:
+            return
+        for q in self.questions:
+            if q.id in kept.get("answers", {}):
+                value = kept["answers"][q.id]
+                self.answers[q.id], self.verdicts[q.id] = value, check(q, value)
+                self._show_in_control(q, value)
+
+    def _show_in_control(self, q: Question, value) -> None:
+        control = self.controls[q.id]
+        try:
+            if q.multiple:
+                for o, box in zip(q.options, control.children):
+                    box.value = o.id in (value or [])
+            elif q.type == "single":
+                control.value = value if value in [o.id for o in q.options] else None
+            else:
+                control.value = "" if value is None else str(value)
+        except Exception:  # a kept value the control refuses: the answer is still recorded
+            pass
 
     # ------------------------------------------------------------------ drawing
 

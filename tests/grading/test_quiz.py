@@ -84,7 +84,27 @@ def test_a_broken_bank_is_refused_with_the_reason(question, message, tmp_path):
         load_bank("no-such-bank")
 
 
-def test_the_widget_records_checks_and_can_lock_answers():
+def test_running_the_quiz_cell_again_brings_the_answers_back(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = Quiz("kms-exam", student="Ada L.", questions=["fips", "container", "limit"])
+    first.answer("fips", "c")
+    first.answer("container", ["a", "e"])
+    first.answer("limit", " 4096 ")
+    kept = tmp_path / ".kms-teach" / "quiz-kms-exam-ada-l.json"
+    assert json.loads(kept.read_text())["answers"] == {"fips": "c", "container": ["a", "e"], "limit": "4096"}
+    again = Quiz("kms-exam", student="Ada L.", questions=["fips", "container", "limit"])
+    assert again.answers == first.answers and again.score == first.score == (1, 3)
+    assert again.controls["fips"].value == "c" and again.controls["limit"].value == "4096"
+    container = next(q for q in again.questions if q.id == "container")
+    ticked = {o.id for o, box in zip(container.options, again.controls["container"].children) if box.value}
+    assert ticked == {"a", "e"} and "Not quite" in again.feedback["fips"].value
+    assert Quiz("kms-exam", student="Bob", questions=["fips"]).answers == {}  # someone else's file
+    kept.write_text("{ not json")
+    assert Quiz("kms-exam", student="Ada L.", questions=["fips"]).answers == {}  # unreadable: start afresh
+
+
+def test_the_widget_records_checks_and_can_lock_answers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     quiz = Quiz("kms-exam", student="ada", questions=["fips", "limit", "engine-context"], one_try=True)
     assert [q.id for q in quiz.questions] == [q.id for q in load_bank().shuffled("ada") if q.id in
                                                {"fips", "limit", "engine-context"}]
