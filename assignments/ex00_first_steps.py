@@ -130,8 +130,10 @@ for i, region in enumerate(regions):
         client.create_key(Description=f"filler {i}-{j}")
     placed[region] = client.create_key(Description=f"needle in {region}")["KeyMetadata"]["KeyId"]
 for region, key_id in placed.items():
-    assert find_key(cloud_, regions, f"needle in {region}") == (region, key_id), \
-        f"find_key did not find the key in {region} (did you look at every page of ListKeys?)"
+    found = find_key(cloud_, regions, f"needle in {region}")
+    assert found is not None, f"find_key found nothing for the key in {region}"
+    assert tuple(found) == (region, key_id), \
+        f"find_key returned {found!r} for the key in {region} (did you look at every page of ListKeys?)"
 assert find_key(cloud_, regions, "no such key") is None, "find_key must return None when no Region has the key"
 assert find_key(cloud_, ["eu-west-1"], "needle in us-east-1") is None, \
     "find_key found a key in a Region it was not asked to search"

@@ -142,4 +142,8 @@ refused(lambda: as_stranger.decrypt(CiphertextBlob=mine, EncryptionContext={"ten
 for action in ("kms:Decrypt", "kms:Encrypt", "kms:PutKeyPolicy", "kms:CreateGrant"):
     assert not cloud_.explain(stranger, action, key_id, encryption_context={"tenant": "acme"}).allowed, \
         f"another user is now allowed {action}"
+for action in ("kms:CreateGrant", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:PutKeyPolicy",
+               "kms:GenerateDataKeyWithoutPlaintext", "kms:ScheduleKeyDeletion", "kms:RetireGrant"):
+    assert not cloud_.explain(reporter, action, key_id, encryption_context={"tenant": "acme"}).allowed, \
+        f"the reporter may {action}: Decrypt only"
 ### END HIDDEN TESTS

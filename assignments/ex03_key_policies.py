@@ -77,6 +77,8 @@ assert not any(matrix["stranger"].values()), \
 # Write `fix_lockout(policy, account)`, which returns a fixed copy: the account's root user (and
 # through it, IAM) can manage the key again, every principal the policy already allowed keeps its
 # access, everything the policy denied on purpose stays denied, and no other account is trusted.
+# Careful with `NotPrincipal`: naming the account there exempts *every* principal of the account;
+# AWS recommends `"Principal": "*"` with an `aws:PrincipalArn` condition instead.
 
 # %% [answer t2]
 def fix_lockout(policy, account):
@@ -91,10 +93,12 @@ def fix_lockout(policy, account):
         if st.get("Effect") == "Allow" and any(n.endswith(":root") and n != root for n in names):
             continue  # trusts another account (a typo in the account ID): drop it
         if st.get("Effect") == "Deny" and "NotPrincipal" in st:
-            others = st["NotPrincipal"].get("AWS", [])
+            # NotPrincipal naming the account would exempt every principal of the account; AWS's
+            # advice: Principal "*" with an aws:PrincipalArn condition, exempting the root user only.
+            others = st.pop("NotPrincipal").get("AWS", [])
             others = [others] if isinstance(others, str) else others
-            if root not in others:
-                st["NotPrincipal"]["AWS"] = others + [root]
+            st["Principal"] = {"AWS": "*"}
+            st.setdefault("Condition", {})["ArnNotEquals"] = {"aws:PrincipalArn": others + [root]}
         kept.append(st)
     if not any(st.get("Effect") == "Allow" and st.get("Principal") in ({"AWS": root}, {"AWS": [root]})
                for st in kept):

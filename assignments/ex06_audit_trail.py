@@ -77,7 +77,7 @@ check.t2(refused)
 ### BEGIN HIDDEN TESTS
 from kms_teach.exercises import audit_scenario
 scenario = audit_scenario(seed=62)
-assert refused(scenario.cloudtrail) == scenario.refused, \
+assert [tuple(x) for x in refused(scenario.cloudtrail)] == scenario.refused, \
     "not the refused calls (AccessDeniedException only), oldest first"
 ### END HIDDEN TESTS
 

@@ -116,19 +116,32 @@ def _grading_command(args, parser) -> int:
             print(f"kms-teach export-nbgrader: {exc}", file=sys.stderr)
             return 2
         return 0
-    if args.jobs < 1 or args.cell_timeout <= 0 or args.total_timeout <= 0:
-        parser.error("--jobs, --cell-timeout and --total-timeout must be positive")
+    import math
+
+    if args.jobs < 1 or not (math.isfinite(args.cell_timeout) and args.cell_timeout > 0) \
+            or not (math.isfinite(args.total_timeout) and args.total_timeout > 0):
+        parser.error("--jobs, --cell-timeout and --total-timeout must be positive numbers")
+    for option, value in (("--json", args.json), ("--csv", args.csv)):
+        # Checked before grading: a class's results must not be lost to a typo in a path.
+        if value and not Path(value).resolve().parent.is_dir():
+            parser.error(f"{option}: the folder {Path(value).resolve().parent} does not exist")
     options = dict(assignment=args.assignment, assignments_dir=args.assignments,
                    cell_timeout=args.cell_timeout, total_timeout=args.total_timeout)
     files = grading._batch.submissions_in(args.submissions)
     missing = [str(f) for f in files if not f.exists()]
-    if missing or not files:
-        print(f"kms-teach grade: no such submission: {', '.join(missing) or ' '.join(args.submissions)}",
-              file=sys.stderr)
+    if missing:
+        print(f"kms-teach grade: no such submission: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if not files:
+        print(f"kms-teach grade: no notebooks (*.ipynb) in {' '.join(args.submissions)}", file=sys.stderr)
         return 2
     single = len(files) == 1 and not Path(args.submissions[0]).is_dir()
     reports = grading.grade_many(files, jobs=args.jobs, progress=not single,
                                  **options)
+    assignments = sorted({r.assignment for r in reports if r.assignment})
+    if len(assignments) > 1:
+        print(f"kms-teach grade: warning: these submissions answer different assignments ({', '.join(assignments)}); "
+              "give --assignment NAME to grade them all against one", file=sys.stderr)
     if single:
         print(reports[0].text())
     else:

@@ -98,12 +98,18 @@ def record_data_keys(kms) -> list[bytes]:
 
 
 def forms(secret: bytes) -> list[bytes]:
-    """The ways a key is commonly written down: raw, hex (both cases) and base64 (with and without padding)."""
+    """The ways a key is commonly written down: raw, hex (both cases), base64 (with and without
+    padding), a Python bytes literal (``repr``, ``str()`` of a response, ``json.dumps(default=str)``)
+    and a list of numbers (``list(key)`` printed or dumped as JSON)."""
     import base64
+    import json
 
     b64 = base64.b64encode(secret)
+    literal = repr(secret)
     return [secret, secret.hex().encode(), secret.hex().upper().encode(), b64, b64.rstrip(b"="),
-            base64.urlsafe_b64encode(secret), base64.urlsafe_b64encode(secret).rstrip(b"=")]
+            base64.urlsafe_b64encode(secret), base64.urlsafe_b64encode(secret).rstrip(b"="),
+            literal.encode(), json.dumps(literal)[1:-1].encode(), str(list(secret)).encode(),
+            json.dumps(list(secret)).encode(), json.dumps(list(secret), separators=(",", ":")).encode()]
 
 
 def files_holding(folder, secrets) -> list[str]:

@@ -55,6 +55,9 @@ def lockout_cases():
               ("user", "Encrypt", True), ("contractor", "Decrypt", False), ("stranger", "Decrypt", False),
               ("other_root", "DescribeKey", False), ("other_root", "Decrypt", False)]
     expectations = {"account": acct, "checks": checks}
+    # Case B's Deny is deliberate: it must keep everyone but the user (and now root) out, IAM admins too.
+    deliberate = {"account": acct, "checks": checks + [("iam_admin", "Decrypt", False),
+                                                       ("iam_admin", "PutKeyPolicy", False)]}
     version = "2012-10-17"
     return [
         ("no statement for the account",
@@ -66,7 +69,7 @@ def lockout_cases():
              user,
              {"Sid": "Only the user", "Effect": "Deny", "NotPrincipal": {"AWS": [people["user"]]},
               "Action": "kms:*", "Resource": "*"},
-             contractor]}, expectations),
+             contractor]}, deliberate),
         ("a typo in the account ID",
          {"Version": version, "Statement": [
              {"Sid": "Enable IAM User Permissions", "Effect": "Allow",

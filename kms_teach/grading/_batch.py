@@ -62,7 +62,13 @@ def grade_many(paths: Iterable[str | Path], *, jobs: int = 2, progress: bool | C
                 bar.step(f"{report.student}: {report.score}/{report.max_score}")
             elif callable(progress):
                 progress(report)
-    return [reports[i] for i in range(len(files))]
+    out = [reports[i] for i in range(len(files))]
+    # nbgrader-style folders (alice/ex02.ipynb, bob/ex02.ipynb): the folder names the student.
+    stems = [Path(r.submission).stem for r in out]
+    for r, stem in zip(out, stems):
+        if stems.count(stem) > 1:
+            r.student_name = Path(r.submission).parent.name or stem
+    return out
 
 
 def _grade_safely(path: Path, options: dict) -> Report:

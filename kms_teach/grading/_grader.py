@@ -21,6 +21,7 @@ a submission written to attack the grader from inside the kernel.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import subprocess
 import tempfile
@@ -64,10 +65,11 @@ class Report:
     tasks: list[TaskResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    student_name: str | None = None  # default: the file's name without .ipynb
 
     @property
     def student(self) -> str:
-        return Path(self.submission).stem
+        return self.student_name or Path(self.submission).stem
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -95,11 +97,11 @@ def _meta(cell) -> dict:
 
 
 def assemble(assignment: Assignment, submitted: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str],
-                                                                                  dict[str, str]]:
+                                                                                  dict[str, str], set[str]]:
     """The notebook to run: the source's locked cells, the learner's answers and added cells.
 
-    Returns it, the problems noticed (deleted or duplicated answer cells) and, for each cell id of
-    the result, the task whose answer it holds.
+    Returns it, the problems noticed (deleted or duplicated answer cells), for each cell id of the
+    result the task whose answer it holds, and the tasks whose answer cell was deleted.
     """
     template = assignment.notebook("template")
     known = {_meta(c).get("cell"): c for c in template.cells}
@@ -111,6 +113,7 @@ def assemble(assignment: Assignment, submitted: nbformat.NotebookNode) -> tuple[
     anchor: str | None = None
     for cell in submitted.cells:
         label = _meta(cell).get("cell")
+        label = label if isinstance(label, str) else None  # forged metadata of another type: not a label
         if label in known:
             anchor = label
             if label in answer_labels:
@@ -119,10 +122,12 @@ def assemble(assignment: Assignment, submitted: nbformat.NotebookNode) -> tuple[
             extras_after.setdefault(anchor, []).append(cell)
         # a markdown cell the learner added, or a cell with forged metadata: not run
 
+    deleted: set[str] = set()
     for label in sorted(answer_labels):
         found = answers.get(label, [])
         task = _meta(known[label]).get("task")
         if not found:
+            deleted.add(task)
             problems.append(f"the answer cell of task {task} was deleted; the task scores 0")
         elif len(found) > 1:
             problems.append(f"the answer cell of task {task} appears {len(found)} times; the last one was graded")
@@ -151,12 +156,13 @@ def assemble(assignment: Assignment, submitted: nbformat.NotebookNode) -> tuple[
         # markdown and self-check cells are not needed to grade: the hidden checks decide
         for i, extra in enumerate(extras_after.get(label, [])):
             add(extra.get("source", ""), f"added-after-{label}-{i}", meta.get("task") if role == "answer" else None)
-    return out, problems, owner
+    return out, problems, owner, deleted
 
 
 def hidden_cell(task_id: str, code: str, nonce: str) -> str:
     """The hidden checks of one task, wrapped so that their outcome is reported exactly once."""
-    body = textwrap.indent(code or "pass", "    ")
+    # No hidden checks would pass everything: a source without them is refused, and this fails safe.
+    body = textwrap.indent(code or "raise AssertionError('this task has no hidden checks')", "    ")
     return f'''def __kms_teach_check():
 {body}
 
@@ -234,7 +240,12 @@ def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, 
         report.seconds = time.monotonic() - started
         return report
 
-    name = assignment or (submitted.metadata.get("kms_teach") or {}).get("assignment")
+    meta = submitted.get("metadata", {}).get("kms_teach")
+    claimed = meta.get("assignment") if isinstance(meta, dict) else None
+    claimed = claimed if isinstance(claimed, str) and claimed else None
+    if assignment and claimed and claimed != assignment:
+        report.problems.append(f"the notebook says it answers {claimed}; it was graded as {assignment}")
+    name = assignment or claimed
     if name and name.startswith("quiz_"):
         _grade_quiz(name[len("quiz_"):], submitted, report)
         report.seconds = round(time.monotonic() - started, 3)
@@ -288,11 +299,12 @@ def _grade_quiz(bank_name: str, submitted, report: Report) -> None:
 
 def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,
         total_timeout: float) -> dict[str, tuple[bool, str]]:
-    from nbclient import NotebookClient
     from jupyter_core.utils import run_sync
     from nbclient.exceptions import DeadKernelError
 
-    nb, problems, owner = assemble(source, submitted)
+    _LimitedClient = _client_class()
+
+    nb, problems, owner, deleted = assemble(source, submitted)
     report.problems.extend(problems)
     nonce = secrets.token_hex(16)
     first_hidden = len(nb.cells)
@@ -307,8 +319,11 @@ def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,
     answer_errors: dict[str, str] = {}
     stderr_cells: list[str] = []
     with tempfile.TemporaryDirectory(prefix="kms-teach-grade-") as workdir:
-        client = NotebookClient(nb, km=_kernel_manager(), timeout=cell_timeout, allow_errors=True,
-                                interrupt_on_timeout=True, record_timing=False,
+        client = _LimitedClient(nb, km=_kernel_manager(), timeout=max(1, math.ceil(cell_timeout)),
+                                allow_errors=True, interrupt_on_timeout=True, record_timing=False,
+                                # A timed-out cell ends with this reply instead of waiting again and again.
+                                error_on_timeout={"ename": "CellTimeoutError", "evalue": "time limit",
+                                                  "traceback": []},
                                 resources={"metadata": {"path": workdir}})
         try:
             # The kernel's own stderr is start-up noise; what cells print arrives over the protocol.
@@ -320,17 +335,26 @@ def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,
                         report.problems.append(f"the total time limit ({total_timeout:g} s) ran out; "
                                                "the remaining cells did not run")
                         break
-                    client.timeout = max(1, int(min(cell_timeout, left) + 0.999))  # whole seconds (a trait)
+                    client.timeout = max(1, math.ceil(min(cell_timeout, left)))  # whole seconds (a trait)
                     began = time.monotonic()
                     # On timeout nbclient interrupts the kernel itself and moves on (its own recovery:
                     # interrupting from here instead leaves a stray output reader on the channel).
                     client.execute_cell(cell, index)
-                    if time.monotonic() - began >= client.timeout and _interrupted(cell.outputs):
-                        where = f"task {task}'s" if task else "a"
+                    where = f"task {task}'s" if task else "a"
+                    if client.truncated.get(index):
+                        report.problems.append(f"{where} cell printed more than {MAX_CELL_OUTPUT:,} characters; "
+                                               "the rest was dropped")
+                    if time.monotonic() - began >= client.timeout:
                         report.problems.append(f"{where} cell ran longer than {client.timeout:g} s and was stopped")
                         if task and index >= first_hidden:
                             outcomes[task] = (False, f"the hidden checks ran longer than {client.timeout:g} s "
                                                      "(an answer that never returns?)")
+                        if not _interrupted(cell.outputs):
+                            # The code caught the interrupt and carried on (a bare except in a retry
+                            # loop): the kernel is still busy, so nothing after it can run.
+                            report.problems.append("the code did not stop when interrupted; the kernel was "
+                                                   "stopped and the remaining cells did not run")
+                            break
                         continue
                     if index < first_hidden:
                         error = _error_text(cell.outputs)
@@ -354,6 +378,8 @@ def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,
                 pass
     if stderr_cells:
         report.problems.append("wrote to stderr in: " + ", ".join(dict.fromkeys(stderr_cells)))
+    for task in deleted:
+        outcomes[task] = (False, "its answer cell was deleted")
     for task, error in answer_errors.items():
         report.problems.append(f"task {task}'s answer cell raised {error}")
         passed, message = outcomes.get(task, (False, "the hidden checks did not run"))
@@ -363,8 +389,34 @@ def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,
 
 
 def _interrupted(outputs) -> bool:
-    return any(o.get("output_type") == "error" and o.get("ename") == "KeyboardInterrupt" for o in outputs) \
-        or not any(o.get("output_type") == "display_data" for o in outputs)
+    """Did the interrupt stop the code (KeyboardInterrupt reached the top of the cell)?"""
+    return any(o.get("output_type") == "error" and o.get("ename") == "KeyboardInterrupt" for o in outputs)
+
+
+MAX_CELL_OUTPUT = 2_000_000  # characters kept per cell: a print loop must not fill the grader's memory
+
+
+def _client_class():
+    from nbclient import NotebookClient
+
+    class LimitedClient(NotebookClient):
+        """nbclient, keeping at most MAX_CELL_OUTPUT characters of output per cell."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.kept: dict[int, int] = {}
+            self.truncated: dict[int, bool] = {}
+
+        def output(self, outs, msg, display_id, cell_index):
+            content = msg.get("content", {})
+            size = len(content.get("text", "")) + sum(len(str(v)) for v in (content.get("data") or {}).values())
+            if self.kept.get(cell_index, 0) + size > MAX_CELL_OUTPUT:
+                self.truncated[cell_index] = True
+                return None
+            self.kept[cell_index] = self.kept.get(cell_index, 0) + size
+            return super().output(outs, msg, display_id, cell_index)
+
+    return LimitedClient
 
 
 def _outcome(outputs, task: str, nonce: str) -> tuple[bool, str]:

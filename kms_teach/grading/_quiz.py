@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -107,18 +108,22 @@ def _normal(text: str) -> str:
 
 def check(question: Question, answer: Any) -> Verdict:
     """Is ``answer`` right, and the feedback for it (per chosen option where there are options)."""
-    if answer is None or answer == "" or answer == []:
+    # Saved answers are JSON a learner can edit: any shape must get a verdict, never an exception.
+    if answer is None or (isinstance(answer, str) and not answer.strip()):
         return Verdict(False, "not answered")
     if question.type == "single":
-        chosen = [o for o in question.options if o.id == answer]
+        chosen = [o for o in question.options if isinstance(answer, str) and o.id == answer]
         if not chosen:
-            return Verdict(False, f"{answer!r} is not one of the options")
+            return Verdict(False, f"{str(answer)[:40]!r} is not one of the options")
         return Verdict(chosen[0].correct, chosen[0].feedback)
     if question.multiple:
-        picked = set(answer) if isinstance(answer, (list, tuple, set)) else {answer}
+        # An empty list is an answer ("none of them"); the widget saves one when nothing is ticked.
+        if not isinstance(answer, (list, tuple)) or not all(isinstance(a, str) for a in answer):
+            return Verdict(False, "the answer must be a list of option ids")
+        picked = set(answer)
         known = {o.id for o in question.options}
         if not picked <= known:
-            return Verdict(False, f"{sorted(picked - known)} are not options")
+            return Verdict(False, f"{sorted(picked - known)[:5]} are not options")
         right = {o.id for o in question.options if o.correct}
         notes = [f"{o.text} - {o.feedback}" for o in question.options if o.id in picked and o.feedback]
         missed = [o.text for o in question.options if o.correct and o.id not in picked]
@@ -127,11 +132,17 @@ def check(question: Question, answer: Any) -> Verdict:
         return Verdict(picked == right, "\n".join(notes))
     if question.type == "numeric":
         try:
+            if isinstance(answer, bool):
+                raise TypeError
             value = float(answer)
-        except (TypeError, ValueError):
-            return Verdict(False, f"{answer!r} is not a number")
+            if not math.isfinite(value):
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            return Verdict(False, f"{str(answer)[:40]!r} is not a number")
         ok = abs(value - float(question.answer)) <= question.tolerance
         return Verdict(ok, question.feedback_right if ok else question.feedback_wrong)
+    if not isinstance(answer, (str, int, float)):
+        return Verdict(False, "the answer must be text")
     ok = _normal(answer) in {_normal(a) for a in question.accept}
     return Verdict(ok, question.feedback_right if ok else question.feedback_wrong)
 
@@ -176,6 +187,9 @@ def _question(raw: dict, where: str) -> Question:
                  feedback_wrong=raw.get("feedback_wrong", ""))
     if kind in ("single", "multiple"):
         q.options = [Option(o["id"], o["text"], bool(o.get("correct")), o.get("feedback", "")) for o in raw["options"]]
+        ids = [o.id for o in q.options]
+        if len(set(ids)) != len(ids):
+            raise QuizError(f"{where}: two options have the same id")
         right = sum(o.correct for o in q.options)
         if kind == "single" and right != 1:
             raise QuizError(f"{where}: a single-choice question has exactly one correct option, not {right}")
@@ -191,6 +205,8 @@ def _question(raw: dict, where: str) -> Question:
             raise QuizError(f"{where}: a text question lists the answers it accepts")
     elif not raw.get("principals") or not raw.get("policy") or not raw.get("action"):
         raise QuizError(f"{where}: an engine question has a policy, an action and principals")
+    elif len({p.get("id") for p in raw["principals"]}) != len(raw["principals"]):
+        raise QuizError(f"{where}: two principals have the same id")
     return q
 
 
@@ -253,6 +269,7 @@ def saved_answers(nb) -> dict | None:
 def score(bank: Bank, answers: dict) -> list[tuple[Question, Verdict]]:
     """Every question of the bank with its verdict (unanswered questions are wrong)."""
     given = answers.get("answers", {}) if isinstance(answers, dict) else {}
+    given = given if isinstance(given, dict) else {}
     return [(q, check(q, given.get(q.id))) for q in bank.questions]
 
 

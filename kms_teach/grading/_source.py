@@ -181,6 +181,8 @@ def parse(text: str, path: Path) -> Assignment:
     name = header.get("assignment") or path.stem
     if not re.fullmatch(r"ex\d\d_[a-z0-9_]+", name):
         raise SourceError(f"{path}: assignment names look like ex02_data_keys, not {name!r}")
+    if name != path.stem:  # the grader finds a source by the name its notebooks carry
+        raise SourceError(f"{path}: the header names the assignment {name!r}; the file must be {name}.py")
     cells: list[SourceCell] = []
     tasks: dict[str, Task] = {}
     current: SourceCell | None = None
@@ -276,6 +278,27 @@ def _cell_text(role: str, body: list[str], path: Path, line: int) -> str:
     return "\n".join(out)
 
 
+def _check_pairs(cell: SourceCell, begin: str, end: str, path: Path) -> None:
+    """Every BEGIN has its END, in order, not nested: a lost END would silently swallow code."""
+    open_at = None
+    for offset, line in enumerate(cell.source.splitlines(), start=1):
+        text = line.strip()
+        if text.startswith("### ") and text not in (begin, end) and text.split()[1] in ("BEGIN", "END") \
+                and (begin.split()[2] in text or end.split()[2] in text):
+            raise SourceError(f"{path}:{cell.line + offset}: {text!r} is not a marker; write {begin!r} or {end!r}")
+        if text == begin:
+            if open_at is not None:
+                raise SourceError(f"{path}:{cell.line + offset}: {begin} inside another one (opened at line "
+                                  f"{cell.line + open_at})")
+            open_at = offset
+        elif text == end:
+            if open_at is None:
+                raise SourceError(f"{path}:{cell.line + offset}: {end} without {begin}")
+            open_at = None
+    if open_at is not None:
+        raise SourceError(f"{path}:{cell.line + open_at}: {begin} is never closed by {end}")
+
+
 def _validate(cells: list[SourceCell], tasks: dict[str, Task], path: Path) -> None:
     answered = {c.task for c in cells if c.role == "answer"}
     for task in tasks:
@@ -287,6 +310,10 @@ def _validate(cells: list[SourceCell], tasks: dict[str, Task], path: Path) -> No
     if order != [f"t{i}" for i in range(1, len(order) + 1)]:
         raise SourceError(f"{path}: tasks are numbered t1, t2, ... in order")
     for c in cells:
+        for begin, end in ((BEGIN_SOLUTION, END_SOLUTION), (BEGIN_HIDDEN, END_HIDDEN)):
+            _check_pairs(c, begin, end, path)
+        if c.role == "check" and not hidden_part(c.source).strip():
+            raise SourceError(f"{path}:{c.line}: the hidden tests of task {c.task} are empty: nothing would be checked")
         if c.role == "answer" and (BEGIN_SOLUTION not in c.source or END_SOLUTION not in c.source):
             raise SourceError(f"{path}:{c.line}: an answer cell holds a ### BEGIN SOLUTION ... ### END SOLUTION region")
         if c.role == "check" and BEGIN_HIDDEN not in c.source:

@@ -160,8 +160,9 @@ class Quiz(View):
         control = self.controls[q.id]
         try:
             if q.multiple:
+                chosen = value if isinstance(value, list) else []
                 for o, box in zip(q.options, control.children):
-                    box.value = o.id in (value or [])
+                    box.value = o.id in chosen
             elif q.type == "single":
                 control.value = value if value in [o.id for o in q.options] else None
             else:

@@ -56,3 +56,14 @@ def test_export_nbgrader_from_the_command_line(tmp_path):
     path = tmp_path / "course" / "source" / "ex02_data_keys" / "ex02_data_keys.ipynb"
     points = [c["metadata"]["nbgrader"].get("points") for c in json.loads(path.read_text())["cells"]]
     assert [p for p in points if p] == [3, 2, 4]
+
+
+def test_output_paths_and_limits_are_checked_before_any_grading(tmp_path):
+    sub = ROOT / "solutions" / "ex00_first_steps.ipynb"
+    out = kms_teach("grade", sub, "--json", tmp_path / "missing" / "r.json")
+    assert out.returncode == 2 and "does not exist" in out.stderr and "Traceback" not in out.stderr
+    out = kms_teach("grade", sub, "--cell-timeout", "nan")
+    assert out.returncode == 2 and "positive numbers" in out.stderr
+    (tmp_path / "empty").mkdir()
+    out = kms_teach("grade", tmp_path / "empty")
+    assert out.returncode == 2 and "no notebooks" in out.stderr

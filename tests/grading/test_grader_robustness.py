@@ -75,6 +75,30 @@ def _cases() -> dict[str, nbformat.NotebookNode | str]:
         "def _create_named(kms, description, alias):\n" + "\n".join(GOOD_T1.splitlines()[1:])))
     cases["added_helper_cell"] = helper
 
+    cases["t1_swallows_the_interrupt"] = with_answers(sol, {"t1": (
+        "import time\n"
+        "def make_key(kms, description, alias):\n"
+        "    while True:  # retry until it works - and never give up\n"
+        "        try:\n"
+        "            time.sleep(0.2)\n"
+        "            raise RuntimeError('not yet')\n"
+        "        except:\n"
+        "            pass\n")})
+    cases["prints_forever"] = with_answers(sol, {"t2": "while True:\n    print('x' * 1000)"})
+    retyped = copy.deepcopy(sol)
+    i = answer_index(retyped, "t1")
+    body = retyped.cells[i].source
+    del retyped.cells[i]
+    retyped.cells.insert(i + 1, nbformat.v4.new_code_cell(body))  # retyped below the self-check
+    cases["t1_answer_deleted_and_retyped_elsewhere"] = retyped
+    for label, meta in (("metadata_is_a_string", "ex00_first_steps"), ("assignment_is_a_number", {"assignment": 5})):
+        broken = copy.deepcopy(sol)
+        broken.metadata["kms_teach"] = meta
+        cases[label] = broken
+    odd_label = copy.deepcopy(sol)
+    odd_label.cells[answer_index(odd_label, "t3")].metadata["kms_teach"]["cell"] = ["t3-answer"]
+    cases["cell_label_is_a_list"] = odd_label
+
     no_meta = copy.deepcopy(sol)
     no_meta.metadata.pop("kms_teach")
     cases["no_notebook_metadata"] = no_meta
@@ -194,3 +218,47 @@ def test_the_total_time_limit_stops_a_slow_submission(tmp_path):
     r = grading.grade(write(nb, tmp_path, "slow"), cell_timeout=10, total_timeout=4)
     assert any("total time limit" in p for p in r.problems)
     assert r.score < FULL
+
+
+def test_code_that_swallows_the_interrupt_cannot_hang_the_grader(reports):
+    r = reports["t1_swallows_the_interrupt"]
+    assert any("did not stop when interrupted" in p for p in r.problems)
+    assert r.score == 0 and r.seconds < 40  # the kernel was stopped: nothing after it could run
+
+
+def test_a_print_loop_is_cut_off_and_noted(reports):
+    r = reports["prints_forever"]
+    assert any("printed more than" in p for p in r.problems)
+    assert task(r, "t1").passed and not task(r, "t2").passed
+
+
+def test_a_deleted_answer_cell_scores_zero_even_if_retyped_elsewhere(reports):
+    r = reports["t1_answer_deleted_and_retyped_elsewhere"]
+    assert not task(r, "t1").passed and "deleted" in task(r, "t1").message and r.score == FULL - 2
+
+
+def test_metadata_of_the_wrong_type_gets_a_reason_not_a_crash(reports):
+    for name in ("metadata_is_a_string", "assignment_is_a_number"):
+        assert reports[name].score == 0 and "does not say which assignment" in reports[name].problems[0]
+    r = reports["cell_label_is_a_list"]
+    assert not task(r, "t3").passed and any("task t3 was deleted" in p for p in r.problems)
+
+
+def test_a_fractional_cell_time_limit_is_accepted(tmp_path):
+    r = grading.grade(write(notebook("solution", NAME), tmp_path, "ok"), cell_timeout=2.5, total_timeout=60.5)
+    assert r.score == FULL, r.text()
+
+
+def test_grading_as_another_assignment_says_so(tmp_path):
+    r = grading.grade(write(notebook("solution", NAME), tmp_path, "x"), assignment="ex04_rotation")
+    assert any("says it answers ex00_first_steps; it was graded as ex04_rotation" in p for p in r.problems)
+    assert r.score == 0
+
+
+def test_students_in_folders_are_named_by_their_folder(tmp_path):
+    for who in ("alice", "bob"):
+        (tmp_path / who).mkdir()
+        write(notebook("student", NAME), tmp_path / who, NAME)
+    reports = grading.grade_many([tmp_path / "alice" / f"{NAME}.ipynb", tmp_path / "bob" / f"{NAME}.ipynb"],
+                                 jobs=2, progress=False)
+    assert [r.student for r in reports] == ["alice", "bob"]

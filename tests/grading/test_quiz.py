@@ -150,3 +150,21 @@ def test_a_quiz_without_saved_answers_or_for_another_bank_gets_zero_and_a_reason
     nbformat.write(_submitted({"fips": "b"}, bank="other"), tmp_path / "other.ipynb")
     r = grading.grade(tmp_path / "other.ipynb")
     assert r.score == 0 and "for the bank 'other'" in r.problems[0]
+
+
+@pytest.mark.parametrize("answers", [
+    {"never-leave": [["a"]]}, {"never-leave": {"a": True}}, {"never-leave": [1, "zz"]}, {"limit": 10 ** 400},
+    {"limit": float("nan")}, {"limit": True}, {"fips": ["b"]}, {"cmk-name": {"x": 1}}, ["a", "b"], "oops",
+])
+def test_saved_answers_of_any_shape_get_a_verdict_not_a_crash(answers, tmp_path):
+    nb = quiz_notebook(load_bank(), "student")
+    nb.cells[1].outputs = [nbformat.v4.new_output("display_data", data={
+        ANSWERS_MIME: {"bank": "kms-exam", "answers": answers}, "text/plain": "saved"})]
+    nbformat.write(nb, tmp_path / "odd.ipynb")
+    r = grading.grade(tmp_path / "odd.ipynb")
+    assert r.score == 0 and r.max_score == 37
+
+
+def test_an_empty_choice_is_an_answer_for_multiple_choice(bank):
+    assert check(bank.question("never-leave"), []).feedback.startswith("also true")
+    assert check(bank.question("never-leave"), None).feedback == "not answered"

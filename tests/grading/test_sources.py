@@ -69,6 +69,12 @@ def test_a_source_gives_student_and_solution_notebooks_and_hidden_checks():
     (GOOD.replace("# %% [setup]", "# %% [locked]"), "one of markdown"),
     (GOOD.replace("# Some *prose*.", "Some prose"), "start with '# '"),
     (GOOD.replace("ex99_demo", "Demo Assignment"), "assignment names"),
+    (GOOD.replace("### END HIDDEN TESTS", "### END HIDDEN TEST"), "is not a marker"),
+    (GOOD.replace("### END HIDDEN TESTS", ""), "never closed"),
+    (GOOD.replace('assert double(4) == 8, "double(4) is not 8"\n', ""), "hidden tests of task t1 are empty"),
+    (GOOD.replace("        ### BEGIN SOLUTION\n", "        ### BEGIN SOLUTION\n        ### BEGIN SOLUTION\n"),
+     "inside another one"),
+    (GOOD.replace("assignment: ex99_demo", "assignment: ex98_demo"), "the file must be ex98_demo.py"),
 ])
 def test_a_broken_source_is_refused_with_file_and_reason(broken, message):
     with pytest.raises(SourceError, match=message.replace("*", r"\*").replace("(", r"\(")) as info:

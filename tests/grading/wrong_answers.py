@@ -547,3 +547,52 @@ def decrypts_between(cloudtrail, start, end):
 '''),
     ],
 }
+
+# Found by review: each of these once got the task's points.
+WRONG["ex01_encrypt_decrypt"]["t3"].append(("a grant that also lets the reporter create grants", '''
+def allow_tenant_reader(kms, key_id, user_arn, tenant):
+    kms.create_grant(KeyId=key_id, GranteePrincipal=user_arn,
+                     Operations=["Decrypt", "CreateGrant", "RetireGrant", "DescribeKey"],
+                     Constraints={"EncryptionContextEquals": {"tenant": tenant}})
+'''))
+WRONG["ex02_data_keys"]["t3"].append(("a debug log of GenerateDataKey's answer", '''
+import json
+
+def seal_file(kms, key_id, src, dst):
+    dk = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")
+    Path(str(dst) + ".log").write_text(json.dumps({k: v for k, v in dk.items() if k != "ResponseMetadata"},
+                                                  default=str))
+    nonce = os.urandom(12)
+    ek = dk["CiphertextBlob"]
+    body = AESGCM(dk["Plaintext"]).encrypt(nonce, Path(src).read_bytes(), None)
+    Path(dst).write_bytes(len(ek).to_bytes(2, "big") + ek + nonce + body)
+
+
+def open_file(kms, path):
+    raw = Path(path).read_bytes()
+    n = int.from_bytes(raw[:2], "big")
+    dek = kms.decrypt(CiphertextBlob=raw[2:2 + n])["Plaintext"]
+    return AESGCM(dek).decrypt(raw[2 + n:14 + n], raw[14 + n:], None)
+'''))
+WRONG["ex02_data_keys"]["t3"].append(("the data key as a JSON list of numbers", '''
+import json
+
+def seal_file(kms, key_id, src, dst):
+    dk = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")
+    nonce = os.urandom(12)
+    body = AESGCM(dk["Plaintext"]).encrypt(nonce, Path(src).read_bytes(), None)
+    Path(dst).write_text(json.dumps({"key": list(dk["Plaintext"]), "nonce": nonce.hex(), "body": body.hex()}))
+
+
+def open_file(kms, path):
+    doc = json.loads(Path(path).read_text())
+    return AESGCM(bytes(doc["key"])).decrypt(bytes.fromhex(doc["nonce"]), bytes.fromhex(doc["body"]), None)
+'''))
+WRONG["ex03_key_policies"]["t2"].append(("drops the deliberate Deny and adds the root statement", '''
+def fix_lockout(policy, account):
+    root = f"arn:aws:iam::{account}:root"
+    kept = [s for s in policy["Statement"] if "NotPrincipal" not in s
+            and not (s.get("Effect") == "Allow" and str(s.get("Principal")).endswith(":root'}") and root not in str(s))]
+    kept.insert(0, {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"})
+    return dict(policy, Statement=kept)
+'''))
