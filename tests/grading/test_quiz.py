@@ -75,6 +75,8 @@ def test_each_student_gets_an_order_of_their_own(bank):
     ({"id": "x", "topic": "t", "prompt": "p", "type": "numeric", "answer": "many"}, "numeric answer"),
     ({"id": "x", "topic": "t", "prompt": "p", "type": "text"}, "lists the answers"),
     ({"id": "x", "prompt": "p", "type": "text", "accept": ["a"]}, "topic is missing"),
+    ({"id": "x", "topic": "t", "prompt": "p", "type": "single",
+      "options": [{"id": "a", "text": "A"}, {"id": "a", "text": "B", "correct": True}]}, "same id"),
 ])
 def test_a_broken_bank_is_refused_with_the_reason(question, message, tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"bank": "bad", "questions": [question]}))
