@@ -36,7 +36,7 @@ from _common import REPO, environment, load_average  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from kms_teach import grading  # noqa: E402
-from kms_teach.grading._grader import _kernel_manager  # noqa: E402
+
 
 OVERHEAD_TARGET, SPEEDUP_TARGET = 1.5, 1.6
 NAME = "ex02_data_keys"
@@ -77,18 +77,14 @@ def submissions(folder: Path, n: int) -> list[Path]:
 
 def run_alone(path: Path) -> float:
     """The reference: the notebook as handed in, executed top to bottom in a fresh kernel."""
-    from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as work:
-        client = NotebookClient(nb, km=_kernel_manager(), timeout=120, allow_errors=True,
-                                resources={"metadata": {"path": work}})
-        try:
-            client.execute(stderr=subprocess.DEVNULL)  # kernel start-up noise
-        finally:
-            run_sync(client.km.shutdown_kernel)(now=True)
+        client = NotebookClient(nb, km=grading.kernel_manager(), timeout=120, allow_errors=True,
+                                shutdown_kernel="immediate", resources={"metadata": {"path": work}})
+        client.execute(stderr=subprocess.DEVNULL, cleanup_kc=True)  # stderr: kernel start-up noise
     return time.perf_counter() - started
 
 

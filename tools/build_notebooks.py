@@ -31,10 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-import ipykernel.kernelspec
 import nbformat
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -43,23 +40,12 @@ ROOT = TOOLS.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 
 sys.path.insert(0, str(TOOLS))
+sys.path.insert(1, str(ROOT))  # this checkout's kms_teach, installed or not
 import nbsrc  # noqa: E402  (tools/nbsrc, importable once TOOLS is on the path)
-
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+from kms_teach.grading import KERNELSPEC, kernel_manager, notebook_text  # noqa: E402
 
 # The d2l-style shape every course notebook keeps, in this order (markdown headings).
 REQUIRED_SECTIONS = ("## Objectives", "## What you saw", "## Self-check", "## Next")
-
-
-class _CurrentEnvKernelSpecs(KernelSpecManager):
-    """Resolve "python3" to ipykernel in the interpreter running this script, whatever else is installed."""
-
-    def get_kernel_spec(self, kernel_name):
-        if kernel_name == KERNELSPEC["name"]:
-            return self.kernel_spec_class(
-                resource_dir=ipykernel.kernelspec.RESOURCES, **ipykernel.kernelspec.get_kernel_dict()
-            )
-        return super().get_kernel_spec(kernel_name)
 
 
 # ---------------------------------------------------------------------------- build
@@ -110,17 +96,17 @@ def check_shape(filename: str, nb: nbformat.NotebookNode) -> None:
 
 def execute(nb: nbformat.NotebookNode, *, timeout: int) -> nbformat.NotebookNode:
     """Run every cell in a fresh kernel (cwd = notebooks/), storing the outputs in ``nb``."""
-    km = KernelManager(kernel_name=KERNELSPEC["name"], kernel_spec_manager=_CurrentEnvKernelSpecs())
     client = NotebookClient(
         nb,
-        km=km,
+        km=kernel_manager(),  # python3 = ipykernel in this interpreter
+        shutdown_kernel="immediate",
         timeout=timeout,
         record_timing=False,  # no wall-clock timestamps in the stored notebook
         allow_errors=False,  # only cells tagged raises-exception may raise
         resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
     )
     # The kernel's own stderr is only ipykernel start-up noise; cell output arrives over the kernel protocol.
-    client.execute(stderr=subprocess.DEVNULL)
+    client.execute(stderr=subprocess.DEVNULL, cleanup_kc=True)
     return nb
 
 
@@ -138,17 +124,12 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def render(nb: nbformat.NotebookNode) -> str:
-    text = nbformat.writes(nb)
-    return text if text.endswith("\n") else text + "\n"
-
-
 def build(module, *, run: bool, timeout: int) -> str:
     nb = assemble(module)
     if run:
         execute(nb, timeout=timeout)
         check_no_stderr(nb, module.FILENAME)
-    return render(normalise(nb))
+    return notebook_text(normalise(nb))
 
 
 def check_no_stderr(nb: nbformat.NotebookNode, filename: str) -> None:

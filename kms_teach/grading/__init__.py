@@ -23,10 +23,10 @@ from pathlib import Path
 import nbformat
 
 from ._batch import grade_many, write_csv
-from ._grader import Report, TaskResult, default_assignments_dir, grade, write_json
+from ._grader import Report, TaskResult, default_assignments_dir, grade, kernel_manager, write_json
 from ._nbgrader import export_nbgrader
 from ._quiz import ANSWERS_MIME, Bank, QuizError, bank_names, load_bank, quiz_notebook, saved_answers
-from ._source import Assignment, SourceError, load
+from ._source import KERNELSPEC, Assignment, SourceError, load, notebook_text
 
 __all__ = [
     "ANSWERS_MIME",
@@ -44,15 +44,14 @@ __all__ = [
     "generate",
     "grade",
     "grade_many",
+    "kernel_manager",
+    "KERNELSPEC",
+    "notebook_text",
+    "quiz_notebook",
     "load",
     "write_csv",
     "write_json",
 ]
-
-
-def _render(nb: nbformat.NotebookNode) -> str:
-    text = nbformat.writes(nb)
-    return text if text.endswith("\n") else text + "\n"
 
 
 def generate(assignments_dir: str | Path | None = None, root: str | Path | None = None, *,
@@ -76,7 +75,7 @@ def generate(assignments_dir: str | Path | None = None, root: str | Path | None 
                  for kind, sub in (("student", "exercises"), ("solution", "solutions"))]
     changed = []
     for target, nb in made:
-        text = _render(nb)
+        text = notebook_text(nb)
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if current is not None and _same(current, text):
             continue

@@ -20,6 +20,7 @@ a submission written to attack the grader from inside the kernel.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import secrets
@@ -190,7 +191,13 @@ del __kms_teach_check, __kms_teach_report
 # ---------------------------------------------------------------------- running
 
 
-def _kernel_manager():
+def kernel_manager():
+    """A kernel manager whose ``python3`` is ipykernel in *this* interpreter, whatever else is installed.
+
+    Run it with ``NotebookClient(..., km=kernel_manager(), shutdown_kernel="immediate")`` and
+    ``setup_kernel(cleanup_kc=True)`` (or ``execute(cleanup_kc=True)``): nbclient leaves a kernel it
+    did not create running unless told to stop it.
+    """
     import ipykernel.kernelspec
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
@@ -299,7 +306,6 @@ def _grade_quiz(bank_name: str, submitted, report: Report) -> None:
 
 def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,
         total_timeout: float) -> dict[str, tuple[bool, str]]:
-    from jupyter_core.utils import run_sync
     from nbclient.exceptions import DeadKernelError
 
     _LimitedClient = _client_class()
@@ -319,15 +325,16 @@ def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,
     answer_errors: dict[str, str] = {}
     stderr_cells: list[str] = []
     with tempfile.TemporaryDirectory(prefix="kms-teach-grade-") as workdir:
-        client = _LimitedClient(nb, km=_kernel_manager(), timeout=max(1, math.ceil(cell_timeout)),
+        client = _LimitedClient(nb, km=kernel_manager(), timeout=max(1, math.ceil(cell_timeout)),
                                 allow_errors=True, interrupt_on_timeout=True, record_timing=False,
+                                shutdown_kernel="immediate",  # a kernel stuck in a loop is killed, not asked
                                 # A timed-out cell ends with this reply instead of waiting again and again.
                                 error_on_timeout={"ename": "CellTimeoutError", "evalue": "time limit",
                                                   "traceback": []},
                                 resources={"metadata": {"path": workdir}})
         try:
             # The kernel's own stderr is start-up noise; what cells print arrives over the protocol.
-            with client.setup_kernel(cwd=workdir, stderr=subprocess.DEVNULL):
+            with client.setup_kernel(cwd=workdir, stderr=subprocess.DEVNULL, cleanup_kc=True):
                 for index, cell in enumerate(nb.cells):
                     left = deadline - time.monotonic()
                     task = owner.get(cell.id)
@@ -370,12 +377,6 @@ def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,
             report.problems.append("the kernel died (the code exited or crashed it); later cells did not run")
         except Exception as exc:  # the kernel would not start, or the client failed: still a report
             report.problems.append(f"the notebook could not be run: {type(exc).__name__}: {exc}"[:400])
-        finally:
-            # nbclient leaves a kernel it did not create running: stop it, whatever state it is in.
-            try:
-                run_sync(client.km.shutdown_kernel)(now=True)
-            except Exception:
-                pass
     if stderr_cells:
         report.problems.append("wrote to stderr in: " + ", ".join(dict.fromkeys(stderr_cells)))
     for task in deleted:
@@ -396,6 +397,7 @@ def _interrupted(outputs) -> bool:
 MAX_CELL_OUTPUT = 2_000_000  # characters kept per cell: a print loop must not fill the grader's memory
 
 
+@functools.cache  # made once, on first use: importing nbclient is deferred until something runs
 def _client_class():
     from nbclient import NotebookClient
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from ._source import Assignment, load
+from ._source import Assignment, load, notebook_text
 
 SCHEMA_VERSION = 3
 
@@ -48,6 +48,5 @@ def export_nbgrader(source: str | Path, course_dir: str | Path) -> Path:
     assignment = load(source)
     target = Path(course_dir) / "source" / assignment.name / f"{assignment.name}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = nbformat.writes(nbgrader_notebook(assignment))
-    target.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    target.write_text(notebook_text(nbgrader_notebook(assignment)), encoding="utf-8")
     return target

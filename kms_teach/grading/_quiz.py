@@ -280,6 +280,8 @@ def quiz_notebook(bank: Bank, kind: str):
     """The learner's quiz notebook (``student``) or the answer key (``solution``)."""
     import nbformat
 
+    from ._source import KERNELSPEC
+
     nb = nbformat.v4.new_notebook()
     cells = [nbformat.v4.new_markdown_cell(
         f"# Quiz: {bank.title}\n\n{len(bank.questions)} questions, {bank.total_points} points, covering the course "
@@ -306,7 +308,7 @@ def quiz_notebook(bank: Bank, kind: str):
         cell.id = f"quiz-{bank.name}-{i}"
     nb.cells = cells
     nb.metadata = nbformat.NotebookNode(
-        kernelspec={"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+        kernelspec=dict(KERNELSPEC),
         language_info={"name": "python"},
         kms_teach={"assignment": f"quiz_{bank.name}", "quiz": bank.name})
     nbformat.validate(nb)

@@ -116,6 +116,12 @@ class Assignment:
         return nb
 
 
+def notebook_text(nb: nbformat.NotebookNode) -> str:
+    """A notebook as committed: nbformat's JSON, ending with a newline."""
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
 def student_version(text: str, task: str | None) -> str:
     """Each solution region becomes a placeholder at the region's indentation (nbgrader's rule)."""
     def placeholder(indent: str) -> list[str]:

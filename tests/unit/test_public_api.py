@@ -162,3 +162,14 @@ def test_clock_state_round_trips():
     clock.advance(days=3)
     again = kms_teach.Clock.from_state(clock.to_state())
     assert again.now() == clock.now() and again.frozen
+
+
+def test_grading_exports_exactly_its_all():
+    from kms_teach import grading
+
+    assert all(hasattr(grading, name) for name in grading.__all__)
+    # Every function and class of kms_teach.grading reachable from the package is listed (imports such
+    # as Path or nbformat are not kms_teach's).
+    ours = {n for n in dir(grading) if not n.startswith("_")
+            and getattr(getattr(grading, n), "__module__", "").startswith("kms_teach.grading")}
+    assert ours <= set(grading.__all__), ours - set(grading.__all__)
