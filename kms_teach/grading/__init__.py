@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
 
 from ._batch import grade_many, write_csv
 from ._grader import Report, TaskResult, default_assignments_dir, grade, kernel_manager, write_json
 from ._nbgrader import export_nbgrader
 from ._quiz import ANSWERS_MIME, Bank, QuizError, bank_names, load_bank, quiz_notebook, saved_answers
 from ._source import KERNELSPEC, Assignment, SourceError, load, notebook_text
+
+if TYPE_CHECKING:
+    import nbformat
 
 __all__ = [
     "ANSWERS_MIME",

@@ -30,10 +30,12 @@ import textwrap
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from ._source import Assignment, SourceError, load
+
+if TYPE_CHECKING:
+    import nbformat
 
 RESULT_MIME = "application/vnd.kms-teach.check-result+json"
 DEFAULT_CELL_TIMEOUT = 60
@@ -104,6 +106,8 @@ def assemble(assignment: Assignment, submitted: nbformat.NotebookNode) -> tuple[
     Returns it, the problems noticed (deleted or duplicated answer cells), for each cell id of the
     result the task whose answer it holds, and the tasks whose answer cell was deleted.
     """
+    import nbformat  # here, not at the top: it costs about 1 s, and the widgets import this package
+
     template = assignment.notebook("template")
     known = {_meta(c).get("cell"): c for c in template.cells}
     answer_labels = {label for label, c in known.items() if _meta(c).get("role") == "answer"}
@@ -223,6 +227,8 @@ def _error_text(outputs) -> str | None:
 def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, assignment: str | None = None,
           cell_timeout: float = DEFAULT_CELL_TIMEOUT, total_timeout: float = DEFAULT_TOTAL_TIMEOUT) -> Report:
     """Grade one submitted notebook; never raises for anything wrong with the submission."""
+    import nbformat
+
     started = time.monotonic()
     submission = Path(submission)
     report = Report(submission=str(submission), assignment=assignment)
@@ -306,6 +312,7 @@ def _grade_quiz(bank_name: str, submitted, report: Report) -> None:
 
 def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,
         total_timeout: float) -> dict[str, tuple[bool, str]]:
+    import nbformat
     from nbclient.exceptions import DeadKernelError
 
     _LimitedClient = _client_class()

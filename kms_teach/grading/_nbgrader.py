@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
+from typing import TYPE_CHECKING
 
 from ._source import Assignment, load, notebook_text
+
+if TYPE_CHECKING:
+    import nbformat
 
 SCHEMA_VERSION = 3
 
 
 def nbgrader_notebook(assignment: Assignment) -> nbformat.NotebookNode:
+    import nbformat  # here, not at the top: it costs about 1 s, and the widgets import this package
+
     nb = nbformat.v4.new_notebook(metadata=assignment.notebook("student").metadata)
     for cell in assignment.cells:
         label = (cell.role if cell.task is None else f"{cell.task}-{cell.role}")

@@ -31,8 +31,10 @@ import shlex
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -80,6 +82,8 @@ class Assignment:
 
     def notebook(self, kind: str) -> nbformat.NotebookNode:
         """``kind`` = "student" or "solution" (also "template": student cells, used by the grader)."""
+        import nbformat  # here, not at the top: it costs about 1 s, and the widgets import this package
+
         if kind not in ("student", "solution", "template"):
             raise ValueError(f"kind must be student, solution or template, not {kind!r}")
         nb = nbformat.v4.new_notebook()
@@ -118,6 +122,8 @@ class Assignment:
 
 def notebook_text(nb: nbformat.NotebookNode) -> str:
     """A notebook as committed: nbformat's JSON, ending with a newline."""
+    import nbformat
+
     text = nbformat.writes(nb)
     return text if text.endswith("\n") else text + "\n"
 

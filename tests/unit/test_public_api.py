@@ -173,3 +173,15 @@ def test_grading_exports_exactly_its_all():
     ours = {n for n in dir(grading) if not n.startswith("_")
             and getattr(getattr(grading, n), "__module__", "").startswith("kms_teach.grading")}
     assert ours <= set(grading.__all__), ours - set(grading.__all__)
+
+
+def test_the_widgets_do_not_pull_in_the_grader_stack():
+    # nbformat (jsonschema) costs about a second: every course notebook that imports kms_teach.widgets
+    # paid it once the Quiz widget arrived, until grading imported it only where it is used.
+    import subprocess
+    import sys
+
+    code = ("import sys, kms_teach, kms_teach.widgets, kms_teach.grading; "
+            "print(sorted(m for m in ('nbformat', 'nbclient', 'jupyter_client') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
