@@ -8,6 +8,7 @@ other load) affects every system alike. Timing belongs here, never in tests/.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import platform
 import statistics
@@ -47,6 +48,16 @@ def environment(*dists: str) -> dict:
     }
     info["versions"] = {d: _version(d) for d in dists}
     return info
+
+
+def write_results(path: str | Path | None, doc: dict, say: Callable[[str], object] = print) -> None:
+    """Write a benchmark's results as JSON to ``path`` (its folder made as needed), and say where."""
+    if not path:
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    say(f"Results written to {path}")
 
 
 def load_average() -> list[float] | None:

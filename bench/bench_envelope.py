@@ -62,7 +62,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Ratio, Samples, environment, ensure_repo_on_path, load_average, table  # noqa: E402
+from _common import ensure_repo_on_path, environment, load_average, Ratio, Samples, table, write_results  # noqa: E402
 
 ensure_repo_on_path()
 
@@ -432,12 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     env["loadavg_at_end"] = load_average()
     print(f"\nLoad average at end: {env['loadavg_at_end']}. Wall time {wall:.0f} s.")
-    if args.json:
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"benchmark": "bench/bench_envelope.py", "mode": mode, "environment": env,
-                                    "results": results, "wall_s": round(wall, 1)}, indent=2, default=str) + "\n")
-        print(f"Results written to {path}")
+    write_results(args.json, {"benchmark": "bench/bench_envelope.py", "mode": mode, "environment": env,
+                              "results": results, "wall_s": round(wall, 1)})
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, environment, load_average  # noqa: E402
+from _common import environment, load_average, REPO, write_results  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from kms_teach import grading  # noqa: E402
@@ -131,12 +130,10 @@ def main(argv=None) -> int:
           f"(target >= {SPEEDUP_TARGET}) {verdict(speedup >= SPEEDUP_TARGET)}")
     print(f"scores: {sorted(set(scores_1))} out of {serial[0].max_score}; "
           f"slowest single reference run {max(alone):.2f} s; load at end {load_average()}")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({
-            "environment": env, "submissions": n, "jobs": jobs, "reference_s": reference, "graded_1_s": graded_1,
-            "graded_n_s": graded_n, "overhead": overhead, "speedup": speedup, "scores": scores_1,
-        }, indent=2) + "\n")
+    write_results(args.json, {
+        "environment": env, "submissions": n, "jobs": jobs, "reference_s": reference, "graded_1_s": graded_1,
+        "graded_n_s": graded_n, "overhead": overhead, "speedup": speedup, "scores": scores_1,
+    })
     return 0
 
 

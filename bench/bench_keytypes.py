@@ -28,14 +28,13 @@ pairs) rather than calling KMS for each item.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Ratio, environment, ensure_repo_on_path, interleaved, load_average, table, us  # noqa: E402
+from _common import ensure_repo_on_path, environment, interleaved, load_average, Ratio, table, us, write_results  # noqa: E402
 
 ensure_repo_on_path()
 
@@ -160,12 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     env["loadavg_at_end"] = load_average()
     print(f"\nLoad average at end: {env['loadavg_at_end']}. Wall time {wall:.0f} s.")
-    if args.json:
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"benchmark": "bench/bench_keytypes.py", "mode": mode, "environment": env,
-                                    "operations": results, "wall_s": round(wall, 1)}, indent=2) + "\n")
-        print(f"Results written to {path}")
+    write_results(args.json, {"benchmark": "bench/bench_keytypes.py", "mode": mode, "environment": env,
+                              "operations": results, "wall_s": round(wall, 1)})
     return 0
 
 

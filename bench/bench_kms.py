@@ -29,7 +29,6 @@ the benchmark itself breaks). Method and recorded figures: docs/performance.md.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -46,6 +45,7 @@ from _common import (  # noqa: E402
     load_average,
     table,
     us,
+    write_results,
 )
 
 ensure_repo_on_path()
@@ -483,10 +483,7 @@ def main(argv: list[str] | None = None) -> int:
             "targets": targets,
             "wall_s": round(wall, 1),
         }
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(doc, indent=2) + "\n")
-        log(f"Results written to {path}")
+        write_results(args.json, doc, log)
     return 0
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, Ratio, Samples, environment, load_average, table  # noqa: E402
+from _common import environment, load_average, Ratio, REPO, Samples, table, write_results  # noqa: E402
 
 sys.path.insert(0, str(REPO / "tools"))
 from build_notebooks import KERNELSPEC, NOTEBOOK_DIR, execute  # noqa: E402
@@ -102,10 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"floor (fresh kernel, import kms_teach + ipywidgets + matplotlib, one figure): {floor.median:.2f} s")
     print(table(["notebook", "median s", "x floor [p25-p75]", f"target <= {TARGET:g}x"], rows))
     print(f"\nworst notebook: {worst:.2f}x the floor; load average at the end {load_average()}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"environment": env, "rounds": rounds, "target": TARGET,
-                                         "floor": floor.summary(), "notebooks": results}, indent=2))
+    write_results(args.json, {"environment": env, "rounds": rounds, "target": TARGET,
+                              "floor": floor.summary(), "notebooks": results})
     return 0
 
 

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Ratio, environment, ensure_repo_on_path, interleaved, load_average, table, us  # noqa: E402
+from _common import ensure_repo_on_path, environment, interleaved, load_average, Ratio, table, us, write_results  # noqa: E402
 
 ensure_repo_on_path()
 
@@ -104,15 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     env["loadavg_at_end"] = load_average()
     wall = time.perf_counter() - started
     print(f"Load average at end: {env['loadavg_at_end']}. Wall time {wall:.0f} s.")
-    if args.json:
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"benchmark": "bench/bench_permissions.py", "mode": mode, "environment": env,
-                                    "systems": {n: s.summary() for n, s in samples.items()},
-                                    "user_vs_root": ratio.to_dict(), "fresh_user_vs_root": fresh.to_dict(),
-                                    "target": TARGET, "pass": ok,
-                                    "wall_s": round(wall, 1)}, indent=2) + "\n")
-        print(f"Results written to {path}")
+    write_results(args.json, {"benchmark": "bench/bench_permissions.py", "mode": mode, "environment": env,
+                              "systems": {n: s.summary() for n, s in samples.items()},
+                              "user_vs_root": ratio.to_dict(), "fresh_user_vs_root": fresh.to_dict(),
+                              "target": TARGET, "pass": ok, "wall_s": round(wall, 1)})
     return 0
 
 

@@ -33,7 +33,6 @@ fails on a missed target (exit status 0 unless the benchmark itself breaks).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -49,7 +48,7 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, environment, load_average, quantile, table  # noqa: E402
+from _common import environment, load_average, quantile, REPO, table, write_results  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -384,9 +383,7 @@ def main() -> int:
             print(f"kms-teach serve exited with {codes['kms_teach']} on SIGTERM")
     results["loadavg_at_end"] = load_average()
     print(f"load at end {results['loadavg_at_end']}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+    write_results(args.json, results)
     return 0
 
 
