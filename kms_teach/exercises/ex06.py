@@ -1,46 +1,51 @@
-"""Self-checks of exercise 06 (the audit trail)."""
+"""Self-checks of exercise 05 (key types, imported key material)."""
 
 from __future__ import annotations
 
-from . import Failed, expect, self_check
-from ._audit import audit_scenario
+import datetime as dt
+import hashlib
+
+from . import Failed, error_code, expect, fresh, self_check
 
 
 @self_check("Task 1")
-def t1(who_decrypted) -> None:
-    s = audit_scenario(seed=1, days=25)
-    got = who_decrypted(s.cloudtrail, s.key_a)
-    expect(isinstance(got, set), "return a set of principal ARNs")
-    if got > s.decrypted_a:
-        raise Failed("your set holds principals who did not decrypt with key A: skip refused calls (events with "
-                     "an errorCode) and events about other keys (see each event's resources)")
-    if got < s.decrypted_a:
-        raise Failed("principals are missing: lookup_events answers a page at a time (use its paginator), and "
-                     "the principal is userIdentity.arn in the event's JSON")
-    expect(got == s.decrypted_a, "not the set of principals that decrypted with key A")
+def t1(sign, verify_outside) -> None:
+    _, kms = fresh()
+    key_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    der = kms.get_public_key(KeyId=key_id)["PublicKey"]
+    signature = sign(kms, key_id, b"hello")
+    expect(isinstance(signature, (bytes, bytearray)), "sign must return Sign's Signature (bytes)")
+    ok = kms.verify(KeyId=key_id, Message=b"hello", MessageType="RAW", Signature=bytes(signature),
+                    SigningAlgorithm="ECDSA_SHA_256")["SignatureValid"] if signature else False
+    expect(ok, "KMS does not accept the signature for the RAW message: MessageType='RAW', ECDSA_SHA_256")
+    expect(verify_outside(der, b"hello", signature) is True, "verify_outside rejected a good signature")
+    expect(verify_outside(der, b"hellO", signature) is False,
+           "verify_outside accepted a changed message: catch cryptography's InvalidSignature and return False")
 
 
 @self_check("Task 2")
-def t2(refused) -> None:
-    s = audit_scenario(seed=2, days=25)
-    got = refused(s.cloudtrail)
-    expect(isinstance(got, list), "return a list of (principal ARN, event name) tuples")
-    got = [tuple(x) for x in got]
-    if sorted(got) == sorted(s.refused) and got != s.refused:
-        raise Failed("the right calls, in the wrong order: oldest first (lookup_events gives newest first)")
-    if len(got) > len(s.refused):
-        raise Failed("too many: only AccessDeniedException counts (a disabled key's refusal is not about "
-                     "permissions)")
-    expect(got == s.refused, "not the refused calls")
+def t2(tag, tag_ok) -> None:
+    _, kms = fresh()
+    key_id = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+    mac = tag(kms, key_id, b"m")
+    expect(isinstance(mac, (bytes, bytearray)) and len(mac) == 32, "tag must return GenerateMac's Mac (32 bytes)")
+    expect(tag_ok(kms, key_id, b"m", mac) is True, "tag_ok rejected a good tag")
+    try:
+        wrong = tag_ok(kms, key_id, b"n", mac)
+    except Exception as exc:
+        raise Failed(f"tag_ok raised {error_code(exc) or type(exc).__name__} for a wrong tag: VerifyMac answers a "
+                     "wrong tag with KMSInvalidMacException - catch it and return False") from None
+    expect(wrong is False, "tag_ok accepted a tag for another message")
 
 
 @self_check("Task 3")
-def t3(decrypts_between) -> None:
-    s = audit_scenario(seed=3, days=25)
-    (start, end), expected = next(iter(s.windows.items()))
-    got = decrypts_between(s.cloudtrail, start, end)
-    expect(isinstance(got, dict), "return a dict {principal ARN: count}")
-    if sum(got.values()) > sum(expected.values()):
-        raise Failed("you counted too many: only successful Decrypt calls between start and end "
-                     "(lookup_events takes StartTime and EndTime)")
-    expect(got == expected, f"expected {expected}, got {got}")
+def t3(import_material) -> None:
+    cloud, kms = fresh()
+    key_id = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    material = hashlib.sha256(b"practice").digest()
+    valid_to = cloud.clock.now() + dt.timedelta(days=10)
+    import_material(kms, key_id, material, valid_to)
+    md = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    expect(md["KeyState"] == "Enabled", f"after the import the key is {md['KeyState']}")
+    expect(md.get("ExpirationModel") == "KEY_MATERIAL_EXPIRES" and md.get("ValidTo") == valid_to,
+           "the material does not expire at valid_to: ExpirationModel='KEY_MATERIAL_EXPIRES', ValidTo=valid_to")

@@ -84,13 +84,13 @@ MISCONCEPTIONS = [
     ("ex04_rotation", "t2", "the current backing key", "current backing key"),
     ("ex04_rotation", "t3", "Decrypt then Encrypt", "the plaintext came out of KMS"),
     ("ex04_rotation", "t3", "returns the blobs unchanged (rotation re-encrypts, does it not?)", "rotation never re-encrypts"),
-    ("ex05_key_types", "t1", "a verifier that always says yes", "accepted a changed message"),
-    ("ex05_key_types", "t2", "a wrong tag crashes", "catch it and return False"),
-    ("ex05_key_types", "t3", "never expires", "does not expire at valid_to"),
-    ("ex06_audit_trail", "t1", "counts refused calls too", "skip refused calls"),
-    ("ex06_audit_trail", "t1", "reads only the first page", "a page at a time"),
-    ("ex06_audit_trail", "t2", "newest first, as lookup_events gives them", "oldest first"),
-    ("ex06_audit_trail", "t3", "ignores the time window", "between start and end"),
+    ("ex06_key_types", "t1", "a verifier that always says yes", "accepted a changed message"),
+    ("ex06_key_types", "t2", "a wrong tag crashes", "catch it and return False"),
+    ("ex06_key_types", "t3", "never expires", "does not expire at valid_to"),
+    ("ex07_audit_trail", "t1", "counts refused calls too", "skip refused calls"),
+    ("ex07_audit_trail", "t1", "reads only the first page", "a page at a time"),
+    ("ex07_audit_trail", "t2", "newest first, as lookup_events gives them", "oldest first"),
+    ("ex07_audit_trail", "t3", "ignores the time window", "between start and end"),
 ]
 
 

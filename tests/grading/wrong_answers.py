@@ -365,7 +365,7 @@ def refresh(kms, key_id, blobs):
     ],
 }
 
-WRONG["ex05_key_types"] = {
+WRONG["ex06_key_types"] = {
     "t1": [
         ("a verifier that always says yes", '''
 def sign(kms, key_id, message):
@@ -476,7 +476,7 @@ def _events(cloudtrail, **kwargs):
 
 '''
 
-WRONG["ex06_audit_trail"] = {
+WRONG["ex07_audit_trail"] = {
     "t1": [
         ("counts refused calls too", _EVENTS + '''
 def who_decrypted(cloudtrail, key_arn):

@@ -20,8 +20,8 @@ NOTEBOOKS: tuple[str, ...] = (
     "nb02_data_keys",
     "nb03_key_policies",
     "nb04_rotation_aliases_deletion",
-    "nb05_key_types",
-    "nb06_storage_audit_review",
+    "nb06_key_types",
+    "nb07_storage_audit_review",
 )
 
 

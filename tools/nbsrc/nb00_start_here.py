@@ -184,7 +184,7 @@ def cells():
             `CreateKey` with no options makes the most common kind of key: a symmetric encryption key that KMS
             generates and that you, the customer, manage. In the console this is *KMS > Create key*; its advanced
             options (KMS-generated or imported key material, single-Region or multi-Region) are the `Origin` and
-            `MultiRegion` parameters of the same call, which notebook 05 uses.
+            `MultiRegion` parameters of the same call, which notebook 06 uses.
         """),
         code("""
             response = kms.create_key(Description="Cat robot battle plans")

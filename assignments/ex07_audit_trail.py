@@ -1,12 +1,12 @@
 # ---
-# assignment: ex06_audit_trail
+# assignment: ex07_audit_trail
 # title: The audit trail - who decrypted what, who was refused, and when
 # ---
 
 # %% [markdown]
-# # Exercise 06: reading the audit trail
+# # Exercise 07: reading the audit trail
 #
-# Goes with notebook `06_storage_audit_review`. Every KMS call, allowed or refused, is an event in
+# Goes with notebook `07_storage_audit_review`. Every KMS call, allowed or refused, is an event in
 # CloudTrail. Use a CloudTrail client (`cloud.client("cloudtrail", region_name=...)`) and its
 # `lookup_events`; each event's `CloudTrailEvent` is a JSON string with `userIdentity.arn`,
 # `eventName`, `resources` (the KMS key's ARN) and, for refused calls, `errorCode`.
@@ -17,7 +17,7 @@ import json
 from datetime import timedelta
 
 import kms_teach
-from kms_teach.exercises import ex06 as check
+from kms_teach.exercises import ex07 as check
 
 cloud = kms_teach.Cloud(seed=2026)
 kms = cloud.client("kms", region_name="us-east-1")

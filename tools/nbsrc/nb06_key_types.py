@@ -1,4 +1,4 @@
-"""Notebook 05: key types and ownership, multi-Region keys, imported key material.
+"""Notebook 06: key types and ownership, multi-Region keys, imported key material.
 
 Deterministic outputs: seeded cloud, frozen clock; RSA keys (not reproducible
 from a seed) only ever print lengths and booleans.
@@ -6,13 +6,13 @@ from a seed) only ever print lengths and booleans.
 
 from ._cells import code, md
 
-FILENAME = "05_key_types.ipynb"
+FILENAME = "06_key_types.ipynb"
 
 
 def cells():
     return [
         md("""
-            # 05 · Key types, owners, Regions and imported key material
+            # 06 · Key types, owners, Regions and imported key material
 
             So far every key was a *symmetric* key that KMS generated, in one Region, owned by you. KMS has more:
             **asymmetric** keys whose public half you may take out of KMS, **HMAC** keys, keys that **AWS
@@ -220,7 +220,7 @@ def cells():
             ## Next
 
             The next notebook looks inside the encrypted store and the audit trail. This notebook's
-            exercise, `exercises/ex05_key_types.ipynb`, asks you to sign in KMS and verify outside, make HMAC
+            exercise, `exercises/ex06_key_types.ipynb`, asks you to sign in KMS and verify outside, make HMAC
             tags, and import key material and survive its expiry.
         """),
     ]

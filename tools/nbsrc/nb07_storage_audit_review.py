@@ -1,4 +1,4 @@
-"""Notebook 06: everything stored encrypted, the audit trail, FIPS 140-2 Level 2, and an exam-style review.
+"""Notebook 07: everything stored encrypted, the audit trail, FIPS 140-2 Level 2, and an exam-style review.
 
 Deterministic outputs: seeded cloud, frozen clock, a temporary directory whose
 path is never printed.
@@ -6,13 +6,13 @@ path is never printed.
 
 from ._cells import code, md
 
-FILENAME = "06_storage_audit_review.ipynb"
+FILENAME = "07_storage_audit_review.ipynb"
 
 
 def cells():
     return [
         md("""
-            # 06 · Everything encrypted at rest, the audit trail, and a review
+            # 07 · Everything encrypted at rest, the audit trail, and a review
 
             Two promises of KMS are easy to state and hard to see: **keys never leave KMS in plaintext**, and
             **every use of a key is recorded**. In this notebook you open the simulator's store on disk and look
@@ -199,7 +199,7 @@ def cells():
             ## Next
 
             You have finished the course notebooks. The exercises in `exercises/` put each topic into practice;
-            this notebook's, `ex06_audit_trail.ipynb`, asks who decrypted what, who was refused, and when.
+            this notebook's, `ex07_audit_trail.ipynb`, asks who decrypted what, who was refused, and when.
             `quiz_kms-exam.ipynb` is an exam-style quiz on every point of the course, with feedback per answer;
             it is graded like the exercises.
         """),

@@ -1,12 +1,12 @@
 # ---
-# assignment: ex05_key_types
+# assignment: ex06_key_types
 # title: Key types - signatures checked outside KMS, HMAC tags, and imported key material that expires
 # ---
 
 # %% [markdown]
-# # Exercise 05: key types and imported key material
+# # Exercise 06: key types and imported key material
 #
-# Goes with notebook `05_key_types`. Asymmetric keys sign inside KMS while anyone can verify outside
+# Goes with notebook `06_key_types`. Asymmetric keys sign inside KMS while anyone can verify outside
 # with the public key; HMAC keys make and check tags; and a key with **imported** key material stops
 # working when the material expires, until you import the *same* material again.
 
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 import kms_teach
-from kms_teach.exercises import ex05 as check
+from kms_teach.exercises import ex06 as check
 
 cloud = kms_teach.Cloud(seed=2026)
 kms = cloud.client("kms", region_name="us-east-1")
