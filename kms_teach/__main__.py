@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         if jupyter_args:
             parser.error(f"unrecognized arguments: {' '.join(jupyter_args)}")
-        from ._server import DEFAULT_PORT
+        from ._http.server import DEFAULT_PORT
 
         port = DEFAULT_PORT if args.port is None else args.port
         if not 0 <= port <= 65535:
@@ -160,7 +160,7 @@ def _grading_command(args, parser) -> int:
 def serve(data: str | os.PathLike | None, host: str = "127.0.0.1", port: int | None = None, *,
           verbose: bool = False) -> int:
     """``kms-teach serve``: serve a persistent cloud until SIGTERM or SIGINT, then close it and exit 0."""
-    from . import _server
+    from ._http import server as _server
     from ._cloud import Cloud
 
     def say(text: str = "", stream=None) -> None:

@@ -24,19 +24,19 @@ from botocore.awsrequest import AWSResponse
 from botocore import UNSIGNED
 from botocore.config import Config
 
-from ._authz import Permissions
 from ._clock import Clock
-from ._cloudtrail import CloudTrail
 from ._crypto import RandomSource
 from ._errors import AWSError
-from ._iam import IAM
-from ._kms import KMS, RequestContext, audited
-from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, AuditLog, Principal
+from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, Principal
+from ._policy.authz import Permissions
+from ._services.audit import AuditLog, audited
+from ._services.base import RequestContext
+from ._services.cloudtrail import CloudTrail
+from ._services.iam import IAM
+from ._services.kms import KMS
+from ._services.s3 import S3
 from ._store import Changes, MemoryStore, SQLiteStore
-from ._s3 import S3
-from ._wire import JsonProtocol, WireResponse, boto3_session, isolated_session
-from ._wire_query import QueryProtocol
-from ._wire_rest import S3_CLIENT_CONFIG, RestXmlProtocol
+from ._wire import S3_CLIENT_CONFIG, JsonProtocol, QueryProtocol, RestXmlProtocol, WireResponse, boto3_session, isolated_session
 
 __all__ = ["Cloud"]
 
@@ -202,7 +202,7 @@ class Cloud:
         """Would ``principal`` be allowed ``action`` (e.g. ``"kms:Decrypt"``) on a KMS key, and why?
 
         Answers without making the call, with the same decision the call itself
-        would get: a :class:`~kms_teach._authz.Decision` whose ``explain()``
+        would get: a :class:`~kms_teach._policy.authz.Decision` whose ``explain()``
         lists every key-policy statement, identity-policy statement and grant
         considered, and why each did or did not apply. ``key_id`` takes anything
         a KeyId does (a key ARN or alias ARN for a key in another account).
@@ -271,7 +271,7 @@ class Cloud:
         and boto3 at it, with this cloud's root credentials) and ``.stop()``. Requests must carry
         SigV4 signatures made with access keys this cloud's IAM issued.
         """
-        from ._server import serve_in_background
+        from ._http.server import serve_in_background
 
         handle = serve_in_background(self, port=port, host=host)
         self._servers.append(handle)

@@ -12,10 +12,6 @@ does that and the store persists these records (encrypted).
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import os
-import threading
-import uuid
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -26,7 +22,6 @@ __all__ = [
     "Alias",
     "RegionState",
     "Principal",
-    "AuditLog",
     "key_arn",
     "partition",
     "alias_arn",
@@ -137,7 +132,7 @@ class KmsKey:
     valid_to: _dt.datetime | None = None
     import_salt: str | None = None  # secret: KeyMaterialId = HMAC(salt, material), so re-imports are recognised
     import_tokens: list[dict] = field(default_factory=list)
-    grants: list[dict] = field(default_factory=list)  # see _kms_grants: one dict per grant
+    grants: list[dict] = field(default_factory=list)  # see _services/kms/grants.py: one dict per grant
 
     _arn: str = field(default="", init=False, repr=False, compare=False)
 
@@ -317,59 +312,3 @@ class Principal:
     @classmethod
     def service(cls, service_principal: str) -> "Principal":
         return cls(service_principal, "", "AWSService", service_principal)
-
-
-class AuditLog:
-    """The audit trail: one CloudTrail-shaped event per call, in order.
-
-    Entries are recorded cheaply on every call and rendered into CloudTrail's
-    record layout (plain dicts) when read. Events never hold plaintext,
-    ciphertext or key material.
-
-    Fidelity: CloudTrail's event history keeps 90 days of events; kms_teach
-    keeps the newest ``max_events`` (100,000 by default) in memory.
-    """
-
-    def __init__(self, max_events: int = 100_000):
-        self.max_events = max_events
-        self._entries: list = []  # frozen entries (tuples of atoms), rendered by ``renderer``
-        self.renderer = None  # (entry, event_id) -> CloudTrail record; set by the service that records
-        self._rendered: list[dict] = []  # always a prefix of _entries, rendered
-        self._first = 0  # sequence number of _entries[0]
-        self._salt = os.urandom(8)
-        self._lock = threading.Lock()  # services append from their own locks; readers render concurrently
-
-    def append(self, entry) -> None:
-        with self._lock:
-            self._entries.append(entry)
-            if len(self._entries) > self.max_events + max(1, self.max_events // 10):
-                drop = len(self._entries) - self.max_events
-                del self._entries[:drop]
-                del self._rendered[: min(drop, len(self._rendered))]
-                self._first += drop
-
-    def _event_id(self, n: int) -> str:
-        digest = hashlib.sha256(self._salt + n.to_bytes(8, "big")).digest()[:16]
-        return str(uuid.UUID(bytes=digest, version=4))
-
-    @property
-    def events(self) -> list[dict]:
-        """Every event kept, oldest first."""
-        with self._lock:
-            return list(self._render())
-
-    def _render(self) -> list[dict]:
-        for i in range(len(self._rendered), len(self._entries)):
-            self._rendered.append(self.renderer(self._entries[i], self._event_id(self._first + i)))
-        return self._rendered
-
-    def numbered(self) -> list[tuple[int, dict]]:
-        """Every event kept with its sequence number (which never changes, even as old events go)."""
-        with self._lock:
-            return [(self._first + i, e) for i, e in enumerate(self._render())]
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __iter__(self):
-        return iter(self.events)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from kms_teach._kms import AWS_MANAGED_ALIASES
+from kms_teach._services.kms import AWS_MANAGED_ALIASES
 from tests.conftest import error_code, error_message
 
 

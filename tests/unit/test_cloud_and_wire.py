@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import kms_teach
-from kms_teach._kms import RequestContext
+from kms_teach._services.base import RequestContext
 from tests.conftest import START, error_code
 
 
@@ -146,7 +146,7 @@ def test_wire_answers_malformed_requests_with_aws_errors(cloud, target, body, co
 
 
 def test_a_simulator_bug_answers_500_and_leaves_no_half_change(cloud, kms, monkeypatch):
-    from kms_teach import _kms
+    from kms_teach._services.kms import service as _kms
 
     def broken(self, *args, **kwargs):
         raise RuntimeError("boom")

@@ -1,4 +1,4 @@
-"""Layer 1: the pure cryptographic functions of ``kms_teach._crypto``.
+"""Layer 1: the pure cryptographic functions of ``kms_teach._crypto.blob``.
 
 No KMS keys, no service, no boto3: bytes in, bytes out.
 """
@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kms_teach._crypto import (
+from kms_teach._crypto import RandomSource
+from kms_teach._crypto.blob import (
     BLOB_HEADER_LEN,
     BLOB_MAGIC,
     BLOB_OVERHEAD,
@@ -25,7 +26,6 @@ from kms_teach._crypto import (
     KEY_ID_UUID,
     BlobHeader,
     CryptoError,
-    RandomSource,
     derive_key,
     encode_encryption_context,
     key_id_from_bytes,

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 import kms_teach
-from kms_teach._keyspecs import DATA_KEY_PAIR_SPECS
+from kms_teach._crypto.keyspecs import DATA_KEY_PAIR_SPECS
 from tests.conftest import error_code, error_message
 
 START = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)

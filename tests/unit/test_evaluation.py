@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from kms_teach._evaluation import EvalRequest, evaluate_statement, split_operator, wildcard_match
-from kms_teach._policy import parse_policy
+from kms_teach._policy.evaluation import EvalRequest, evaluate_statement, split_operator, wildcard_match
+from kms_teach._policy.document import parse_policy
 
 KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

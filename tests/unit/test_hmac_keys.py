@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import kms_teach
-from kms_teach._keyspecs import mac as keyspec_mac
+from kms_teach._crypto.keyspecs import mac as keyspec_mac
 from tests.conftest import error_code, error_message
 
 START = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)

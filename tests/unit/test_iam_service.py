@@ -14,8 +14,8 @@ from botocore import xform_name
 import kms_teach
 from kms_teach import Principal, RandomSource
 from kms_teach._errors import AWSError
-from kms_teach._iam import IAM, IAM_OPERATIONS, SESSION_NAME, STS_OPERATIONS
-from kms_teach._kms_common import RequestContext
+from kms_teach._services.iam import IAM, IAM_OPERATIONS, SESSION_NAME, STS_OPERATIONS
+from kms_teach._services.base import RequestContext
 from kms_teach._store import MemoryStore, SQLiteStore
 from kms_teach._wire import service_model
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa,
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 import kms_teach
-from kms_teach import _ed25519ph
+from kms_teach._crypto import ed25519ph as _ed25519ph
 from tests.conftest import error_code
 
 START = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kms_teach
-from kms_teach._authz import Permissions
-from kms_teach._kms_common import RequestContext
+from kms_teach._policy.authz import Permissions
+from kms_teach._services.base import RequestContext
 from kms_teach._model import Principal
 
 ACCT, OTHER = "111122223333", "444455556666"

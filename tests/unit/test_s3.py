@@ -21,10 +21,10 @@ from botocore.exceptions import ClientError
 
 import kms_teach
 from kms_teach._cloud import _RawBody, known_regions
-from kms_teach._kms_common import RequestContext
-from kms_teach._s3 import OPERATIONS, S3, crc32c, crc64nvme
+from kms_teach._services.base import RequestContext
+from kms_teach._services.s3.service import OPERATIONS, S3, crc32c, crc64nvme
 from kms_teach._store import MemoryStore
-from kms_teach._wire_rest import S3_CLIENT_CONFIG, RestXmlProtocol, boto3_session
+from kms_teach._wire import S3_CLIENT_CONFIG, RestXmlProtocol, boto3_session
 from tests.conftest import START, error_code, error_message
 
 ACCT, OTHER = "111122223333", "444455556666"

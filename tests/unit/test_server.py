@@ -32,7 +32,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 import kms_teach
-from kms_teach import _server, _sigv4
+from kms_teach._http import server as _server, sigv4 as _sigv4
 
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your AWS Secret "

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from kms_teach._cloud import _RawBody
 from kms_teach._errors import AWSError, error_class
 from kms_teach._wire import isolated_session
-from kms_teach._wire_query import QueryProtocol, _java_pattern
+from kms_teach._wire.query import QueryProtocol, _java_pattern
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 1, 1, 9, 0, tzinfo=UTC)

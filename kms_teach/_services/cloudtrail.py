@@ -17,8 +17,8 @@ import base64
 import datetime as _dt
 import json
 
-from ._errors import error_class
-from ._model import AuditLog
+from .._errors import error_class
+from .audit import AuditLog
 
 __all__ = ["CloudTrail"]
 

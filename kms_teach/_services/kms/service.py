@@ -23,25 +23,27 @@ import threading
 import uuid
 from typing import Any, Callable
 
-from . import _model as m
-from ._clock import Clock
-from ._crypto import (
+from ... import _model as m
+from ..._clock import Clock
+from ..._crypto import (
     CryptoError,
     RandomSource,
     open_blob,
     parse_blob_header,
     seal_blob,
 )
-from ._errors import AWSError, StoreError
-from ._model import Alias, AuditLog, BackingKey, KmsKey, Principal, RegionState
-from ._keyspecs import KEY_SPECS, generate_material, rsa_decrypt, rsa_encrypt, rsa_max_plaintext
-from ._policy import default_key_policy, jackson_dumps, parse_policy
-from ._store import Changes, MemoryStore
-from ._kms_grants import GrantOperations
-from ._kms_import import ImportOperations
-from ._kms_keytypes import KeyTypeOperations
-from ._kms_multiregion import REGION_PATTERN, MultiRegionOperations
-from ._kms_common import (
+from ..._errors import AWSError, StoreError
+from ..._model import Alias, BackingKey, KmsKey, Principal, RegionState
+from ..._crypto.keyspecs import KEY_SPECS, generate_material, rsa_decrypt, rsa_encrypt, rsa_max_plaintext
+from ..._policy.document import default_key_policy, jackson_dumps, parse_policy
+from ..._store import Changes, MemoryStore
+from ..audit import _READ_ONLY, AuditLog, _Audit, render_event
+from ..base import RequestContext
+from .grants import GrantOperations
+from .imports import ImportOperations
+from .keytypes import KeyTypeOperations
+from .multiregion import REGION_PATTERN, MultiRegionOperations
+from .common import (
     _ALIAS_ARN_RE,
     _CRYPTO_RULE,
     _KEY_ARN_RE,
@@ -56,14 +58,13 @@ from ._kms_common import (
     ROTATION_CONFLICT_WINDOW,
     STATE_RULES,
     E,
-    RequestContext,
     _page,
     _page_after,
     in_range,
     validation,
 )
 
-__all__ = ["KMS", "RequestContext", "AWS_MANAGED_ALIASES", "audited"]
+__all__ = ["KMS", "AWS_MANAGED_ALIASES"]
 
 class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOperations):
     """The simulated AWS Key Management Service of one :class:`~kms_teach.Cloud`.
@@ -1296,172 +1297,3 @@ def _key_type(key: KmsKey) -> str:
 
 
 OPERATIONS = sorted(name[4:] for name in dir(KMS) if name.startswith("_op_"))
-
-
-# ---------------------------------------------------------------------------
-# Audit events (CloudTrail's record layout)
-# ---------------------------------------------------------------------------
-
-# Request members that never reach the audit trail: data, not metadata.
-_SECRET_FIELDS = frozenset({"plaintext", "ciphertext_blob", "message", "signature", "mac", "public_key", "grant_token",
-                            "encrypted_key_material", "import_token", "grant_tokens", "recipient"})
-_READ_ONLY = frozenset({"DescribeKey", "ListKeys", "ListAliases", "GetKeyPolicy", "ListKeyPolicies",
-                        "GetKeyRotationStatus", "ListKeyRotations", "ListResourceTags", "ListGrants",
-                        "ListRetirableGrants", "GetPublicKey", "Encrypt", "Decrypt", "ReEncrypt",
-                        "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
-                        "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom", "Sign", "Verify",
-                        "GenerateMac", "VerifyMac", "DeriveSharedSecret"})
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
-
-
-def _public(value):
-    if isinstance(value, dict):
-        return {_camel(k) if "_" in k or k[:1].islower() else k: _public(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_public(v) for v in value]
-    if isinstance(value, _dt.datetime):
-        return value.isoformat()
-    return value
-
-
-class _Audit:
-    """Collects what one call touched, then becomes its CloudTrail event."""
-
-    __slots__ = ("operation", "request", "ctx", "when", "resources", "service_event", "response", "error",
-                 "event_source")
-
-    def __init__(self, operation: str, request: dict, ctx: RequestContext, when: _dt.datetime,
-                 event_source: str = "kms.amazonaws.com"):
-        self.event_source = event_source
-        self.operation = operation
-        self.request = request
-        self.ctx = ctx
-        self.when = when
-        self.resources: list[KmsKey] = []
-        self.service_event = False
-        self.response: dict | None = None
-        self.error: AWSError | None = None
-
-    def resource(self, key: KmsKey) -> None:
-        for r in self.resources:
-            if r is key:
-                return
-        self.resources.append(key)
-
-    def freeze(self) -> tuple:
-        """This call as an immutable tuple of strings, numbers and dates.
-
-        The trail can hold 100,000 entries; tuples of atoms are invisible to
-        Python's garbage collector, so the trail never slows the collections
-        every call pays for. Plaintext, ciphertext and key material are dropped
-        here: they never reach the trail, not even in memory.
-        """
-        p, c = self.ctx.principal, self.ctx
-        request = {k: v for k, v in self.request.items() if k not in _SECRET_FIELDS and not isinstance(v, bytes)}
-        if request and all(type(v) is str for v in request.values()):
-            frozen_request = tuple(request.items())  # the common case: a tuple of strings, no JSON needed
-        else:
-            frozen_request = _dumps(request) if request else None
-        response = None
-        if self.response:
-            response = {k: v for k, v in self.response.items()
-                        if k not in _SECRET_FIELDS and k not in _SECRET_RESPONSE_FIELDS and not isinstance(v, bytes)}
-        return (
-            self.operation, self.when, self.event_source, self.service_event,
-            (p.arn, p.account_id, p.kind, p.name, p.principal_id, (c.extra or {}).get("access_key_id")),
-            c.region, c.user_agent, c.source_ip, c.via_service, c.request_id,
-            frozen_request, _dumps(response) if response else None,
-            self.error.code if self.error is not None else None,
-            self.error.message if self.error is not None else None,
-            tuple((k.account_id, k.arn) for k in self.resources),
-        )
-
-
-def render_event(entry: tuple, event_id: str) -> dict:
-    """A frozen audit entry as a CloudTrail record."""
-    (operation, when, source, service_event, (arn, account, kind, name, principal_id, access_key_id), region, user_agent,
-     source_ip, via_service, request_id, request, response, error_code, error_message, resources) = entry
-    identity: dict[str, Any]
-    if kind == "AWSService":
-        identity = {"type": "AWSService", "invokedBy": arn}
-    else:
-        identity = {"type": kind, "principalId": account if kind == "Root" else principal_id or name or arn,
-                    "arn": arn, "accountId": account}
-        if access_key_id:
-            identity["accessKeyId"] = access_key_id
-    params = None
-    if request is not None:
-        # Encryption context keys are data the customer chose: kept verbatim.
-        items = request if isinstance(request, tuple) else _loads(request).items()
-        params = {_camel(k): v if "encryption_context" in k else _public(v) for k, v in items}
-    elements = None
-    if response is not None and operation not in _READ_ONLY:
-        elements = {_camel(k): _public(v) for k, v in _loads(response).items()} or None
-    event = {
-        "eventVersion": "1.08",
-        "userIdentity": identity,
-        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventSource": source,
-        "eventName": operation,
-        "awsRegion": region,
-        "sourceIPAddress": via_service or source_ip,
-        "userAgent": user_agent,
-        "requestParameters": params,
-        "responseElements": elements,
-        "requestID": request_id or event_id,
-        "eventID": event_id,
-        "readOnly": operation in _READ_ONLY or operation.startswith(("Get", "List", "Describe", "Lookup")),
-        "resources": [{"accountId": a, "type": "AWS::KMS::Key", "ARN": r} for a, r in resources],
-        "eventType": "AwsServiceEvent" if service_event else "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": resources[0][0] if resources else account,
-        "eventCategory": "Management",
-    }
-    if error_code is not None:
-        event["errorCode"] = error_code
-        event["errorMessage"] = error_message
-    return event
-
-
-try:
-    import orjson as _orjson
-
-    def _dumps(value) -> bytes:
-        return _orjson.dumps(value, default=str)
-
-    _loads = _orjson.loads
-except ImportError:  # pragma: no cover - orjson is a dependency; the standard library is the fallback
-    import json as _json
-
-    def _dumps(value) -> bytes:
-        return _json.dumps(value, default=str).encode()
-
-    _loads = _json.loads
-
-_SECRET_RESPONSE_FIELDS = frozenset({"credentials", "access_key"})
-
-
-def audited(audit: AuditLog, clock: Clock, event_source: str, handler, *, region: str | None = None,
-            read_only: frozenset = frozenset()):
-    """Wrap another service's handler so that each of its calls is in the audit trail too."""
-
-    def call(operation: str, request: dict, ctx: RequestContext) -> dict:
-        entry = _Audit(operation, request, ctx, clock.now(), event_source)
-        if region is not None:
-            entry.ctx = RequestContext(region, ctx.principal, ctx.user_agent, ctx.source_ip, ctx.via_service,
-                                       ctx.request_id, ctx.extra)
-        try:
-            result = handler(operation, request, ctx)
-        except AWSError as exc:
-            entry.error = exc
-            audit.append(entry.freeze())
-            raise
-        entry.response = None if operation.startswith(("Get", "List", "Lookup", "Describe")) else result
-        audit.append(entry.freeze())
-        return result
-
-    return call

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from . import _ed25519ph
+from . import ed25519ph as _ed25519ph
 
 __all__ = [
     "KeySpecInfo",

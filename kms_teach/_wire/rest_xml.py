@@ -1,7 +1,7 @@
 """Layer 4: AWS's REST-XML protocol (Amazon S3), driven by botocore's service model.
 
-The third of the wire codecs (after JSON 1.1 in :mod:`kms_teach._wire` and the
-query protocol in :mod:`kms_teach._wire_query`). In REST-XML an operation is
+The third of the wire codecs (after JSON 1.1 in :mod:`kms_teach._wire.json` and the
+query protocol in :mod:`kms_teach._wire.query`). In REST-XML an operation is
 named by its HTTP method, its path and some literal query parameters, and its
 members travel wherever the model puts them::
 
@@ -48,10 +48,10 @@ from xml.etree import ElementTree as ET
 from botocore import xform_name
 from botocore.config import Config
 
-from ._errors import AWSError
-from ._wire import boto3_session as _wire_boto3_session
-from ._wire import WireResponse, service_model
-from ._wire_query import _compile_encoder, _format_timestamp, _member_wire_names, _parse_timestamp, _xml_text
+from .._errors import AWSError
+from .base import WireResponse, service_model
+from .base import boto3_session as _wire_boto3_session
+from .query import _compile_encoder, _format_timestamp, _member_wire_names, _parse_timestamp, _xml_text
 
 __all__ = ["RestXmlProtocol", "S3_CLIENT_CONFIG", "boto3_session"]
 
@@ -88,7 +88,7 @@ S3_CLIENT_CONFIG = Config(
     response_checksum_validation="when_required",
 )
 
-# One boto3 Session for every in-process client: see kms_teach._wire.boto3_session.
+# One boto3 Session for every in-process client: see kms_teach._wire.base.boto3_session.
 boto3_session = _wire_boto3_session
 
 

@@ -28,7 +28,7 @@ seals each record again under its root key).
 
 Requests and responses are snake_case dicts (botocore's ``xform_name`` of each
 member: ``SSEKMSKeyId`` is ``ssekms_key_id``, ``ETag`` is ``e_tag``); the wire
-layer (:class:`~kms_teach._wire_rest.RestXmlProtocol`) maps
+layer (:class:`~kms_teach._wire.rest_xml.RestXmlProtocol`) maps
 them to and from S3's HTTP requests.
 
 Fidelity notes
@@ -71,12 +71,12 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from . import _model as m
-from ._crypto import CryptoError, RandomSource, unwrap_secret, wrap_secret
-from ._errors import AWSError, error_class
-from ._kms import audited
-from ._kms_common import RequestContext
-from ._store import Changes, MemoryStore
+from ... import _model as m
+from ..._crypto import CryptoError, RandomSource, unwrap_secret, wrap_secret
+from ..._errors import AWSError, error_class
+from ..audit import audited
+from ..base import RequestContext
+from ..._store import Changes, MemoryStore
 
 __all__ = ["S3", "OPERATIONS", "S3_ERROR_STATUSES"]
 
@@ -320,7 +320,7 @@ class S3:
     ``S3(clock=..., random=..., store=..., kms=...)``; ``s3.call(operation,
     request, ctx)`` runs one operation (snake_case dicts);
     ``RestXmlProtocol("s3", s3.call, operations=s3.operations())`` serves it on
-    the wire. With ``audit=`` (the cloud's :class:`~kms_teach._model.AuditLog`),
+    the wire. With ``audit=`` (the cloud's :class:`~kms_teach._services.audit.AuditLog`),
     S3's management events are recorded there, as CloudTrail records them by
     default. ``regions`` are the Regions that exist (a LocationConstraint must
     name one); without it, any name shaped like a Region.

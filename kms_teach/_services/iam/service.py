@@ -55,11 +55,11 @@ import threading
 from typing import Any, Callable
 from urllib.parse import quote
 
-from ._errors import AWSError, error_class
-from ._evaluation import EvalRequest, evaluate_statement
-from ._model import Principal
-from ._policy import Policy, parse_policy
-from ._store import Changes, MemoryStore
+from ..._errors import AWSError, error_class
+from ..._policy.evaluation import EvalRequest, evaluate_statement
+from ..._model import Principal
+from ..._policy.document import Policy, parse_policy
+from ..._store import Changes, MemoryStore
 
 __all__ = ["IAM", "IAM_OPERATIONS", "STS_OPERATIONS", "SESSION_NAME"]
 

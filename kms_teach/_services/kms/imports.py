@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap_with_padding
 
-from . import _model as m
-from ._keyspecs import KEY_SPECS, KeyMaterialError, check_material
-from ._kms_common import DAY, E, validation
-from ._model import BackingKey, KmsKey
+from ... import _model as m
+from ..._crypto.keyspecs import KEY_SPECS, KeyMaterialError, check_material
+from .common import DAY, E, validation
+from ..._model import BackingKey, KmsKey
 
 __all__ = ["ImportOperations", "IMPORT_TOKEN_LIFETIME"]
 
@@ -45,7 +45,7 @@ def material_id(salt_hex: str, material: bytes) -> str:
 
 
 class ImportOperations:
-    """Mixed into :class:`~kms_teach._kms.KMS`."""
+    """Mixed into :class:`~kms_teach._services.kms.service.KMS`."""
 
     def _require_external(self, key: KmsKey) -> None:
         if key.origin != "EXTERNAL":

@@ -1,7 +1,7 @@
-"""Layer 3: what every KMS operation shares - request context, key-state table, validation, pagination.
+"""Layer 3: what every KMS operation shares - the key-state table, validation, pagination.
 
-The service (``_kms.py``) and its operation groups (``_kms_*.py``) build on
-these; nothing here holds state.
+The service (``service.py``) and its operation groups (the other modules of
+this package) build on these; nothing here holds state.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import re
 import struct
 from typing import Any
 
-from . import _model as m
-from ._errors import AWSError, error_class
-from ._model import Principal
+from ... import _model as m
+from ..._errors import AWSError, error_class
 
-__all__ = ["RequestContext", "STATE_RULES", "AWS_MANAGED_ALIASES", "E", "DAY", "validation", "in_range"]
+__all__ = ["STATE_RULES", "AWS_MANAGED_ALIASES", "E", "DAY", "validation", "in_range"]
 
 E = error_class
 DAY = _dt.timedelta(days=1)
@@ -49,37 +48,6 @@ _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 _MRK_RE = re.compile(r"^mrk-[0-9a-f]{32}$")
 _KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/(.+)$")
 _ALIAS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/.+)$")
-
-
-class RequestContext:
-    """Who calls, from where, in which Region (one per request)."""
-
-    __slots__ = ("region", "principal", "user_agent", "source_ip", "via_service", "request_id", "extra")
-
-    def __init__(
-        self,
-        region: str,
-        principal: Principal,
-        user_agent: str = "kms_teach",
-        source_ip: str = "127.0.0.1",
-        via_service: str | None = None,
-        request_id: str = "",
-        extra: dict | None = None,
-    ):
-        self.region = region
-        self.principal = principal
-        self.user_agent = user_agent
-        self.source_ip = source_ip
-        self.via_service = via_service
-        self.request_id = request_id
-        self.extra = extra
-
-    @property
-    def account_id(self) -> str:
-        return self.principal.account_id
-
-    def __repr__(self) -> str:
-        return f"RequestContext(region={self.region!r}, principal={self.principal.arn!r}, request_id={self.request_id!r})"
 
 
 # ---------------------------------------------------------------------------

@@ -19,12 +19,12 @@ import json
 import re
 from typing import Any
 
-from . import _model as m
-from ._keyspecs import KEY_SPECS
-from ._kms_common import E, _page, validation
-from ._model import KmsKey
+from ... import _model as m
+from ..._crypto.keyspecs import KEY_SPECS
+from .common import E, _page, validation
+from ..._model import KmsKey
 
-__all__ = ["GrantOperations", "grant_operations_for", "grant_allows"]
+__all__ = ["GrantOperations", "grant_operations_for"]
 
 _COMMON = ("CreateGrant", "RetireGrant", "DescribeKey")
 
@@ -46,50 +46,8 @@ def grant_operations_for(key: KmsKey) -> tuple[str, ...]:
     return ops + _COMMON
 
 
-# Operations whose request carries an encryption context (constraints apply to them only).
-_CONTEXT_OPERATIONS = frozenset({
-    "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "CreateGrant",
-})
-
-
-def constraints_met(grant: dict, operation: str, context: dict | None) -> tuple[bool, str]:
-    """Whether a request's encryption context satisfies a grant's constraints (with the reason)."""
-    constraints = grant.get("constraints") or {}
-    if not constraints or operation not in _CONTEXT_OPERATIONS:
-        return True, "no encryption context constraint applies"
-    if operation == "CreateGrant":
-        # A sub-grant carries constraints, not a context: whether they are at least as strict
-        # is checked against the new grant's constraints (Permissions._check_sub_grant).
-        return True, "a sub-grant's constraints are checked against this grant's"
-    context = context or {}
-    # The API reference: in grant constraints the key is not case-sensitive, the value is.
-    folded = {k.lower(): v for k, v in context.items()}
-    equals = constraints.get("encryption_context_equals")
-    if equals is not None and folded != {k.lower(): v for k, v in equals.items()}:
-        return False, f"the encryption context {context} is not exactly {equals} (EncryptionContextEquals)"
-    subset = constraints.get("encryption_context_subset")
-    if subset is not None and any(folded.get(k.lower()) != v for k, v in subset.items()):
-        return False, f"the encryption context {context} does not contain all of {subset} (EncryptionContextSubset)"
-    return True, "the encryption context meets the grant's constraints"
-
-
-def grant_allows(grant: dict, principal_arn: str, role_arn: str | None, operation: str, context: dict | None
-                 ) -> tuple[bool, str]:
-    """Does this grant let the caller perform ``operation`` (a grant operation name)?"""
-    grantee = grant.get("grantee_principal") or grant.get("grantee_service_principal")
-    if grantee not in (principal_arn, role_arn):
-        return False, f"its grantee is {grantee}"
-    if operation not in grant["operations"]:
-        return False, f"it allows {', '.join(grant['operations'])}, not {operation}"
-    ok, why = constraints_met(grant, operation, context)
-    return ok, why
-
-
-
-
 class GrantOperations:
-    """Mixed into :class:`~kms_teach._kms.KMS`."""
+    """Mixed into :class:`~kms_teach._services.kms.service.KMS`."""
 
     # -- tokens -------------------------------------------------------------------
 

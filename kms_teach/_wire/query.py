@@ -1,6 +1,6 @@
 """Layer 4: AWS's query protocol (IAM, STS), driven by botocore's service models.
 
-The twin of :mod:`kms_teach._wire` (JSON 1.1) for the services that speak the
+The twin of :mod:`kms_teach._wire.json` (JSON 1.1) for the services that speak the
 query protocol. A request is a form-encoded body::
 
     POST /                        Content-Type: application/x-www-form-urlencoded; charset=utf-8
@@ -53,8 +53,8 @@ from urllib.parse import unquote_to_bytes
 
 from botocore import xform_name
 
-from ._errors import AWSError
-from ._wire import WireResponse, _b64decode_strict, _b64encode, _lower_first, check_bounds, service_model
+from .._errors import AWSError
+from .base import WireResponse, _b64decode_strict, _b64encode, _lower_first, check_bounds, service_model
 
 __all__ = ["QueryProtocol"]
 

@@ -63,8 +63,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote, unquote
 
-from . import _sigv4
-from ._sigv4 import AuthError
+from . import sigv4 as _sigv4
+from .sigv4 import AuthError
 
 __all__ = ["serve_in_background", "ServerHandle", "EndpointApp", "make_server", "DEFAULT_PORT", "MAX_BODY",
            "MAX_BODY_S3",
@@ -175,7 +175,7 @@ def _format_for(service: str) -> _Format | None:
     if fmt is None:
         if not _SERVICE_NAME.fullmatch(service or ""):
             return None
-        from ._wire import service_model
+        from .._wire import service_model
         try:
             meta = service_model(service).metadata
         except Exception:
@@ -248,7 +248,7 @@ def _known_regions() -> frozenset[str]:
     """Every Region botocore knows for KMS, in the aws and aws-cn partitions (as ``Cloud`` accepts)."""
     global _REGIONS
     if _REGIONS is None:
-        from ._wire import isolated_session
+        from .._wire import isolated_session
 
         s = isolated_session()
         _REGIONS = frozenset(s.get_available_regions("kms")) | frozenset(

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._errors import error_class
+from .._errors import error_class
 
 __all__ = [
     "Policy",

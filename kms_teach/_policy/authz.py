@@ -36,12 +36,12 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _model as m
-from ._errors import error_class
-from ._evaluation import EvalRequest, StatementResult, evaluate_statement, split_operator, wildcard_match
-from ._kms_grants import grant_allows
-from ._model import KmsKey, Principal
-from ._policy import Policy, parse_policy
+from .. import _model as m
+from .._errors import error_class
+from .evaluation import EvalRequest, StatementResult, evaluate_statement, split_operator, wildcard_match
+from .grants import grant_allows
+from .._model import KmsKey, Principal
+from .document import Policy, parse_policy
 
 __all__ = ["Permissions", "Decision", "Reason"]
 

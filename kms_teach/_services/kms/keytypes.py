@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac as _hmac
 
-from ._keyspecs import (
+from ..._crypto.keyspecs import (
     DATA_KEY_PAIR_SPECS,
     KEY_SPECS,
     SIGNING_ALGORITHMS,
@@ -23,7 +23,7 @@ from ._keyspecs import (
     sign,
     verify,
 )
-from ._kms_common import E, validation
+from .common import E, validation
 
 __all__ = ["KeyTypeOperations"]
 
@@ -38,7 +38,7 @@ def _check_message(message) -> bytes:
 
 
 class KeyTypeOperations:
-    """Mixed into :class:`~kms_teach._kms.KMS`."""
+    """Mixed into :class:`~kms_teach._services.kms.service.KMS`."""
 
     # -- signatures -------------------------------------------------------------
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from . import _model as m
-from ._kms_common import DAY, E, validation
-from ._model import KmsKey
-from ._policy import default_key_policy, parse_policy
+from ... import _model as m
+from .common import DAY, E, validation
+from ..._model import KmsKey
+from ..._policy.document import default_key_policy, parse_policy
 
 __all__ = ["MultiRegionOperations", "REGION_PATTERN"]
 
@@ -23,7 +23,7 @@ REGION_PATTERN = r"^([a-z]+-){2,3}\d+$"
 
 
 class MultiRegionOperations:
-    """Mixed into :class:`~kms_teach._kms.KMS`."""
+    """Mixed into :class:`~kms_teach._services.kms.service.KMS`."""
 
     def _require_primary(self, key: KmsKey) -> None:
         if not key.multi_region:

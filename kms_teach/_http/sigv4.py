@@ -16,7 +16,7 @@ authentication (presigned URLs: ``X-Amz-Algorithm``, ``X-Amz-Credential``,
 ``X-Amz-Date``, ``X-Amz-Expires``, ``X-Amz-SignedHeaders``, ``X-Amz-Signature``).
 
 This module knows nothing about principals or services: it parses, checks the
-time, and computes. :mod:`kms_teach._server` decides who the key belongs to and
+time, and computes. :mod:`kms_teach._http.server` decides who the key belongs to and
 which error each failure is in the service's protocol.
 """
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
-from ._policy import Statement
+from .document import Statement
 
 __all__ = [
     "EvalRequest",
