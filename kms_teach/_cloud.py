@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -230,12 +231,21 @@ class Cloud:
         """
         region = region_name or self.region
         self._check_region(region)
+        self._protocol(service_name)
+        return self._client(service_name, region, self.principal(principal), **kwargs)
+
+    def _protocol(self, service_name: str):
         protocol = self._protocols.get(service_name)
         if protocol is None:
             raise ValueError(
                 f"kms_teach simulates {', '.join(sorted(self._protocols))}; it has no {service_name!r} service."
             )
-        who = self.principal(principal)
+        return protocol
+
+    def _client(self, service_name: str, region: str, who: Principal, **kwargs):
+        """An in-process client of ``service_name`` in ``region``, acting as ``who``."""
+        self._check_region(region)
+        protocol = self._protocol(service_name)
         # Fidelity: in-process requests are not signed. The caller is the client's
         # principal, fixed when the client is made, so a signature would prove
         # nothing here (and SigV4 costs more than the simulated KMS call itself).
@@ -243,8 +253,9 @@ class Cloud:
         config = Config(connect_timeout=1, read_timeout=1, signature_version=UNSIGNED)
         if service_name == "s3":
             config = config.merge(S3_CLIENT_CONFIG)
-        if "config" in kwargs:
+        if kwargs.get("config") is not None:
             config = config.merge(kwargs.pop("config"))
+        kwargs.pop("config", None)
         for forbidden in ("endpoint_url", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"):
             # Who calls is the principal; where it goes is this cloud.
             if forbidden in kwargs:
@@ -263,6 +274,37 @@ class Cloud:
         client.meta.events.register_first("before-send", handler)
         client._kms_teach_transport = handler  # keeps the handler alive with the client
         return client
+
+    def botocore_session(self, principal: str | None = None, region_name: str | None = None):
+        """A botocore session whose every client is an in-process client of this cloud.
+
+        For libraries that make their own clients from a botocore session, such as the
+        AWS Encryption SDK::
+
+            provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
+                key_ids=[key_arn], botocore_session=cloud.botocore_session())
+
+        Clients act as ``principal`` (an ARN, resolved once, when the session is
+        made, as :meth:`client` resolves it; the default account's root user
+        without one), in ``region_name`` unless the client names its own Region
+        (the cloud's Region without either). They read no AWS configuration and
+        no credentials: ``get_credentials()`` is None, and a client asked for an
+        ``endpoint_url`` or access keys is refused with ``TypeError``.
+        """
+        region = region_name or self.region
+        self._check_region(region)
+        return _CloudBotocoreSession(self, self.principal(principal), region)
+
+    def session(self, principal: str | None = None, region_name: str | None = None):
+        """A ``boto3.Session`` whose clients and resources are this cloud's in-process clients.
+
+        For code that takes a session rather than a client: boto3's transfer manager
+        (``session.client("s3").upload_file(...)``, ``session.resource("s3")``), data tools,
+        the AWS Encryption SDK. ``principal`` and ``region_name`` as in :meth:`botocore_session`.
+        """
+        import boto3.session
+
+        return boto3.session.Session(botocore_session=self.botocore_session(principal, region_name))
 
     def serve(self, port: int = 0, host: str = "127.0.0.1"):
         """Serve this cloud over HTTP for the aws CLI and SDKs, in a background thread.
@@ -349,6 +391,64 @@ class _InProcessTransport:
             code = _internal_error_code(self.protocol)
             reply = self.protocol._error(code, f"kms_teach internal error: {exc!r}", 500, request_id)
         return AWSResponse(request.url, reply.status, reply.headers, _RawBody(reply.body))
+
+
+class _CloudBotocoreSession(botocore.session.Session):
+    """A botocore session bound to one cloud and one principal: ``create_client`` makes in-process clients.
+
+    Third-party code makes clients from a session in its own way (the Encryption SDK wraps it in a new
+    ``boto3.Session`` for each Region it needs); every path ends in ``create_client``, so every client
+    made from this session, by anyone, is answered by the cloud as the session's principal.
+    """
+
+    def __init__(self, cloud: Cloud, principal: Principal, region: str):
+        # Every setting is read from no environment variable and no file (see _wire.base.isolated_session).
+        super().__init__(session_vars=dict(isolated_session().session_var_map))
+        self._kms_teach_cloud = cloud
+        self._kms_teach_principal = principal
+        self.set_config_variable("region", region)
+
+    def create_client(self, service_name, region_name=None, api_version=None, use_ssl=True, verify=None,
+                      endpoint_url=None, aws_access_key_id=None, aws_secret_access_key=None,
+                      aws_session_token=None, config=None, aws_account_id=None):
+        given = {"endpoint_url": endpoint_url, "aws_access_key_id": aws_access_key_id,
+                 "aws_secret_access_key": aws_secret_access_key, "aws_session_token": aws_session_token,
+                 "aws_account_id": aws_account_id}
+        for name, value in given.items():
+            if value is not None:
+                raise TypeError(f"{name} is chosen by the simulated cloud; do not pass it "
+                                f"(the session acts as {self._kms_teach_principal.arn})")
+        cloud = self._kms_teach_cloud
+        extra = {"api_version": api_version} if api_version is not None else {}
+        return cloud._client(service_name, region_name or self.get_config_variable("region"),
+                             self._kms_teach_principal, config=config, **extra)
+
+    def get_credentials(self):
+        return None  # in-process clients are not signed: the principal is the session's
+
+    def get_available_services(self):
+        return self._kms_teach_cloud.services()
+
+    def register(self, event_name, handler, unique_id=None, unique_id_uses_count=False):
+        # Each boto3.Session made over this session registers boto3's class customisations
+        # (S3's upload_file on Bucket and Object resources) once more; a second copy would
+        # fail ("Cannot inject class attribute"). One registration per customisation.
+        if unique_id is None and getattr(handler, "__module__", None) == "boto3.utils":
+            names = []
+            for cell in getattr(handler, "__closure__", None) or ():
+                try:
+                    if isinstance(cell.cell_contents, str):
+                        names.append(cell.cell_contents)
+                except ValueError:  # pragma: no cover - an empty cell
+                    pass
+            if names:
+                unique_id = f"kms_teach:{event_name}:{':'.join(names)}"
+        return super().register(event_name, handler, unique_id=unique_id,
+                                unique_id_uses_count=unique_id_uses_count)
+
+    def __repr__(self) -> str:
+        return (f"<kms_teach botocore session {self._kms_teach_principal.arn} "
+                f"{self.get_config_variable('region')}>")
 
 
 _request_ids = itertools.count(1)
