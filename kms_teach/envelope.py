@@ -109,7 +109,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ._errors import KMSTeachError
+from ._errors import EnvelopeError
 
 __all__ = [
     "EnvelopeError",
@@ -152,36 +152,6 @@ _HKDF_INFO = b"kms_teach envelope v1" + _U16.pack(ALGORITHM_ID)
 _OKM_LEN = 32 + 32 + 12 + _COMMIT_LEN
 _ZERO_NONCE = bytes(12)
 _MAX_FIELD = 0xFFFF
-
-
-class EnvelopeError(KMSTeachError):
-    """An envelope message could not be made or could not be decrypted and verified.
-
-    The message says what failed (never with key material in it); ``reason`` is
-    a short code for programs:
-
-    ``format``       not a kms_teach envelope message, an unsupported version or
-                     algorithm, or a malformed header or chunk
-    ``truncated``    the message ends early (inside the header, inside a chunk,
-                     or before its final chunk)
-    ``trailing``     bytes follow the final chunk
-    ``context``      the message's encryption context is not the one expected
-    ``key``          the encrypted data key was rejected by KMS, or belongs to a
-                     KMS key other than the one the header names or ``key_id=``
-    ``commitment``   the data key does not belong to this message (key commitment)
-    ``header``       the header failed authentication (it was altered)
-    ``chunk``        a chunk failed authentication (altered, reordered,
-                     duplicated or from another message)
-    ``too-large``    more data than one message can hold at this chunk size
-
-    Errors of KMS itself that are not about the message (a disabled key,
-    access denied, a key pending deletion ...) are not wrapped: they surface
-    as boto3's ``ClientError``.
-    """
-
-    def __init__(self, message: str, *, reason: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ from typing import Mapping, NamedTuple
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .._errors import CryptoError
 from .random_source import RandomSource
 
 __all__ = [
@@ -87,14 +88,6 @@ __all__ = [
     "key_id_to_bytes",
     "key_id_from_bytes",
 ]
-
-
-class CryptoError(Exception):
-    """Decryption or parsing failed.
-
-    Deliberately opaque (like ``cryptography``'s ``InvalidTag``): it never says
-    *which* check failed, so an error cannot be used as an oracle.
-    """
 
 
 # --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from .._errors import KeyMaterialError
 from . import ed25519ph as _ed25519ph
 
 __all__ = [
@@ -48,10 +49,6 @@ __all__ = [
     "derive_shared_secret",
     "check_material",
 ]
-
-
-class KeyMaterialError(Exception):
-    """Key material does not fit its key spec (wrong length, wrong curve, not a key)."""
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote, unquote
 
+from .._errors import AuthError, DataDirInUse, ProtocolError
 from . import sigv4 as _sigv4
-from .sigv4 import AuthError
 
 __all__ = ["serve_in_background", "ServerHandle", "EndpointApp", "make_server", "DEFAULT_PORT", "MAX_BODY",
            "MAX_BODY_S3",
@@ -279,11 +279,11 @@ def _query_params(raw_query: str) -> list[tuple[str, str]]:
     return out
 
 
-class _BadRequest(Exception):
+class _BadRequest(ProtocolError):
     pass
 
 
-class _TooLarge(Exception):
+class _TooLarge(ProtocolError):
     def __init__(self, size: int | None, limit: int):
         super().__init__(size, limit)
         self.size = size
@@ -711,10 +711,6 @@ def serve_in_background(cloud, port: int = 0, host: str = "127.0.0.1", *, max_bo
 # ---------------------------------------------------------------------------
 # One server per data directory
 # ---------------------------------------------------------------------------
-
-
-class DataDirInUse(Exception):
-    pass
 
 
 def lock_data_dir(directory: Path):

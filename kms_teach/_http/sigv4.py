@@ -30,6 +30,8 @@ import threading
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
 
+from .._errors import AuthError
+
 __all__ = ["AuthError", "Credential", "parse", "canonical_request", "string_to_sign", "signature",
            "check_time", "MAX_SKEW", "EMPTY_SHA256"]
 
@@ -44,24 +46,6 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _UTC = _dt.timezone.utc
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-class AuthError(Exception):
-    """A request that fails authentication.
-
-    ``kind`` is one of ``missing`` (no signature at all), ``incomplete`` (a
-    malformed one), ``scope`` (a credential scope that cannot be right),
-    ``skewed`` (dated too far from now), ``expired_url`` (a presigned URL past its
-    expiry), ``unknown_key`` (no such access key), ``bad_token`` (a session token
-    that is missing, wrong, or not wanted), ``payload`` (``x-amz-content-sha256``
-    is not the body's), ``signature`` (it does not verify). ``message`` is the
-    text of the JSON and query services; S3 words some of them its own way.
-    """
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
 
 
 SIGNATURE_MISMATCH = (

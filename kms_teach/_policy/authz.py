@@ -36,8 +36,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import AccessDeniedException, MalformedPolicyDocumentException
 from .. import _model as m
-from .._errors import error_class
 from .evaluation import EvalRequest, StatementResult, evaluate_statement, split_operator, wildcard_match
 from .grants import grant_allows
 from .._model import KmsKey, Principal
@@ -45,7 +45,6 @@ from .document import Policy, parse_policy
 
 __all__ = ["Permissions", "Decision", "Reason"]
 
-E = error_class
 
 # Actions authorized by identity (IAM) policies alone: no key is involved.
 IAM_ONLY = frozenset({"kms:CreateKey", "kms:ListKeys", "kms:ListAliases", "kms:GenerateRandom",
@@ -363,7 +362,7 @@ class Permissions:
         if decision.allowed and action == "kms:CreateGrant" and key is not None:
             self._check_sub_grant(decision, principal, key, request)
         if not decision.allowed:
-            raise E("AccessDeniedException")(
+            raise AccessDeniedException(
                 f"User: {principal.arn} is not authorized to perform: {action} on resource: {decision.resource} "
                 f"{decision.aws_reason}"
             )
@@ -397,7 +396,7 @@ class Permissions:
             if any(mine.get(k) != v for k, v in subset.items()):
                 continue
             return
-        raise E("AccessDeniedException")(
+        raise AccessDeniedException(
             f"User: {principal.arn} is not authorized to perform: kms:CreateGrant on resource: {key.arn} because "
             "a grant can only pass on the operations and constraints of the grant that allows it"
         )
@@ -412,20 +411,20 @@ class Permissions:
             for block in (stmt.principal, stmt.not_principal):
                 for name in (block or {}).get("AWS", []):
                     if name != "*" and not self.kms.principal_known(name):
-                        raise E("MalformedPolicyDocumentException")(
+                        raise MalformedPolicyDocumentException(
                             "Policy contains a statement with one or more invalid principals."
                         )
             for operator in stmt.condition:
                 try:
                     split_operator(operator)
                 except KeyError:
-                    raise E("MalformedPolicyDocumentException")(
+                    raise MalformedPolicyDocumentException(
                         f"Policy contains a statement with an unknown condition operator: {operator}."
                     ) from None
                 if operator.startswith("ForAllValues:") and any(
                         k.lower().startswith(("kms:encryptioncontext:", "aws:requesttag/"))
                         for k in stmt.condition[operator]):
-                    raise E("MalformedPolicyDocumentException")(
+                    raise MalformedPolicyDocumentException(
                         "OverlyPermissiveCondition: ForAllValues is not valid with a single-valued condition key "
                         "such as kms:EncryptionContext:<key> or aws:RequestTag/<key>."
                     )
@@ -435,7 +434,7 @@ class Permissions:
         probe = KmsKey(account_id=ctx.account_id, region=ctx.region, key_id="00000000-0000-4000-8000-000000000000",
                        creation_date=_dt.datetime.now(_dt.timezone.utc), policy=policy_text)
         if not self.decide(principal, "kms:PutKeyPolicy", probe, {}, explain=False).allowed:
-            raise E("MalformedPolicyDocumentException")(
+            raise MalformedPolicyDocumentException(
                 "The new key policy will not allow you to update the key policy in the future."
             )
 

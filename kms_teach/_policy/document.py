@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import error_class
+
+from .._errors import LimitExceededException, MalformedPolicyDocumentException, PolicyError, ValidationException
 
 __all__ = [
     "Policy",
@@ -35,14 +36,6 @@ _POLICY_CHARS = re.compile(r"^[\u0009\u000A\u000D\u0020-\u00FF]+$")
 _VERSIONS = ("2012-10-17", "2008-10-17")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _IAM_ARN = re.compile(r"^arn:aws(?:-cn|-us-gov)?:(iam|sts)::(\d{12}):(.+)$")
-
-
-class PolicyError(Exception):
-    """A policy document is malformed; ``message`` is AWS's explanation."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def _as_list(value: Any) -> list:
@@ -134,29 +127,28 @@ def parse_policy(text: str, *, key_policy: bool = True, max_bytes: int = POLICY_
     exactly where KMS would. ``key_policy=True`` applies the key-policy rules
     (every statement names a principal).
     """
-    malformed = error_class("MalformedPolicyDocumentException")
     if not isinstance(text, str) or not text:
-        raise error_class("ValidationException")(
+        raise ValidationException(
             "1 validation error detected: Value at 'policy' failed to satisfy constraint: "
             "Member must have length greater than or equal to 1"
         )
     if not _POLICY_CHARS.match(text):
-        raise error_class("ValidationException")(
+        raise ValidationException(
             "1 validation error detected: Value at 'policy' failed to satisfy constraint: "
             "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
         )
     if len(text.encode("utf-8")) > max_bytes:
-        raise error_class("LimitExceededException")(
+        raise LimitExceededException(
             f"The key policy exceeds the maximum size of {max_bytes} bytes."
         )
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
-        raise malformed("The policy document is not valid JSON.") from None
+        raise MalformedPolicyDocumentException("The policy document is not valid JSON.") from None
     try:
         return _parse_document(text, doc, key_policy=key_policy)
     except PolicyError as exc:
-        raise malformed(exc.message) from None
+        raise MalformedPolicyDocumentException(exc.message) from None
 
 
 def _parse_document(text: str, doc: Any, *, key_policy: bool) -> Policy:
@@ -220,7 +212,9 @@ def _parse_document(text: str, doc: Any, *, key_policy: bool) -> Policy:
         not_resource = _string_list(raw["NotResource"], "NotResource", label) if "NotResource" in raw else None
         condition = _condition_block(raw["Condition"], label) if "Condition" in raw else {}
         statements.append(
-            Statement(i, sid, effect, principal, not_principal, action, not_action, resource, not_resource, condition, raw)
+            Statement(
+                i, sid, effect, principal, not_principal, action, not_action, resource, not_resource, condition, raw
+            )
         )
     return Policy(text, version, pid, tuple(statements))
 

@@ -17,12 +17,18 @@ import base64
 import datetime as _dt
 import json
 
-from .._errors import error_class
+from .._errors import (
+    InvalidEventCategoryException,
+    InvalidLookupAttributesException,
+    InvalidMaxResultsException,
+    InvalidNextTokenException,
+    InvalidTimeRangeException,
+    UnsupportedOperationException,
+)
 from .audit import AuditLog
 
 __all__ = ["CloudTrail"]
 
-E = error_class
 
 
 def _event_time(event: dict) -> _dt.datetime:
@@ -51,23 +57,23 @@ class CloudTrail:
     def call(self, operation: str, request: dict, ctx) -> dict:
         if operation != "LookupEvents":
             # Fidelity: trails, event data stores and Lake queries are not simulated.
-            raise E("UnsupportedOperationException")(f"kms_teach simulates only LookupEvents, not {operation}.")
+            raise UnsupportedOperationException(f"kms_teach simulates only LookupEvents, not {operation}.")
         return self.lookup_events(request, ctx)
 
     def lookup_events(self, req: dict, ctx) -> dict:
         attributes = req.get("lookup_attributes") or []
         if len(attributes) > 1:
-            raise E("InvalidLookupAttributesException")("You can specify only one lookup attribute.")
+            raise InvalidLookupAttributesException("You can specify only one lookup attribute.")
         start, end = req.get("start_time"), req.get("end_time")
         if start is not None and end is not None and start > end:
-            raise E("InvalidTimeRangeException")("The start time must be before the end time.")
+            raise InvalidTimeRangeException("The start time must be before the end time.")
         if req.get("event_category") not in (None, "insight"):
-            raise E("InvalidEventCategoryException")("EventCategory must be insight.")
+            raise InvalidEventCategoryException("EventCategory must be insight.")
         if req.get("event_category") == "insight":
             return {"events": []}
         limit = req.get("max_results") or 50
         if not 1 <= limit <= 50:
-            raise E("InvalidMaxResultsException")("MaxResults must be between 1 and 50.")
+            raise InvalidMaxResultsException("MaxResults must be between 1 and 50.")
         # NextToken names the sequence number to continue below, so events recorded while a
         # caller pages (its own LookupEvents calls among them) never shift a page.
         below = None
@@ -75,7 +81,7 @@ class CloudTrail:
             try:
                 below = int(base64.b64decode(req["next_token"], validate=True).decode())
             except (ValueError, UnicodeDecodeError):
-                raise E("InvalidNextTokenException")("The NextToken is not valid.") from None
+                raise InvalidNextTokenException("The NextToken is not valid.") from None
         account = ctx.principal.account_id
         page: list[dict] = []
         next_below = last_seq = None
@@ -119,7 +125,7 @@ class CloudTrail:
             return event["eventSource"] == value
         if key == "AccessKeyId":
             return (event.get("userIdentity") or {}).get("accessKeyId") == value
-        raise E("InvalidLookupAttributesException")(f"{key} is not a lookup attribute.")
+        raise InvalidLookupAttributesException(f"{key} is not a lookup attribute.")
 
     @staticmethod
     def _entry(event: dict) -> dict:

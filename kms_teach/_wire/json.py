@@ -29,16 +29,15 @@ from typing import Any, Callable
 
 from botocore import xform_name
 
-from .._errors import AWSError, error_class
+from .._errors import AWSError, ProtocolError
 from .base import WireResponse, _b64decode_strict, _b64encode, _lower_first, check_bounds, service_model
 
 __all__ = ["JsonProtocol"]
 
-E = error_class
 _UTC = _dt.timezone.utc
 
 
-class _SerializationError(Exception):
+class _SerializationError(ProtocolError):
     def __init__(self, message: str):
         self.message = message
 

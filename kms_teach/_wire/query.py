@@ -53,7 +53,7 @@ from urllib.parse import unquote_to_bytes
 
 from botocore import xform_name
 
-from .._errors import AWSError
+from .._errors import AWSError, ProtocolError
 from .base import WireResponse, _b64decode_strict, _b64encode, _lower_first, check_bounds, service_model
 
 __all__ = ["QueryProtocol"]
@@ -79,7 +79,7 @@ def _validation_message(errors: list) -> str:
     return f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(parts)
 
 
-class _QueryError(Exception):
+class _QueryError(ProtocolError):
     """A request the protocol layer rejects before the service sees it."""
 
     def __init__(self, code: str, message: str):
@@ -714,12 +714,6 @@ class QueryProtocol:
         self._enc_cache: dict = {}
         self._ops: dict[str, tuple] = {}
         self._lock = threading.Lock()
-        # HTTP status of each modelled error code, for errors raised without an explicit status.
-        self._statuses: dict[str, int] = {}
-        for shape_name in self.model.shape_names:
-            err = self.model.shape_for(shape_name).metadata.get("error")
-            if err and "httpStatusCode" in err:
-                self._statuses[err.get("code", shape_name)] = int(err["httpStatusCode"])
 
     def _codec(self, operation: str):
         codec = self._ops.get(operation)
@@ -742,12 +736,6 @@ class QueryProtocol:
         return codec
 
     # ------------------------------------------------------------------ replies
-
-    def status_for(self, exc: AWSError) -> int:
-        """The HTTP status of an error: the one given explicitly, else the model's, else the class's."""
-        if "status" in vars(exc):
-            return exc.status
-        return self._statuses.get(exc.code, exc.status)
 
     def _error(self, code: str, message: str, status: int = 400, request_id: str = "") -> WireResponse:
         kind = "Receiver" if status >= 500 else "Sender"
@@ -805,7 +793,7 @@ class QueryProtocol:
         try:
             result = self.handler(action, request, ctx)
         except AWSError as exc:
-            return self._error(exc.code, exc.message, self.status_for(exc), request_id)
+            return self._error(exc.code, exc.message, exc.status, request_id)
         xmlns = self.xmlns
         if enc is None:
             inner = ""

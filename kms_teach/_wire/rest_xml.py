@@ -48,7 +48,7 @@ from xml.etree import ElementTree as ET
 from botocore import xform_name
 from botocore.config import Config
 
-from .._errors import AWSError
+from .._errors import AWSError, ProtocolError
 from .base import WireResponse, service_model
 from .base import boto3_session as _wire_boto3_session
 from .query import _compile_encoder, _format_timestamp, _member_wire_names, _parse_timestamp, _xml_text
@@ -146,7 +146,7 @@ class _Route:
         return params
 
 
-class _PayloadError(Exception):
+class _PayloadError(ProtocolError):
     def __init__(self, code: str, message: str, **details):
         self.code = code
         self.message = message
@@ -596,11 +596,6 @@ class RestXmlProtocol:
 
     # ------------------------------------------------------------------ replies
 
-    def status_for(self, exc: AWSError) -> int:
-        if "status" in vars(exc):
-            return exc.status
-        return self._statuses.get(exc.code, exc.status)
-
     def _base_headers(self, request_id: str) -> dict[str, str]:
         host_id = base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
         return {"x-amz-request-id": request_id, "x-amz-id-2": host_id, "Server": "AmazonS3"}
@@ -620,10 +615,10 @@ class RestXmlProtocol:
         return WireResponse(status, out, body)
 
     def error_response(self, exc: AWSError, request_id: str, head: bool = False) -> WireResponse:
-        """The wire answer for an :class:`AWSError` (status from the error, the model or S3's table)."""
-        details = dict(getattr(exc, "details", None) or {})
-        headers = details.pop("_headers", None)
-        return self._error(exc.code, exc.message, self.status_for(exc), request_id, details, head, headers)
+        """The wire answer for an :class:`AWSError`: its code, message and status, and an S3 error's
+        extra elements and headers."""
+        return self._error(exc.code, exc.message, exc.status, request_id, getattr(exc, "details", None), head,
+                           getattr(exc, "headers", None))
 
     def _encode(self, operation: str, result: dict, request_id: str, head: bool) -> WireResponse:
         _inputs, _payload, out_headers, out_payload, body_enc, status_member, status = self._codec(operation)

@@ -38,16 +38,56 @@ def test_public_names_are_exactly_all():
     assert public <= set(kms_teach.__all__), public - set(kms_teach.__all__)
 
 
-def test_errors_form_the_documented_tree():
+def _core_modules():
+    """Every module of the package but the course's (widgets, grading and exercises have their own tests)."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(kms_teach.__path__, "kms_teach."):
+        if info.name.split(".")[1] in ("widgets", "grading", "exercises", "__main__"):
+            continue
+        yield importlib.import_module(info.name)
+
+
+def test_errors_are_written_out_under_the_documented_tree():
     from kms_teach import _errors
 
-    assert issubclass(kms_teach.AWSError, kms_teach.KMSTeachError)
-    assert issubclass(kms_teach.StoreError, kms_teach.KMSTeachError)
-    for code, status in _errors.KMS_ERROR_CODES.items():
-        cls = _errors.error_class(code)
-        assert issubclass(cls, kms_teach.AWSError)
-        assert cls.code == code and cls.status == status
-        assert cls.__name__ in _errors.__doc__ or code in _errors.KMS_ERROR_CODES
+    classes = {name: obj for name, obj in vars(_errors).items()
+               if isinstance(obj, type) and issubclass(obj, BaseException) and obj.__module__ == _errors.__name__}
+    assert set(_errors.__all__) == set(classes)
+    drawn = set()
+    for line in _errors.__doc__.splitlines():
+        words = line.replace("├──", " ").replace("└──", " ").replace("│", " ").split()
+        if words and words[0] in classes:
+            drawn.add(words[0])
+    assert drawn == set(classes), set(classes) - drawn
+    for cls in classes.values():
+        assert issubclass(cls, kms_teach.KMSTeachError), cls
+        if issubclass(cls, kms_teach.AWSError) and cls is not _errors.KMSErrorInS3:
+            assert isinstance(cls.code, str) and cls.code and 300 <= cls.status < 600, cls
+    codes = [cls.code for cls in classes.values() if issubclass(cls, kms_teach.AWSError)]
+    assert len(codes) == len(set(codes)), "two classes answer with one code"
+
+
+def test_every_exception_the_package_defines_is_under_the_base():
+    for module in _core_modules():
+        for obj in vars(module).values():
+            if isinstance(obj, type) and issubclass(obj, BaseException) and obj.__module__.startswith("kms_teach"):
+                assert issubclass(obj, kms_teach.KMSTeachError), f"{obj.__module__}.{obj.__qualname__}"
+
+
+def test_a_code_cannot_be_made_up():
+    from kms_teach import _errors
+
+    with pytest.raises(TypeError):
+        kms_teach.AWSError("no such code", code="NoSuchCodeException")
+    with pytest.raises(TypeError):
+        _errors.NotFoundException("a KMS error takes no S3 details", BucketName="x")
+    with pytest.raises(ImportError):
+        from kms_teach._errors import NotFoundExcepton  # noqa: F401  (misspelt)
+    assert not hasattr(_errors, "error_class")
+    wrapped = _errors.KMSErrorInS3(_errors.DisabledException("off"))
+    assert (wrapped.code, wrapped.status, wrapped.message) == ("KMS.DisabledException", 400, "off")
 
 
 # The layers of the architecture are import-linter contracts in pyproject.toml ([tool.importlinter]);

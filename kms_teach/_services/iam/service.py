@@ -55,7 +55,19 @@ import threading
 from typing import Any, Callable
 from urllib.parse import quote
 
-from ..._errors import AWSError, error_class
+from ..._errors import (
+    AWSError,
+    AccessDenied,
+    DeleteConflict,
+    EntityAlreadyExists,
+    InvalidAction,
+    InvalidInput,
+    LimitExceeded,
+    MalformedPolicyDocument,
+    NoSuchEntity,
+    ServiceFailure,
+    ValidationError,
+)
 from ..._policy.evaluation import EvalRequest, evaluate_statement
 from ..._model import Principal
 from ..._policy.document import Policy, parse_policy
@@ -100,29 +112,11 @@ _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 # aws:PrincipalType of each kind of principal
 _PRINCIPAL_TYPES = {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole", "AWSService": "AWSService"}
 
-_STATUS = {
-    "NoSuchEntity": 404,
-    "EntityAlreadyExists": 409,
-    "DeleteConflict": 409,
-    "LimitExceeded": 409,
-    "MalformedPolicyDocument": 400,
-    "InvalidInput": 400,
-    "ValidationError": 400,
-    "AccessDenied": 403,
-    "ServiceFailure": 500,
-    "InvalidAction": 400,
-}
-
-
-def _err(code: str, message: str) -> AWSError:
-    """An IAM/STS error with AWS's code, message and HTTP status."""
-    return error_class(code)(message, status=_STATUS.get(code, 400))
-
-
-def _validation(path: str, constraint: str, value: Any = None) -> AWSError:
+def _validation(path: str, constraint: str, value: Any = None) -> ValidationError:
     shown = "" if value is None else f" '{value}'"
-    return _err("ValidationError",
-                f"1 validation error detected: Value{shown} at '{path}' failed to satisfy constraint: {constraint}")
+    return ValidationError(
+        f"1 validation error detected: Value{shown} at '{path}' failed to satisfy constraint: {constraint}"
+    )
 
 
 def _iso(when: _dt.datetime) -> str:
@@ -255,14 +249,14 @@ class IAM:
         """Run one IAM operation (snake_case request and response)."""
         handler = self._iam_ops.get(operation)
         if handler is None:
-            raise _err("InvalidAction", f"kms_teach does not simulate the IAM {operation} operation.")
+            raise InvalidAction(f"kms_teach does not simulate the IAM {operation} operation.")
         return self._run(handler, request, ctx, touch_account=True)
 
     def sts_call(self, operation: str, request: dict, ctx) -> dict:
         """Run one STS operation (snake_case request and response)."""
         handler = self._sts_ops.get(operation)
         if handler is None:
-            raise _err("InvalidAction", f"kms_teach does not simulate the STS {operation} operation.")
+            raise InvalidAction(f"kms_teach does not simulate the STS {operation} operation.")
         return self._run(handler, request, ctx, touch_account=False)
 
     def _run(self, handler, request: dict, ctx, *, touch_account: bool) -> dict:
@@ -280,8 +274,7 @@ class IAM:
                     try:
                         self.store.commit(changes)
                     except Exception:
-                        raise _err("ServiceFailure",
-                                   "The change could not be written to the store; nothing changed.") from None
+                        raise ServiceFailure("The change could not be written to the store; nothing changed.") from None
                     self._apply(changes)
                 return result
             finally:
@@ -362,13 +355,13 @@ class IAM:
     def _need_user(self, account: str, name: str) -> dict:
         rec = self._user(account, name)
         if rec is None:
-            raise _err("NoSuchEntity", f"The user with name {name} cannot be found.")
+            raise NoSuchEntity(f"The user with name {name} cannot be found.")
         return rec
 
     def _need_role(self, account: str, name: str) -> dict:
         rec = self._role(account, name)
         if rec is None:
-            raise _err("NoSuchEntity", f"The role with name {name} cannot be found.")
+            raise NoSuchEntity(f"The role with name {name} cannot be found.")
         return rec
 
     def _user_arn_for(self, account: str, name: str) -> str:
@@ -628,8 +621,8 @@ class IAM:
         if resource_account == "aws" and aws_managed_ok:
             resource_account = p.account_id
         if resource_account != p.account_id:
-            raise _err("AccessDenied", f"User: {p.arn} is not authorized to perform: {action} on resource: "
-                                       f"{resource} because no resource-based policy allows the {action} action")
+            raise AccessDenied(f"User: {p.arn} is not authorized to perform: {action} on resource: "
+                               f"{resource} because no resource-based policy allows the {action} action")
         if p.kind == "Root":
             return
         if p.kind in ("IAMUser", "AssumedRole"):
@@ -637,10 +630,10 @@ class IAM:
             if decision == "Allow":
                 return
             if decision == "Deny":
-                raise _err("AccessDenied", f"User: {p.arn} is not authorized to perform: {action} on resource: "
-                                           f"{resource} with an explicit deny in an identity-based policy")
-        raise _err("AccessDenied", f"User: {p.arn} is not authorized to perform: {action} on resource: {resource} "
-                                   f"because no identity-based policy allows the {action} action")
+                raise AccessDenied(f"User: {p.arn} is not authorized to perform: {action} on resource: "
+                                   f"{resource} with an explicit deny in an identity-based policy")
+        raise AccessDenied(f"User: {p.arn} is not authorized to perform: {action} on resource: {resource} "
+                           f"because no identity-based policy allows the {action} action")
 
     # ------------------------------------------------------------------ validation
 
@@ -651,8 +644,8 @@ class IAM:
         path = _camel(field)
         if value is None:
             if required:
-                raise _err("ValidationError", f"1 validation error detected: Value null at '{path}' failed to "
-                                              f"satisfy constraint: Member must not be null")
+                raise ValidationError(f"1 validation error detected: Value null at '{path}' failed to "
+                                      f"satisfy constraint: Member must not be null")
             return None
         if not isinstance(value, str):
             raise _validation(path, "Member must be a string", value)
@@ -690,7 +683,7 @@ class IAM:
                 raise _validation(f"tags.{i}.member.value", "Member must satisfy regular expression pattern: "
                                                             "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*", value)
             if key.lower() in seen:
-                raise _err("InvalidInput", "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+                raise InvalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
             seen.add(key.lower())
             out.append([key, value])
         return out
@@ -708,8 +701,8 @@ class IAM:
         value = request.get(field)
         path = _camel(field)
         if value is None:
-            raise _err("ValidationError", f"1 validation error detected: Value null at '{path}' failed to satisfy "
-                                          f"constraint: Member must not be null")
+            raise ValidationError(f"1 validation error detected: Value null at '{path}' failed to satisfy "
+                                  f"constraint: Member must not be null")
         if not isinstance(value, str) or not value:
             raise _validation(path, "Member must have length greater than or equal to 1")
         if len(value) > 131072:
@@ -725,34 +718,35 @@ class IAM:
         try:
             policy = _parsed_identity_policy(text)
         except AWSError as exc:
-            raise _err("MalformedPolicyDocument", exc.message) from None
+            raise MalformedPolicyDocument(exc.message) from None
         for st in policy.statements:
             if st.action is None and st.not_action is None:
-                raise _err("MalformedPolicyDocument", "Policy statement must contain actions.")
+                raise MalformedPolicyDocument("Policy statement must contain actions.")
             if st.resource is None and st.not_resource is None:
-                raise _err("MalformedPolicyDocument", "Policy statement must contain resources.")
+                raise MalformedPolicyDocument("Policy statement must contain resources.")
 
     def _check_trust_policy(self, text: str) -> None:
         """Reject a role trust policy AWS would reject (MalformedPolicyDocument, LimitExceeded)."""
         if _policy_size(text) > TRUST_POLICY_MAX:
-            raise _err("LimitExceeded", f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_MAX}")
+            raise LimitExceeded(f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_MAX}")
         try:
             policy = _parsed_trust_policy(text)
         except AWSError as exc:
-            raise _err("MalformedPolicyDocument", exc.message) from None
+            raise MalformedPolicyDocument(exc.message) from None
         for st in policy.statements:
             if st.resource is not None or st.not_resource is not None:
-                raise _err("MalformedPolicyDocument",
-                           f"Has prohibited field {'Resource' if st.resource is not None else 'NotResource'}")
+                raise MalformedPolicyDocument(
+                    f"Has prohibited field {'Resource' if st.resource is not None else 'NotResource'}"
+                )
             if st.action is None and st.not_action is None:
-                raise _err("MalformedPolicyDocument", "Policy statement must contain actions.")
+                raise MalformedPolicyDocument("Policy statement must contain actions.")
             for action in (st.action or []) + (st.not_action or []):
                 if action != "*" and not action.lower().startswith("sts:"):
-                    raise _err("MalformedPolicyDocument", "AssumeRole policy may only specify STS AssumeRole actions.")
+                    raise MalformedPolicyDocument("AssumeRole policy may only specify STS AssumeRole actions.")
             for block in (st.principal, st.not_principal):
                 for name in (block or {}).get("AWS", []):
                     if not self.principal_exists(name):
-                        raise _err("MalformedPolicyDocument", f'Invalid principal in policy: "AWS":"{name}"')
+                        raise MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{name}"')
 
     @staticmethod
     def _max_items(request: dict) -> int:
@@ -781,7 +775,7 @@ class IAM:
                 if got_scope != scope or not isinstance(last, str):
                     raise ValueError(marker)
             except (ValueError, TypeError, UnicodeError):
-                raise _err("ValidationError", "Invalid Marker.") from None
+                raise ValidationError("Invalid Marker.") from None
             start = bisect.bisect_right(keys, last)
         page = items[start:start + max_items]
         end = start + len(page)
@@ -844,7 +838,7 @@ class IAM:
         arn = f"arn:aws:iam::{account}:user{path}{name}"
         self._authorize(ctx, "iam:CreateUser", arn, now, self._tag_context(tags))
         if self._user(account, name) is not None:
-            raise _err("EntityAlreadyExists", f"User with name {name} already exists.")
+            raise EntityAlreadyExists(f"User with name {name} already exists.")
         rec = {"account_id": account, "user_name": name, "path": path, "user_id": self._unique_id("AIDA"),
                "create_date": _iso(now), "tags": tags, "inline": {}, "attached": []}
         self._put(USER, rec)
@@ -853,8 +847,8 @@ class IAM:
     @staticmethod
     def _no_boundary(req: dict) -> None:
         if req.get("permissions_boundary") is not None:
-            raise _err("InvalidInput", "kms_teach does not simulate permissions boundaries; "
-                                       "create the entity without PermissionsBoundary.")
+            raise InvalidInput("kms_teach does not simulate permissions boundaries; "
+                               "create the entity without PermissionsBoundary.")
 
     def _op_GetUser(self, ctx, req, now):
         p = ctx.principal
@@ -866,7 +860,7 @@ class IAM:
                 acct = self._get(ACCOUNT, (account,))
                 return {"user": {"user_id": account, "arn": p.arn, "create_date": _when(acct["create_date"])}}
             if p.kind != "IAMUser":
-                raise _err("ValidationError", "Must specify userName when calling with non-User credentials")
+                raise ValidationError("Must specify userName when calling with non-User credentials")
             name = p.name or p.arn.rsplit("/", 1)[-1]
         self._authorize(ctx, "iam:GetUser", self._user_arn_for(account, name), now)
         return {"user": self._user_out(self._need_user(account, name), tags=True)}
@@ -886,11 +880,11 @@ class IAM:
         self._authorize(ctx, "iam:DeleteUser", self._user_arn_for(account, name), now)
         rec = self._need_user(account, name)
         if rec["inline"]:
-            raise _err("DeleteConflict", "Cannot delete entity, must delete policies first.")
+            raise DeleteConflict("Cannot delete entity, must delete policies first.")
         if rec["attached"]:
-            raise _err("DeleteConflict", "Cannot delete entity, must detach all policies first.")
+            raise DeleteConflict("Cannot delete entity, must detach all policies first.")
         if self._access_keys_of(account, rec["user_name"]):
-            raise _err("DeleteConflict", "Cannot delete entity, must delete access keys first.")
+            raise DeleteConflict("Cannot delete entity, must delete access keys first.")
         self._delete(USER, rec)
         return {}
 
@@ -920,7 +914,7 @@ class IAM:
         arn = f"arn:aws:iam::{account}:role{path}{name}"
         self._authorize(ctx, "iam:CreateRole", arn, now, self._tag_context(tags))
         if self._role(account, name) is not None:
-            raise _err("EntityAlreadyExists", f"Role with name {name} already exists.")
+            raise EntityAlreadyExists(f"Role with name {name} already exists.")
         self._check_trust_policy(document)
         rec = {"account_id": account, "role_name": name, "path": path, "role_id": self._unique_id("AROA"),
                "create_date": _iso(now), "assume_role_policy": document, "description": description,
@@ -949,9 +943,9 @@ class IAM:
         self._authorize(ctx, "iam:DeleteRole", self._role_arn_for(account, name), now)
         rec = self._need_role(account, name)
         if rec["inline"]:
-            raise _err("DeleteConflict", "Cannot delete entity, must delete policies first.")
+            raise DeleteConflict("Cannot delete entity, must delete policies first.")
         if rec["attached"]:
-            raise _err("DeleteConflict", "Cannot delete entity, must detach all policies first.")
+            raise DeleteConflict("Cannot delete entity, must detach all policies first.")
         self._delete(ROLE, rec)
         return {}
 
@@ -981,8 +975,7 @@ class IAM:
         limit = USER_INLINE_POLICY_MAX if what == "user" else ROLE_INLINE_POLICY_MAX
         total = _policy_size(document) + sum(_policy_size(d) for n, d in rec["inline"].items() if n != policy_name)
         if total > limit:
-            raise _err("LimitExceeded",
-                       f"Maximum policy size of {limit} bytes exceeded for {what} {rec[what + '_name']}")
+            raise LimitExceeded(f"Maximum policy size of {limit} bytes exceeded for {what} {rec[what + '_name']}")
         rec = copy.deepcopy(rec)
         rec["inline"][policy_name] = document
         self._put(USER if what == "user" else ROLE, rec)
@@ -998,7 +991,7 @@ class IAM:
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         document = rec["inline"].get(policy_name)
         if document is None:
-            raise _err("NoSuchEntity", f"The {what} policy with name {policy_name} cannot be found.")
+            raise NoSuchEntity(f"The {what} policy with name {policy_name} cannot be found.")
         return {f"{what}_name": rec[f"{what}_name"], "policy_name": policy_name,
                 "policy_document": _encode_doc(document)}
 
@@ -1022,7 +1015,7 @@ class IAM:
         self._authorize(ctx, f"iam:{op}", arn, now)
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         if policy_name not in rec["inline"]:
-            raise _err("NoSuchEntity", f"The {what} policy with name {policy_name} cannot be found.")
+            raise NoSuchEntity(f"The {what} policy with name {policy_name} cannot be found.")
         rec = copy.deepcopy(rec)
         del rec["inline"][policy_name]
         self._put(USER if what == "user" else ROLE, rec)
@@ -1057,14 +1050,14 @@ class IAM:
     def _policy_arn_arg(self, req: dict) -> str:
         arn = req.get("policy_arn")
         if arn is None:
-            raise _err("ValidationError", "1 validation error detected: Value null at 'policyArn' failed to satisfy "
-                                          "constraint: Member must not be null")
+            raise ValidationError("1 validation error detected: Value null at 'policyArn' failed to satisfy "
+                                  "constraint: Member must not be null")
         if not isinstance(arn, str) or not 20 <= len(arn) <= 2048:
             raise _validation("policyArn", "Member must have length greater than or equal to 20", arn)
         m = _IAM_ARN_RE.match(arn)
         if not m or m.group(2) != "policy" or not _POLICY_PATH_RE.fullmatch(m.group(3).rsplit("/", 1)[0] + "/") \
                 or not _NAME_RE.fullmatch(m.group(3).rsplit("/", 1)[-1]):
-            raise _err("InvalidInput", f"ARN {arn} is not valid.")
+            raise InvalidInput(f"ARN {arn} is not valid.")
         return arn
 
     def _op_CreatePolicy(self, ctx, req, now):
@@ -1079,11 +1072,10 @@ class IAM:
         arn = f"arn:aws:iam::{account}:policy{path}{name}"
         self._authorize(ctx, "iam:CreatePolicy", arn, now, self._tag_context(tags))
         if self._get(POLICY, (account, name.lower())) is not None:
-            raise _err("EntityAlreadyExists",
-                       f"A policy called {name} already exists. Duplicate names are not allowed.")
+            raise EntityAlreadyExists(f"A policy called {name} already exists. Duplicate names are not allowed.")
         self._check_identity_policy(document)
         if _policy_size(document) > MANAGED_POLICY_MAX:
-            raise _err("LimitExceeded", f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_MAX}")
+            raise LimitExceeded(f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_MAX}")
         rec = {"account_id": account, "policy_name": name, "path": path, "policy_id": self._unique_id("ANPA"),
                "create_date": _iso(now), "update_date": _iso(now), "description": description,
                "document": document, "tags": tags}
@@ -1093,7 +1085,7 @@ class IAM:
     def _need_policy(self, arn: str) -> dict:
         rec = self._policy_by_arn(arn)
         if rec is None:
-            raise _err("NoSuchEntity", f"Policy {arn} was not found.")
+            raise NoSuchEntity(f"Policy {arn} was not found.")
         return rec
 
     def _op_GetPolicy(self, ctx, req, now):
@@ -1111,7 +1103,7 @@ class IAM:
         self._authorize(ctx, "iam:GetPolicyVersion", arn, now, aws_managed_ok=True)
         rec = self._need_policy(arn)
         if version != "v1":
-            raise _err("NoSuchEntity", f"Policy {arn} version {version} does not exist or is not attachable.")
+            raise NoSuchEntity(f"Policy {arn} version {version} does not exist or is not attachable.")
         return {"policy_version": {"document": _encode_doc(rec["document"]), "version_id": "v1",
                                    "is_default_version": True, "create_date": _when(rec["create_date"])}}
 
@@ -1141,7 +1133,7 @@ class IAM:
         self._authorize(ctx, "iam:DeletePolicy", arn, now)
         rec = self._need_policy(arn)
         if self._attachments(_policy_arn(rec), rec["account_id"]):
-            raise _err("DeleteConflict", "Cannot delete a policy attached to entities.")
+            raise DeleteConflict("Cannot delete a policy attached to entities.")
         self._delete(POLICY, rec)
         return {}
 
@@ -1155,13 +1147,13 @@ class IAM:
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         policy = self._policy_by_arn(policy_arn)
         if policy is None or policy["account_id"] not in ("aws", account):
-            raise _err("NoSuchEntity", f"Policy {policy_arn} does not exist or is not attachable.")
+            raise NoSuchEntity(f"Policy {policy_arn} does not exist or is not attachable.")
         canonical = _policy_arn(policy)
         if canonical in rec["attached"]:
             return {}
         if len(rec["attached"]) >= MANAGED_POLICIES_PER_ENTITY:
-            raise _err("LimitExceeded", f"Cannot exceed quota for PoliciesPer{what.title()}: "
-                                        f"{MANAGED_POLICIES_PER_ENTITY}")
+            raise LimitExceeded(f"Cannot exceed quota for PoliciesPer{what.title()}: "
+                                f"{MANAGED_POLICIES_PER_ENTITY}")
         rec = copy.deepcopy(rec)
         rec["attached"].append(canonical)
         self._put(USER if what == "user" else ROLE, rec)
@@ -1177,7 +1169,7 @@ class IAM:
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         match = [a for a in rec["attached"] if a.lower() == policy_arn.lower()]
         if not match:
-            raise _err("NoSuchEntity", f"Policy {policy_arn} was not found.")
+            raise NoSuchEntity(f"Policy {policy_arn} was not found.")
         rec = copy.deepcopy(rec)
         rec["attached"].remove(match[0])
         self._put(USER if what == "user" else ROLE, rec)
@@ -1234,7 +1226,7 @@ class IAM:
                 self._authorize(ctx, action, p.arn, now)
                 return None, p.arn
             if p.kind != "IAMUser":
-                raise _err("ValidationError", "Must specify userName when calling with non-User credentials")
+                raise ValidationError("Must specify userName when calling with non-User credentials")
             name = p.name or p.arn.rsplit("/", 1)[-1]
         arn = self._user_arn_for(account, name)
         self._authorize(ctx, action, arn, now)
@@ -1244,7 +1236,7 @@ class IAM:
         account = ctx.principal.account_id
         user_name, _arn = self._key_owner(ctx, req, now, "iam:CreateAccessKey")
         if len(self._access_keys_of(account, user_name)) >= ACCESS_KEYS_PER_USER:
-            raise _err("LimitExceeded", f"Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_PER_USER}")
+            raise LimitExceeded(f"Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_PER_USER}")
         rec = {"account_id": account, "user_name": user_name, "access_key_id": self._new_access_key_id("AKIA"),
                "secret": self._secret(), "status": "Active", "create_date": _iso(now)}
         self._put(ACCESS_KEY, rec)
@@ -1265,14 +1257,14 @@ class IAM:
         account = ctx.principal.account_id
         akid = req.get("access_key_id")
         if akid is None:
-            raise _err("ValidationError", "1 validation error detected: Value null at 'accessKeyId' failed to "
-                                          "satisfy constraint: Member must not be null")
+            raise ValidationError("1 validation error detected: Value null at 'accessKeyId' failed to "
+                                  "satisfy constraint: Member must not be null")
         if not isinstance(akid, str) or not 16 <= len(akid) <= 128 or not re.fullmatch(r"\w+", akid, re.ASCII):
             raise _validation("accessKeyId", "Member must satisfy regular expression pattern: [\\w]+", akid)
         user_name, _arn = self._key_owner(ctx, req, now, action)
         rec = self._get(ACCESS_KEY, (akid,))
         if rec is None or rec["account_id"] != account or (rec["user_name"] or "").lower() != (user_name or "").lower():
-            raise _err("NoSuchEntity", f"The Access Key with id {akid} cannot be found.")
+            raise NoSuchEntity(f"The Access Key with id {akid} cannot be found.")
         return rec
 
     def _op_UpdateAccessKey(self, ctx, req, now):
@@ -1320,8 +1312,8 @@ class IAM:
         p = ctx.principal
         role_arn = req.get("role_arn")
         if role_arn is None:
-            raise _err("ValidationError", "1 validation error detected: Value null at 'roleArn' failed to satisfy "
-                                          "constraint: Member must not be null")
+            raise ValidationError("1 validation error detected: Value null at 'roleArn' failed to satisfy "
+                                  "constraint: Member must not be null")
         session = self._name(req, "role_session_name", min_len=2, max_len=64, pattern=_SESSION_NAME_RE)
         duration = req.get("duration_seconds")
         if duration is None:
@@ -1332,15 +1324,15 @@ class IAM:
             raise _validation("durationSeconds", "Member must have value less than or equal to 43200", duration)
         for field, what in self._UNSUPPORTED_ASSUME_ROLE.items():
             if req.get(field):
-                raise _err("ValidationError", f"kms_teach does not simulate {what} in AssumeRole; "
-                                              f"call it without that parameter.")
+                raise ValidationError(f"kms_teach does not simulate {what} in AssumeRole; "
+                                      f"call it without that parameter.")
         external_id = req.get("external_id")
         source_identity = req.get("source_identity")
         m = _IAM_ARN_RE.match(role_arn) if isinstance(role_arn, str) else None
         if not m or m.group(2) != "role" or m.group(1) == "aws" or not m.group(3)[1:]:
-            raise _err("ValidationError", "Request ARN is invalid")
-        denied = _err("AccessDenied", f"User: {p.arn} is not authorized to perform: sts:AssumeRole on resource: "
-                                      f"{role_arn}")
+            raise ValidationError("Request ARN is invalid")
+        denied = AccessDenied(f"User: {p.arn} is not authorized to perform: sts:AssumeRole on resource: "
+                              f"{role_arn}")
         role = self._role_by_arn(role_arn)
         if role is None:
             # Fidelity: STS does not say whether a role exists; a missing role is simply not assumable.
@@ -1374,11 +1366,11 @@ class IAM:
             raise denied
         # 3. The session's length.
         if p.kind == "AssumedRole" and duration > 3600:
-            raise _err("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles "
-                                          "assumed by role chaining.")
+            raise ValidationError("The requested DurationSeconds exceeds the 1 hour session limit for roles "
+                                  "assumed by role chaining.")
         if duration > role["max_session_duration"]:
-            raise _err("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for "
-                                          "this role.")
+            raise ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for "
+                                  "this role.")
         # Expired sessions are forgotten as new ones are made.
         for old in self._all(SESSION):
             if _when(old["expiration"]) <= now:

@@ -13,12 +13,17 @@ import re
 import struct
 from typing import Any
 
+from ..._errors import (
+    DisabledException,
+    InvalidMarkerException,
+    KMSInvalidStateException,
+    UnsupportedOperationException,
+    ValidationException,
+)
 from ... import _model as m
-from ..._errors import AWSError, error_class
 
-__all__ = ["STATE_RULES", "AWS_MANAGED_ALIASES", "E", "DAY", "validation", "in_range"]
+__all__ = ["STATE_RULES", "AWS_MANAGED_ALIASES", "DAY", "validation", "in_range"]
 
-E = error_class
 DAY = _dt.timedelta(days=1)
 
 # Operations whose KeyId may be an alias name or alias ARN (from the botocore
@@ -55,15 +60,15 @@ _ALIAS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/.+
 # ---------------------------------------------------------------------------
 
 # What each kind of operation allows. A state missing from a rule's dict is
-# allowed; a present state maps to (error code, message template).
-_DIS = ("DisabledException", "{arn} is disabled.")
-_PD = ("KMSInvalidStateException", "{arn} is pending deletion.")
-_PRD = ("KMSInvalidStateException", "{arn} is pending replica deletion.")
-_PI = ("KMSInvalidStateException", "{arn} is pending import.")
-_UNAV = ("KMSInvalidStateException", "{arn} is unavailable.")
-_CREATING = ("KMSInvalidStateException", "{arn} is creating.")
-_UPDATING = ("KMSInvalidStateException", "{arn} is updating.")
-_NOT_PD = ("KMSInvalidStateException", "{arn} is not pending deletion.")
+# allowed; a present state maps to (error class, message template).
+_DIS = (DisabledException, "{arn} is disabled.")
+_PD = (KMSInvalidStateException, "{arn} is pending deletion.")
+_PRD = (KMSInvalidStateException, "{arn} is pending replica deletion.")
+_PI = (KMSInvalidStateException, "{arn} is pending import.")
+_UNAV = (KMSInvalidStateException, "{arn} is unavailable.")
+_CREATING = (KMSInvalidStateException, "{arn} is creating.")
+_UPDATING = (KMSInvalidStateException, "{arn} is updating.")
+_NOT_PD = (KMSInvalidStateException, "{arn} is not pending deletion.")
 
 _CRYPTO_RULE = {
     m.DISABLED: _DIS, m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD,
@@ -77,7 +82,8 @@ _ENABLE_DISABLE_RULE = {
 _ROTATION_RULE = {
     m.DISABLED: _DIS, m.PENDING_DELETION: _PD, m.PENDING_REPLICA_DELETION: _PRD,
     # footnote [6]: only EXTERNAL-origin keys are ever PendingImport, and their origin is what rules them out
-    m.PENDING_IMPORT: ("UnsupportedOperationException", "{arn} origin is EXTERNAL which is not valid for this operation."),
+    m.PENDING_IMPORT: (UnsupportedOperationException,
+                       "{arn} origin is EXTERNAL which is not valid for this operation."),
     m.UNAVAILABLE: _UNAV, m.CREATING: _CREATING,
 }
 _CANCEL_RULE = {
@@ -124,15 +130,11 @@ def in_range(value: int | None, default: int, low: int, high: int, field_name: s
     return value
 
 
-def validation(field_name: str, constraint: str, value: Any = None) -> AWSError:
+def validation(field_name: str, constraint: str, value: Any = None) -> ValidationException:
     shown = "" if value is None else f" '{value}'"
-    return E("ValidationException")(
+    return ValidationException(
         f"1 validation error detected: Value{shown} at '{field_name}' failed to satisfy constraint: {constraint}"
     )
-
-
-class _PaginationError(Exception):
-    pass
 
 
 def _encode_marker(position: int, scope: str) -> str:
@@ -144,11 +146,11 @@ def _decode_marker(marker: str, scope: str) -> int:
         raw = base64.urlsafe_b64decode(marker.encode())
         position = struct.unpack(">I", raw[:4])[0]
     except (ValueError, struct.error):
-        raise E("InvalidMarkerException")("The request was rejected because the marker that specifies where "
-                                           "pagination should next begin is not valid.") from None
+        raise InvalidMarkerException("The request was rejected because the marker that specifies where "
+                                     "pagination should next begin is not valid.") from None
     if raw[4:] != scope.encode()[:64]:
-        raise E("InvalidMarkerException")("The request was rejected because the marker that specifies where "
-                                           "pagination should next begin is not valid.")
+        raise InvalidMarkerException("The request was rejected because the marker that specifies where "
+                                     "pagination should next begin is not valid.")
     return position
 
 
@@ -187,8 +189,8 @@ def _page_after(items: list, sort_keys: list, limit: int | None, marker: str | N
                 raise ValueError(marker)
             last = raw[1 + scope_len :].decode("utf-8")
         except (ValueError, IndexError, UnicodeDecodeError):
-            raise E("InvalidMarkerException")("The request was rejected because the marker that specifies where "
-                                               "pagination should next begin is not valid.") from None
+            raise InvalidMarkerException("The request was rejected because the marker that specifies where "
+                                         "pagination should next begin is not valid.") from None
         start = bisect.bisect_right(sort_keys, last)
     page = items[start : start + limit]
     end = start + len(page)

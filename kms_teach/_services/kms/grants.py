@@ -19,9 +19,18 @@ import json
 import re
 from typing import Any
 
+from ..._errors import (
+    AccessDeniedException,
+    InvalidGrantIdException,
+    InvalidGrantTokenException,
+    LimitExceededException,
+    NotFoundException,
+    UnsupportedOperationException,
+    ValidationException,
+)
 from ... import _model as m
 from ..._crypto.keyspecs import KEY_SPECS
-from .common import E, _page, validation
+from .common import _page, validation
 from ..._model import KmsKey
 
 __all__ = ["GrantOperations", "grant_operations_for"]
@@ -83,7 +92,7 @@ class GrantOperations:
             raise validation("grantTokens", "Member must have length less than or equal to 10")
         for token in tokens:
             if self.parse_grant_token(token) is None:
-                raise E("InvalidGrantTokenException")("The grant token is not valid.")
+                raise InvalidGrantTokenException("The grant token is not valid.")
 
     # -- CreateGrant ----------------------------------------------------------------
 
@@ -95,21 +104,21 @@ class GrantOperations:
         grantee = req.get("grantee_principal")
         grantee_service = req.get("grantee_service_principal")
         if (grantee is None) == (grantee_service is None):
-            raise E("ValidationException")("Specify exactly one of GranteePrincipal and GranteeServicePrincipal.")
+            raise ValidationException("Specify exactly one of GranteePrincipal and GranteeServicePrincipal.")
         if req.get("retiring_principal") and req.get("retiring_service_principal"):
-            raise E("ValidationException")("Specify at most one of RetiringPrincipal and RetiringServicePrincipal.")
+            raise ValidationException("Specify at most one of RetiringPrincipal and RetiringServicePrincipal.")
         key = self._use_key(ctx, req, audit, "CreateGrant")
         valid = grant_operations_for(key)
         bad = [op for op in operations if op not in valid]
         if bad:
-            raise E("ValidationException")(
+            raise ValidationException(
                 f"Grant operations {bad} are not valid for {key.arn}, a {key.key_spec} {key.key_usage} KMS key. "
                 f"Valid operations: {', '.join(valid)}."
             )
         constraints = self._grant_constraints(req.get("constraints"), key)
         for principal in (grantee, req.get("retiring_principal")):
             if principal is not None and not self.principal_known(principal):
-                raise E("ValidationException")(f"Invalid principal: {principal}")
+                raise ValidationException(f"Invalid principal: {principal}")
         name = req.get("name")
         self._dry_run(req)
         grants = key.grants
@@ -122,7 +131,7 @@ class GrantOperations:
                     # The same Name and parameters: the same grant, and a new token.
                     return {"grant_token": self._grant_token(key, g["grant_id"]), "grant_id": g["grant_id"]}
         if len(grants) >= 50000:
-            raise E("LimitExceededException")(f"{key.arn} already has 50,000 grants.")
+            raise LimitExceededException(f"{key.arn} already has 50,000 grants.")
         grant_id = self.random.token_bytes(32).hex()
         grant = {
             "grant_id": grant_id,
@@ -151,15 +160,15 @@ class GrantOperations:
             if value is None:
                 continue
             if len(value) > 8:
-                raise E("ValidationException")(f"A grant constraint has at most 8 pairs; {name} has {len(value)}.")
+                raise ValidationException(f"A grant constraint has at most 8 pairs; {name} has {len(value)}.")
             if any(len(v) > 384 for v in value.values()):
-                raise E("ValidationException")("A grant constraint value is at most 384 characters.")
+                raise ValidationException("A grant constraint value is at most 384 characters.")
             out[name] = dict(value)
         if raw.get("source_arn"):
             # Fidelity: SourceArn constraints (for AWS services acting on resources) are not simulated.
-            raise E("UnsupportedOperationException")("kms_teach does not simulate SourceArn grant constraints.")
+            raise UnsupportedOperationException("kms_teach does not simulate SourceArn grant constraints.")
         if out and key.key_spec != "SYMMETRIC_DEFAULT":
-            raise E("ValidationException")(
+            raise ValidationException(
                 "Encryption context grant constraints are valid only for symmetric encryption KMS keys."
             )
         return out or None
@@ -216,26 +225,26 @@ class GrantOperations:
     @staticmethod
     def _check_grant_id(grant_id: Any) -> str:
         if not isinstance(grant_id, str) or not re.fullmatch(r"[0-9a-f]{64}", grant_id):
-            raise E("InvalidGrantIdException")(f"Grant ID {grant_id} is not a valid grant ID.")
+            raise InvalidGrantIdException(f"Grant ID {grant_id} is not a valid grant ID.")
         return grant_id
 
     def _find_grant(self, key: KmsKey, grant_id: str) -> dict:
         for g in key.grants:
             if g["grant_id"] == grant_id:
                 return g
-        raise E("NotFoundException")(f"Grant ID {grant_id} does not exist for {key.arn}.")
+        raise NotFoundException(f"Grant ID {grant_id} does not exist for {key.arn}.")
 
     def _op_RetireGrant(self, ctx, req, audit):
         token, grant_id = req.get("grant_token"), req.get("grant_id")
         if token is not None:
             parsed = self.parse_grant_token(token)
             if parsed is None:
-                raise E("InvalidGrantTokenException")("The grant token is not valid.")
+                raise InvalidGrantTokenException("The grant token is not valid.")
             key = self.resolve_key(ctx, parsed[0], "RetireGrant")
             grant_id = parsed[1]
         else:
             if req.get("key_id") is None or grant_id is None:
-                raise E("ValidationException")("Specify a GrantToken, or both a KeyId and a GrantId.")
+                raise ValidationException("Specify a GrantToken, or both a KeyId and a GrantId.")
             key = self.resolve_key(ctx, req["key_id"], "RetireGrant")
             self._check_grant_id(grant_id)
         audit.resource(key)
@@ -251,7 +260,7 @@ class GrantOperations:
                 or (p.role_arn is not None and p.role_arn == grant.get("grantee_principal"))))
         )
         if not allowed:
-            raise E("AccessDeniedException")(
+            raise AccessDeniedException(
                 f"User: {p.arn} is not authorized to perform: kms:RetireGrant on resource: {key.arn} because "
                 "it is neither the grant's retiring principal, its grantee with the RetireGrant operation, nor "
                 "the account that created it"

@@ -23,9 +23,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap_with_padding
 
+from ..._errors import (
+    ExpiredImportTokenException,
+    IncorrectKeyMaterialException,
+    InvalidCiphertextException,
+    InvalidImportTokenException,
+    KeyMaterialError,
+    NotFoundException,
+    UnsupportedOperationException,
+    ValidationException,
+)
 from ... import _model as m
-from ..._crypto.keyspecs import KEY_SPECS, KeyMaterialError, check_material
-from .common import DAY, E, validation
+from ..._crypto.keyspecs import KEY_SPECS, check_material
+from .common import DAY, validation
 from ..._model import BackingKey, KmsKey
 
 __all__ = ["ImportOperations", "IMPORT_TOKEN_LIFETIME"]
@@ -49,7 +59,9 @@ class ImportOperations:
 
     def _require_external(self, key: KmsKey) -> None:
         if key.origin != "EXTERNAL":
-            raise E("UnsupportedOperationException")(f"{key.arn} origin is {key.origin} which is not valid for this operation.")
+            raise UnsupportedOperationException(
+                f"{key.arn} origin is {key.origin} which is not valid for this operation."
+            )
 
     def _op_GetParametersForImport(self, ctx, req, audit):
         algorithm = req.get("wrapping_algorithm")
@@ -61,16 +73,16 @@ class ImportOperations:
         key = self._use_key(ctx, req, audit, "GetParametersForImport")
         self._require_external(key)
         if algorithm == "RSAES_PKCS1_V1_5":
-            raise E("ValidationException")(
+            raise ValidationException(
                 "The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported. Use RSAES_OAEP_SHA_256 or "
                 "RSA_AES_KEY_WRAP_SHA_256."
             )
         if algorithm not in _WRAPPING_ALGORITHMS:
-            raise E("UnsupportedOperationException")(f"kms_teach does not simulate the {algorithm} wrapping algorithm.")
+            raise UnsupportedOperationException(f"kms_teach does not simulate the {algorithm} wrapping algorithm.")
         if spec not in ("RSA_2048", "RSA_3072", "RSA_4096"):
-            raise E("UnsupportedOperationException")(f"kms_teach does not simulate {spec} wrapping keys.")
+            raise UnsupportedOperationException(f"kms_teach does not simulate {spec} wrapping keys.")
         if KEY_SPECS[key.key_spec].kind == "rsa" and not algorithm.startswith("RSA_AES_KEY_WRAP"):
-            raise E("ValidationException")(
+            raise ValidationException(
                 f"Key material for a {key.key_spec} KMS key is an RSA private key, which must be wrapped with "
                 "RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256."
             )
@@ -103,7 +115,7 @@ class ImportOperations:
                 return aes_key_unwrap_with_padding(aes_key, wrapped[k:])
             return private.decrypt(wrapped, _oaep(algorithm))
         except (ValueError, InvalidUnwrap):
-            raise E("InvalidCiphertextException")(
+            raise InvalidCiphertextException(
                 "The encrypted key material could not be decrypted with the wrapping key of this import token."
             ) from None
 
@@ -119,39 +131,41 @@ class ImportOperations:
         digest = hashlib.sha256(token).hexdigest()
         entry = next((t for t in key.import_tokens if hmac.compare_digest(t["token_sha256"], digest)), None)
         if entry is None:
-            raise E("InvalidImportTokenException")(f"The import token is not valid for {key.arn}.")
+            raise InvalidImportTokenException(f"The import token is not valid for {key.arn}.")
         if m.from_iso(entry["valid_to"]) <= now:
-            raise E("ExpiredImportTokenException")(f"The import token for {key.arn} has expired.")
+            raise ExpiredImportTokenException(f"The import token for {key.arn} has expired.")
         model = req.get("expiration_model") or "KEY_MATERIAL_EXPIRES"
         valid_to = req.get("valid_to")
         if model == "KEY_MATERIAL_EXPIRES":
             if valid_to is None:
-                raise E("ValidationException")("A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES")
+                raise ValidationException("A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES")
             if valid_to <= now:
-                raise E("ValidationException")("The validTo date must be in the future.")
+                raise ValidationException("The validTo date must be in the future.")
             if valid_to > now + 365 * DAY:
-                raise E("ValidationException")("The validTo date must be at most 365 days in the future.")
+                raise ValidationException("The validTo date must be at most 365 days in the future.")
         elif valid_to is not None:
-            raise E("ValidationException")("A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE")
+            raise ValidationException(
+                "A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE"
+            )
         if req.get("import_type") == "NEW_KEY_MATERIAL" and key.backing_keys:
             # Fidelity: importing new key material for on-demand rotation of an imported key is not simulated.
-            raise E("UnsupportedOperationException")(
+            raise UnsupportedOperationException(
                 "kms_teach does not simulate importing new key material into a key that already has key material."
             )
         material = self._unwrap_imported(entry, wrapped)
         try:
             check_material(key.key_spec, material)
         except KeyMaterialError as exc:
-            raise E("IncorrectKeyMaterialException")(f"The key material is not valid for {key.arn}: {exc}.") from None
+            raise IncorrectKeyMaterialException(f"The key material is not valid for {key.arn}: {exc}.") from None
         new_id = material_id(key.import_salt, material)
         if key.backing_keys and key.backing_keys[-1].key_material_id != new_id:
-            raise E("IncorrectKeyMaterialException")(
+            raise IncorrectKeyMaterialException(
                 f"The key material is not the key material previously imported into {key.arn}. "
                 "Re-import the same key material."
             )
         given_id = req.get("key_material_id")
         if given_id is not None and given_id != new_id:
-            raise E("IncorrectKeyMaterialException")(f"The key material does not have the key material ID {given_id}.")
+            raise IncorrectKeyMaterialException(f"The key material does not have the key material ID {given_id}.")
         if key.backing_keys:
             key.backing_keys[-1].material = material
         else:
@@ -171,7 +185,7 @@ class ImportOperations:
         given = req.get("key_material_id")
         current = key.current_backing_key
         if given is not None and (current is None or current.key_material_id != given):
-            raise E("NotFoundException")(f"Key material {given} does not exist for {key.arn}.")
+            raise NotFoundException(f"Key material {given} does not exist for {key.arn}.")
         self._drop_imported_material(key)
         return {"key_id": key.arn, "key_material_id": current.key_material_id if current else None}
 

@@ -11,6 +11,13 @@ from __future__ import annotations
 
 import hmac as _hmac
 
+from ..._errors import (
+    InvalidKeyUsageException,
+    KMSInvalidMacException,
+    KMSInvalidSignatureException,
+    UnsupportedOperationException,
+    ValidationException,
+)
 from ..._crypto.keyspecs import (
     DATA_KEY_PAIR_SPECS,
     KEY_SPECS,
@@ -23,7 +30,7 @@ from ..._crypto.keyspecs import (
     sign,
     verify,
 )
-from .common import E, validation
+from .common import validation
 
 __all__ = ["KeyTypeOperations"]
 
@@ -52,16 +59,16 @@ class KeyTypeOperations:
         key = self._use_key(ctx, req, audit, operation)
         self._require_usage(key, "SIGN_VERIFY", operation)
         if algorithm not in KEY_SPECS[key.key_spec].signing_algorithms:
-            raise E("InvalidKeyUsageException")(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
+            raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
         if message_type == "EXTERNAL_MU":
-            raise E("ValidationException")(f"MessageType EXTERNAL_MU is not valid for signing algorithm {algorithm}.")
+            raise ValidationException(f"MessageType EXTERNAL_MU is not valid for signing algorithm {algorithm}.")
         if algorithm == "ED25519_SHA_512" and message_type != "RAW":
-            raise E("ValidationException")("ED25519_SHA_512 signs only messages of MessageType RAW.")
+            raise ValidationException("ED25519_SHA_512 signs only messages of MessageType RAW.")
         if algorithm == "ED25519_PH_SHA_512" and message_type != "DIGEST":
-            raise E("ValidationException")("ED25519_PH_SHA_512 signs only messages of MessageType DIGEST.")
+            raise ValidationException("ED25519_PH_SHA_512 signs only messages of MessageType DIGEST.")
         digest = message_type == "DIGEST"
         if digest and len(message) != digest_size(algorithm):
-            raise E("ValidationException")(f"Digest is invalid length for algorithm {algorithm}.")
+            raise ValidationException(f"Digest is invalid length for algorithm {algorithm}.")
         return key, message, algorithm, digest
 
     def _op_Sign(self, ctx, req, audit):
@@ -78,7 +85,7 @@ class KeyTypeOperations:
         self._dry_run(req)
         if not verify(key.current_backing_key.material, algorithm, message, digest, signature):
             # AWS raises rather than answering SignatureValid: false.
-            raise E("KMSInvalidSignatureException")("")
+            raise KMSInvalidSignatureException("")
         return {"key_id": key.arn, "signature_valid": True, "signing_algorithm": algorithm}
 
     def _op_GetPublicKey(self, ctx, req, audit):
@@ -86,7 +93,7 @@ class KeyTypeOperations:
         key = self._use_key(ctx, req, audit, "GetPublicKey")
         info = KEY_SPECS[key.key_spec]
         if info.kind in ("symmetric", "hmac"):
-            raise E("UnsupportedOperationException")(
+            raise UnsupportedOperationException(
                 f"{key.arn} key spec is {key.key_spec}. GetPublicKey is valid only for asymmetric KMS keys."
             )
         out = {
@@ -110,7 +117,7 @@ class KeyTypeOperations:
         key = self._use_key(ctx, req, audit, operation)
         self._require_usage(key, "GENERATE_VERIFY_MAC", operation)
         if algorithm not in KEY_SPECS[key.key_spec].mac_algorithms:
-            raise E("InvalidKeyUsageException")(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
+            raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
         return key, message, algorithm
 
     def _op_GenerateMac(self, ctx, req, audit):
@@ -127,7 +134,7 @@ class KeyTypeOperations:
         self._dry_run(req)
         expected = mac(key.current_backing_key.material, algorithm, message)
         if not _hmac.compare_digest(expected, given):
-            raise E("KMSInvalidMacException")("")
+            raise KMSInvalidMacException("")
         return {"key_id": key.arn, "mac_valid": True, "mac_algorithm": algorithm}
 
     # -- key agreement ------------------------------------------------------------
@@ -135,7 +142,7 @@ class KeyTypeOperations:
     def _op_DeriveSharedSecret(self, ctx, req, audit):
         self._check_grant_tokens(req)
         if req.get("recipient"):
-            raise E("UnsupportedOperationException")("kms_teach does not simulate Nitro Enclaves recipients.")
+            raise UnsupportedOperationException("kms_teach does not simulate Nitro Enclaves recipients.")
         algorithm = req.get("key_agreement_algorithm")
         peer = req.get("public_key")
         if algorithm is None:
@@ -145,12 +152,12 @@ class KeyTypeOperations:
         key = self._use_key(ctx, req, audit, "DeriveSharedSecret")
         self._require_usage(key, "KEY_AGREEMENT", "DeriveSharedSecret")
         if algorithm not in KEY_SPECS[key.key_spec].key_agreement_algorithms:
-            raise E("InvalidKeyUsageException")(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
+            raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
         self._dry_run(req)
         try:
             secret = derive_shared_secret(key.current_backing_key.material, peer)
         except (ValueError, TypeError):
-            raise E("ValidationException")(
+            raise ValidationException(
                 f"The public key is not a valid DER-encoded X.509 SubjectPublicKeyInfo on the curve of {key.key_spec}."
             ) from None
         return {"key_id": key.arn, "shared_secret": secret, "key_agreement_algorithm": algorithm, "key_origin": key.origin}
@@ -160,7 +167,7 @@ class KeyTypeOperations:
     def _data_key_pair(self, ctx, req, audit, operation: str):
         self._check_grant_tokens(req)
         if req.get("recipient"):
-            raise E("UnsupportedOperationException")("kms_teach does not simulate Nitro Enclaves recipients.")
+            raise UnsupportedOperationException("kms_teach does not simulate Nitro Enclaves recipients.")
         context = self._check_context(req.get("encryption_context"))
         spec = req.get("key_pair_spec")
         if spec is None:
@@ -169,7 +176,7 @@ class KeyTypeOperations:
         self._require_symmetric_encryption(key, operation)
         if spec not in DATA_KEY_PAIR_SPECS:
             # Fidelity: SM2 (China Regions) and ML_KEM_512 pairs cannot be made with this machine's cryptography.
-            raise E("UnsupportedOperationException")(f"kms_teach cannot generate {spec} data key pairs.")
+            raise UnsupportedOperationException(f"kms_teach cannot generate {spec} data key pairs.")
         self._dry_run(req)
         # The pair exists only in this response: KMS keeps no copy of it.
         private, public = generate_pair(spec, self.random.token_bytes)

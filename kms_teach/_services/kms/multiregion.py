@@ -12,8 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..._errors import (
+    AlreadyExistsException,
+    NotFoundException,
+    UnsupportedOperationException,
+    ValidationException,
+)
 from ... import _model as m
-from .common import DAY, E, validation
+from .common import DAY, validation
 from ..._model import KmsKey
 from ..._policy.document import default_key_policy, parse_policy
 
@@ -27,9 +33,9 @@ class MultiRegionOperations:
 
     def _require_primary(self, key: KmsKey) -> None:
         if not key.multi_region:
-            raise E("UnsupportedOperationException")(f"{key.arn} is not a multi-region key.")
+            raise UnsupportedOperationException(f"{key.arn} is not a multi-region key.")
         if key.mr_role != "PRIMARY":
-            raise E("UnsupportedOperationException")(f"{key.arn} is not a multi-region primary key.")
+            raise UnsupportedOperationException(f"{key.arn} is not a multi-region primary key.")
 
     def primary_of(self, key: KmsKey) -> KmsKey | None:
         if not key.multi_region:
@@ -52,16 +58,16 @@ class MultiRegionOperations:
         primary = self._use_key(ctx, req, audit, "ReplicateKey")
         self._require_primary(primary)
         if not self.region_exists(region):
-            raise E("ValidationException")(f"{region} is not a valid AWS Region for KMS.")
+            raise ValidationException(f"{region} is not a valid AWS Region for KMS.")
         if region == primary.region:
-            raise E("ValidationException")(
+            raise ValidationException(
                 f"The replica Region {region} is the Region of the primary key: a replica goes to another Region."
             )
         if m.partition(region) != m.partition(primary.region):
-            raise E("ValidationException")("A replica key must be in the same AWS partition as its primary key.")
+            raise ValidationException("A replica key must be in the same AWS partition as its primary key.")
         target = self._region(primary.account_id, region)
         if primary.key_id in target.keys:
-            raise E("AlreadyExistsException")(
+            raise AlreadyExistsException(
                 f"Replica key {m.key_arn(region, primary.account_id, primary.key_id)} already exists."
             )
         replica_ctx = type(ctx)(region, ctx.principal, ctx.user_agent, ctx.source_ip, ctx.via_service, ctx.request_id)
@@ -116,11 +122,11 @@ class MultiRegionOperations:
         primary = self._use_key(ctx, req, audit, "UpdatePrimaryRegion")
         self._require_primary(primary)
         if region == primary.region:
-            raise E("ValidationException")(f"{primary.arn} is already the primary key in {region}.")
+            raise ValidationException(f"{primary.arn} is already the primary key in {region}.")
         state = self._regions.get((primary.account_id, region))
         new = state.keys.get(primary.key_id) if state else None
         if new is None:
-            raise E("NotFoundException")(
+            raise NotFoundException(
                 f"Key '{m.key_arn(region, primary.account_id, primary.key_id)}' does not exist"
             )
         audit.resource(new)

@@ -23,16 +23,36 @@ import threading
 import uuid
 from typing import Any, Callable
 
+from ..._errors import (
+    AWSError,
+    AccessDeniedException,
+    AlreadyExistsException,
+    ConflictException,
+    CryptoError,
+    CustomKeyStoreNotFoundException,
+    DryRunOperationException,
+    IncorrectKeyException,
+    InvalidAliasNameException,
+    InvalidCiphertextException,
+    InvalidKeyUsageException,
+    KMSInternalException,
+    KMSInvalidStateException,
+    LimitExceededException,
+    NotAuthorizedException,
+    NotFoundException,
+    StoreError,
+    TagException,
+    UnsupportedOperationException,
+    ValidationException,
+)
 from ... import _model as m
 from ..._clock import Clock
 from ..._crypto import (
-    CryptoError,
     RandomSource,
     open_blob,
     parse_blob_header,
     seal_blob,
 )
-from ..._errors import AWSError, StoreError
 from ..._model import Alias, BackingKey, KmsKey, Principal, RegionState
 from ..._crypto.keyspecs import KEY_SPECS, generate_material, rsa_decrypt, rsa_encrypt, rsa_max_plaintext
 from ..._policy.document import default_key_policy, jackson_dumps, parse_policy
@@ -57,7 +77,6 @@ from .common import (
     MAX_TAGS_PER_KEY,
     ROTATION_CONFLICT_WINDOW,
     STATE_RULES,
-    E,
     _page,
     _page_after,
     in_range,
@@ -135,14 +154,14 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         """Run one KMS operation: resolve, authorize, check state, act, audit."""
         handler = self._handlers.get(operation)
         if handler is None:
-            raise E("UnsupportedOperationException")(f"kms_teach does not simulate the {operation} operation.")
+            raise UnsupportedOperationException(f"kms_teach does not simulate the {operation} operation.")
         with self._lock:
             now = self.clock.now()
             if self._next_due is not None and now >= self._next_due:
                 try:
                     self._process_due(now)
                 except StoreError:
-                    raise E("KMSInternalException")("The simulator's store could not be written; nothing changed.")
+                    raise KMSInternalException("The simulator's store could not be written; nothing changed.")
             audit = _Audit(operation, request, ctx, now)
             self._changes = None
             try:
@@ -155,7 +174,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
                 # A bug must not leave the in-memory model ahead of the store.
                 self._changes = None
                 self._reload()
-                exc = E("KMSInternalException")("An internal error occurred in the kms_teach simulator.")
+                exc = KMSInternalException("An internal error occurred in the kms_teach simulator.")
                 self._record(audit, error=exc)
                 raise
             changes, self._changes = self._changes, None
@@ -164,7 +183,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
                     self.store.commit(changes)
                 except Exception:
                     self._reload()
-                    raise E("KMSInternalException")("The change could not be written to the store; nothing changed.")
+                    raise KMSInternalException("The change could not be written to the store; nothing changed.")
             self._record(audit, response=result)
             return result
 
@@ -340,34 +359,34 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             if km:
                 arn_region, account, key_id = km.groups()
                 if arn_region != region:
-                    raise E("NotFoundException")(f"Invalid arn {arn_region}")
+                    raise NotFoundException(f"Invalid arn {arn_region}")
                 return self._key_by_id(account, region, key_id, ref)
             if am and allow_alias:
                 arn_region, account, alias_name = am.groups()
                 if arn_region != region:
-                    raise E("NotFoundException")(f"Invalid arn {arn_region}")
+                    raise NotFoundException(f"Invalid arn {arn_region}")
                 return self._key_by_alias(account, region, alias_name)
-            raise E("NotFoundException")(f"Invalid arn {ref}" if not am else f"Invalid keyId '{ref}'")
+            raise NotFoundException(f"Invalid arn {ref}" if not am else f"Invalid keyId '{ref}'")
         if ref.startswith("alias/"):
             if not allow_alias:
-                raise E("NotFoundException")(f"Invalid keyId '{ref}'")
+                raise NotFoundException(f"Invalid keyId '{ref}'")
             return self._key_by_alias(account, region, ref)
         return self._key_by_id(account, region, ref, ref)
 
     def _key_by_id(self, account: str, region: str, key_id: str, shown: str) -> KmsKey:
         if not (_UUID_RE.match(key_id) or _MRK_RE.match(key_id)):
-            raise E("NotFoundException")(f"Invalid keyId '{shown}'")
+            raise NotFoundException(f"Invalid keyId '{shown}'")
         key = self._regions.get((account, region))
         key = key.keys.get(key_id) if key else None
         if key is None:
-            raise E("NotFoundException")(f"Key '{m.key_arn(region, account, key_id)}' does not exist")
+            raise NotFoundException(f"Key '{m.key_arn(region, account, key_id)}' does not exist")
         return key
 
     def _key_by_alias(self, account: str, region: str, alias_name: str) -> KmsKey:
         state = self._regions.get((account, region))
         alias = state.aliases.get(alias_name) if state else None
         if alias is None:
-            raise E("NotFoundException")(f"Alias {m.alias_arn(region, account, alias_name)} is not found.")
+            raise NotFoundException(f"Alias {m.alias_arn(region, account, alias_name)} is not found.")
         return self._key_by_id(account, region, alias.target_key_id, alias.target_key_id)
 
     def _authorize(self, ctx: RequestContext, action: str, key: KmsKey | None, request: dict, audit: "_Audit") -> None:
@@ -379,8 +398,8 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         rule = STATE_RULES.get(operation, _CRYPTO_RULE)
         refusal = rule.get(key.key_state)
         if refusal:
-            code, template = refusal
-            raise E(code)(template.format(arn=key.arn))
+            error, template = refusal
+            raise error(template.format(arn=key.arn))
 
     def _use_key(self, ctx, request, audit, operation, *, ref_field="key_id", action=None) -> KmsKey:
         """Resolve, authorize and check the state of the key a request names."""
@@ -393,16 +412,16 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     @staticmethod
     def _dry_run(request: dict) -> None:
         if request.get("dry_run"):
-            raise E("DryRunOperationException")("The request would have succeeded, but the DryRun option is set.")
+            raise DryRunOperationException("The request would have succeeded, but the DryRun option is set.")
 
     @staticmethod
     def _require_symmetric_encryption(key: KmsKey, operation: str) -> None:
         if key.key_usage != "ENCRYPT_DECRYPT":
-            raise E("InvalidKeyUsageException")(
+            raise InvalidKeyUsageException(
                 f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}."
             )
         if key.key_spec != "SYMMETRIC_DEFAULT":
-            raise E("InvalidKeyUsageException")(
+            raise InvalidKeyUsageException(
                 f"{key.arn} key spec is {key.key_spec} which is not valid for {operation}."
             )
 
@@ -410,7 +429,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     def _check_algorithm(key: KmsKey, algorithm: str | None) -> str:
         algorithm = algorithm or "SYMMETRIC_DEFAULT"
         if algorithm != "SYMMETRIC_DEFAULT":
-            raise E("InvalidKeyUsageException")(
+            raise InvalidKeyUsageException(
                 f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}."
             )
         return algorithm
@@ -420,7 +439,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         if context is None:
             return None
         if not isinstance(context, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in context.items()):
-            raise E("ValidationException")("The encryption context must be a map of strings to strings.")
+            raise ValidationException("The encryption context must be a map of strings to strings.")
         return context
 
     _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|user/.+|role/.+|assumed-role/.+)$")
@@ -517,7 +536,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             key = KmsKey(
                 account_id=account_id, region=region, key_id=self._new_key_id(), creation_date=now,
                 description=f"Default key that protects my {service.upper() if len(service) <= 3 else service} "
-                            "resources when no other key is defined",
+                "resources when no other key is defined",
                 key_manager="AWS", policy=policy,
                 # AWS managed keys rotate every year, always.
                 rotation_enabled=True, rotation_period_days=365, next_rotation_date=now + 365 * DAY,
@@ -568,7 +587,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         key_spec = req.get("key_spec")
         cmk_spec = req.get("customer_master_key_spec")
         if key_spec and cmk_spec:
-            raise E("ValidationException")(
+            raise ValidationException(
                 "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
                 "CustomerMasterKeySpec parameter is deprecated. Use KeySpec only."
             )
@@ -577,23 +596,23 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         origin = req.get("origin") or "AWS_KMS"
         if req.get("custom_key_store_id") or origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE") or req.get("xks_key_id"):
             # Fidelity: custom key stores (CloudHSM, external key stores) are not simulated.
-            raise E("UnsupportedOperationException")(
+            raise UnsupportedOperationException(
                 "kms_teach does not simulate custom key stores (AWS CloudHSM or external key stores)."
             )
         info = KEY_SPECS.get(key_spec)
         if info is None:
             # Fidelity: SM2 exists only in the China Regions and ML-DSA / ML-KEM KMS keys are not simulated.
-            raise E("UnsupportedOperationException")(f"kms_teach does not simulate KMS keys with KeySpec {key_spec}.")
+            raise UnsupportedOperationException(f"kms_teach does not simulate KMS keys with KeySpec {key_spec}.")
         if key_usage is None:
             if key_spec != "SYMMETRIC_DEFAULT":
-                raise E("ValidationException")(
+                raise ValidationException(
                     "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys."
                 )
             key_usage = "ENCRYPT_DECRYPT"
         if key_usage not in info.usages:
-            raise E("ValidationException")(f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}")
+            raise ValidationException(f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}")
         if origin not in ("AWS_KMS", "EXTERNAL"):
-            raise E("UnsupportedOperationException")(f"Origin {origin} is not valid for this operation.")
+            raise UnsupportedOperationException(f"Origin {origin} is not valid for this operation.")
         multi_region = bool(req.get("multi_region"))
         description = req.get("description") or ""
         tags = self._validated_tags(req.get("tags") or [], {})
@@ -731,14 +750,14 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     @staticmethod
     def _require_usage(key: KmsKey, usage: str, operation: str) -> None:
         if key.key_usage != usage:
-            raise E("InvalidKeyUsageException")(
+            raise InvalidKeyUsageException(
                 f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}."
             )
 
     @staticmethod
     def _refuse_context_for_asymmetric(key: KmsKey, context) -> None:
         if context:
-            raise E("ValidationException")(
+            raise ValidationException(
                 f"EncryptionContext is not supported with {key.key_spec} KMS keys: only symmetric encryption "
                 "KMS keys take an encryption context."
             )
@@ -749,13 +768,13 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         info = KEY_SPECS[key.key_spec]
         algorithm = algorithm or "SYMMETRIC_DEFAULT"
         if algorithm not in info.encryption_algorithms:
-            raise E("InvalidKeyUsageException")(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
+            raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
         if info.kind == "symmetric":
             return (lambda: self._encrypt_under(key, plaintext, context)), algorithm, key.current_backing_key.key_material_id
         self._refuse_context_for_asymmetric(key, context)
         limit = rsa_max_plaintext(key.key_spec, algorithm)
         if len(plaintext) > limit:
-            raise E("ValidationException")(
+            raise ValidationException(
                 f"Algorithm {algorithm} and key spec {key.key_spec} cannot encrypt data larger than {limit} bytes."
             )
         material = key.current_backing_key.material
@@ -805,7 +824,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             self._check_state(operation, named)
             self._require_usage(named, "ENCRYPT_DECRYPT", operation)
             if algorithm not in KEY_SPECS[named.key_spec].encryption_algorithms:
-                raise E("InvalidKeyUsageException")(
+                raise InvalidKeyUsageException(
                     f"Algorithm {algorithm} is incompatible with key spec {named.key_spec}."
                 )
             self._refuse_context_for_asymmetric(named, context)
@@ -815,7 +834,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
                 try:
                     return rsa_decrypt(material, algorithm, blob), None
                 except ValueError:
-                    raise E("InvalidCiphertextException")("") from None
+                    raise InvalidCiphertextException("") from None
 
             return named, algorithm, decrypt_rsa
         try:
@@ -823,16 +842,16 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         except CryptoError:
             if named is not None:
                 audit.resource(named)
-            raise E("InvalidCiphertextException")("") from None
+            raise InvalidCiphertextException("") from None
         if named is not None and (named.key_id != header.key_id or named.account_id != header.account_id):
             audit.resource(named)
-            raise E("IncorrectKeyException")(
+            raise IncorrectKeyException(
                 "The key ID in the request does not identify a CMK that can perform this operation."
             )
         state = self._regions.get((header.account_id, ctx.region))
         key = state.keys.get(header.key_id) if state else None
         if key is None:
-            raise E("AccessDeniedException")(
+            raise AccessDeniedException(
                 "The ciphertext refers to a customer master key that does not exist, does not exist in this "
                 "region, or you are not allowed to access."
             )
@@ -841,16 +860,16 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         self._check_state(operation, key)
         self._require_usage(key, "ENCRYPT_DECRYPT", operation)
         if algorithm != "SYMMETRIC_DEFAULT":
-            raise E("InvalidKeyUsageException")(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
+            raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
         bk = key.backing_key(header.key_material_id)
         if bk is None or not bk.material:
-            raise E("InvalidCiphertextException")("")
+            raise InvalidCiphertextException("")
 
         def decrypt_symmetric():
             try:
                 return open_blob(blob, header, backing_key=bk.material, encryption_context=context), bk.key_material_id
             except CryptoError:
-                raise E("InvalidCiphertextException")("") from None
+                raise InvalidCiphertextException("") from None
 
         return key, algorithm, decrypt_symmetric
 
@@ -858,7 +877,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         self._check_grant_tokens(req)
         if req.get("recipient"):
             # Fidelity: Nitro Enclaves attestation is not simulated.
-            raise E("UnsupportedOperationException")("kms_teach does not simulate Nitro Enclaves recipients.")
+            raise UnsupportedOperationException("kms_teach does not simulate Nitro Enclaves recipients.")
         key, algorithm, decrypt = self._unseal(
             ctx, req, audit, "Decrypt", key_field="key_id", context_field="encryption_context",
             algorithm_field="encryption_algorithm", action="kms:Decrypt",
@@ -904,13 +923,13 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         context = self._check_context(req.get("encryption_context"))
         spec, nbytes = req.get("key_spec"), req.get("number_of_bytes")
         if req.get("recipient"):
-            raise E("UnsupportedOperationException")("kms_teach does not simulate Nitro Enclaves recipients.")
+            raise UnsupportedOperationException("kms_teach does not simulate Nitro Enclaves recipients.")
         key = self._use_key(ctx, req, audit, operation)
         self._require_symmetric_encryption(key, operation)
         if spec is None and nbytes is None:
-            raise E("ValidationException")("Please specify either number of bytes or key spec.")
+            raise ValidationException("Please specify either number of bytes or key spec.")
         if spec is not None and nbytes is not None:
-            raise E("ValidationException")("Please specify either number of bytes or key spec, not both.")
+            raise ValidationException("Please specify either number of bytes or key spec, not both.")
         if spec is not None:
             if spec not in ("AES_256", "AES_128"):
                 raise validation("keySpec", "Member must satisfy enum value set: [AES_256, AES_128]", spec)
@@ -939,14 +958,14 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     def _op_GenerateRandom(self, ctx, req, audit):
         self._authorize(ctx, "kms:GenerateRandom", None, req, audit)
         if req.get("custom_key_store_id"):
-            raise E("CustomKeyStoreNotFoundException")(
+            raise CustomKeyStoreNotFoundException(
                 "kms_teach does not simulate custom key stores, so no custom key store exists."
             )
         if req.get("recipient"):
-            raise E("UnsupportedOperationException")("kms_teach does not simulate Nitro Enclaves recipients.")
+            raise UnsupportedOperationException("kms_teach does not simulate Nitro Enclaves recipients.")
         n = req.get("number_of_bytes")
         if n is None:
-            raise E("ValidationException")("NumberOfBytes is required.")
+            raise ValidationException("NumberOfBytes is required.")
         if n < 1:
             raise validation("numberOfBytes", "Member must have value greater than or equal to 1", n)
         if n > 1024:
@@ -959,7 +978,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         if not isinstance(name, str) or not name:
             raise validation("aliasName", "Member must have length greater than or equal to 1")
         if not name.startswith("alias/"):
-            raise E("ValidationException")(
+            raise ValidationException(
                 'Alias must start with the prefix "alias/". Please see '
                 "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
             )
@@ -968,10 +987,10 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         if not re.match(r"^[a-zA-Z0-9:/_-]+$", name):
             raise validation("aliasName", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$", name)
         if name == "alias/" or name.endswith("/") and for_create:
-            raise E("InvalidAliasNameException")(f"Alias name {name} is not valid.")
+            raise InvalidAliasNameException(f"Alias name {name} is not valid.")
         if name.startswith("alias/aws/"):
             # Reserved for AWS managed keys; customers can never create, point or delete them.
-            raise E("NotAuthorizedException", )("The alias prefix alias/aws/ is reserved for AWS managed keys.")
+            raise NotAuthorizedException("The alias prefix alias/aws/ is reserved for AWS managed keys.")
         return name
 
     def _target_for_alias(self, ctx, req, audit, operation: str) -> KmsKey:
@@ -979,9 +998,9 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         audit.resource(key)
         self._authorize(ctx, f"kms:{operation}", key, req, audit)
         if key.key_state in (m.PENDING_DELETION, m.PENDING_REPLICA_DELETION):
-            raise E("KMSInvalidStateException")(f"{key.arn} is pending deletion.")
+            raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
         if key.key_manager == "AWS":
-            raise E("NotAuthorizedException")("An alias cannot be associated with an AWS managed key.")
+            raise NotAuthorizedException("An alias cannot be associated with an AWS managed key.")
         return key
 
     def _op_CreateAlias(self, ctx, req, audit):
@@ -989,11 +1008,11 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         key = self._target_for_alias(ctx, req, audit, "CreateAlias")
         state = self._region(ctx.account_id, ctx.region)
         if name in state.aliases:
-            raise E("AlreadyExistsException")(
+            raise AlreadyExistsException(
                 f"An alias with the name {m.alias_arn(ctx.region, ctx.account_id, name)} already exists"
             )
         if sum(1 for a in state.aliases.values() if a.target_key_id == key.key_id) >= MAX_ALIASES_PER_KEY:
-            raise E("LimitExceededException")(
+            raise LimitExceededException(
                 f"Cannot create alias {name}: the KMS key {key.arn} already has {MAX_ALIASES_PER_KEY} aliases."
             )
         now = self.clock.now()
@@ -1006,7 +1025,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         state = self._regions.get((ctx.account_id, ctx.region))
         alias = state.aliases.get(name) if state else None
         if alias is None:
-            raise E("NotFoundException")(f"Alias {m.alias_arn(ctx.region, ctx.account_id, name)} is not found.")
+            raise NotFoundException(f"Alias {m.alias_arn(ctx.region, ctx.account_id, name)} is not found.")
         return alias
 
     def _op_UpdateAlias(self, ctx, req, audit):
@@ -1018,7 +1037,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             self._authorize(ctx, "kms:UpdateAlias", old, req, audit)
         new = self._target_for_alias(ctx, req, audit, "UpdateAlias")
         if old is not None and (old.key_usage != new.key_usage or _key_type(old) != _key_type(new)):
-            raise E("ValidationException")(
+            raise ValidationException(
                 f"Alias {name} cannot be changed from a {_key_type(old)} {old.key_usage} KMS key to a "
                 f"{_key_type(new)} {new.key_usage} KMS key: the new key must be of the same type and key usage."
             )
@@ -1075,18 +1094,20 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     def _require_rotatable(key: KmsKey, operation: str = "") -> None:
         if key.key_spec != "SYMMETRIC_DEFAULT":
             # Recorded from AWS: RotateKeyOnDemand on an asymmetric key answers with an empty message.
-            raise E("UnsupportedOperationException")(
+            raise UnsupportedOperationException(
                 "" if operation == "RotateKeyOnDemand" else
                 f"{key.arn} key spec is {key.key_spec}. Automatic and on-demand rotation is supported only "
                 f"on symmetric encryption KMS keys."
             )
         if key.origin != "AWS_KMS":
-            raise E("UnsupportedOperationException")(f"{key.arn} origin is {key.origin} which is not valid for this operation.")
+            raise UnsupportedOperationException(
+                f"{key.arn} origin is {key.origin} which is not valid for this operation."
+            )
 
     @staticmethod
     def _refuse_replica(key: KmsKey) -> None:
         if key.mr_role == "REPLICA":
-            raise E("UnsupportedOperationException")(
+            raise UnsupportedOperationException(
                 f"{key.arn} is a multi-Region replica key. Rotation is managed on the primary key."
             )
 
@@ -1135,12 +1156,12 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         self._refuse_aws_managed(key, "RotateKeyOnDemand")
         now = self.clock.now()
         if key.on_demand_rotations >= MAX_ON_DEMAND_ROTATIONS:
-            raise E("LimitExceededException")(
+            raise LimitExceededException(
                 "The on-demand rotations limit has been reached for the given keyId. No more on-demand "
                 f"rotations can be performed for this key: {key.arn}"
             )
         if key.rotation_enabled and key.next_rotation_date and key.next_rotation_date - now <= ROTATION_CONFLICT_WINDOW:
-            raise E("ConflictException")(
+            raise ConflictException(
                 f"{key.arn} has an automatic rotation scheduled within the next 20 minutes. Try again later."
             )
         # Fidelity: AWS rotates on demand in a background process (GetKeyRotationStatus
@@ -1183,7 +1204,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     @staticmethod
     def _refuse_aws_managed(key: KmsKey, operation: str) -> None:
         if key.key_manager == "AWS":
-            raise E("UnsupportedOperationException")(
+            raise UnsupportedOperationException(
                 f"{key.arn} is an AWS managed key. You cannot perform {operation} on an AWS managed key."
             )
 
@@ -1203,13 +1224,13 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             if len(v) > 256:
                 raise validation("tags.member.tagValue", "Member must have length less than or equal to 256", v)
             if k.startswith("aws:"):
-                raise E("TagException")("Tags beginning with aws: are reserved")
+                raise TagException("Tags beginning with aws: are reserved")
             if k in seen:
-                raise E("TagException")("Duplicate tag keys")
+                raise TagException("Duplicate tag keys")
             seen.add(k)
             merged[k] = v
         if len(merged) > MAX_TAGS_PER_KEY:
-            raise E("TagException")("Too many tags")
+            raise TagException("Too many tags")
         return merged
 
     def _op_TagResource(self, ctx, req, audit):
@@ -1228,7 +1249,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             raise validation("tagKeys", "Member must not be null")
         for k in keys:
             if k.startswith("aws:"):
-                raise E("TagException")("Tags beginning with aws: are reserved")
+                raise TagException("Tags beginning with aws: are reserved")
         for k in keys:
             key.tags.pop(k, None)
         self._save(key)
@@ -1258,16 +1279,16 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         key = self._use_key(ctx, req, audit, "GetKeyPolicy")
         name = self._policy_name(req)
         if name != "default":
-            raise E("NotFoundException")(f"No such policy exists: {name}")
+            raise NotFoundException(f"No such policy exists: {name}")
         return {"policy": key.policy, "policy_name": "default"}
 
     def _op_PutKeyPolicy(self, ctx, req, audit):
         key = self._use_key(ctx, req, audit, "PutKeyPolicy")
         name = self._policy_name(req)
         if name != "default":
-            raise E("ValidationException")(f"PolicyName {name} is not valid: a key policy is always named default.")
+            raise ValidationException(f"PolicyName {name} is not valid: a key policy is always named default.")
         if key.key_manager == "AWS":
-            raise E("AccessDeniedException")(
+            raise AccessDeniedException(
                 f"You cannot change the key policy of {key.arn}: it is an AWS managed key."
             )
         policy = req.get("policy")

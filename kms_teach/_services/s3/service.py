@@ -71,14 +71,42 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ..._errors import (
+    AWSError,
+    AccessControlListNotSupported,
+    AccessDenied,
+    BadDigest,
+    BucketAlreadyExists,
+    BucketAlreadyOwnedByYou,
+    BucketNotEmpty,
+    IllegalLocationConstraintException,
+    InternalError,
+    InvalidArgument,
+    InvalidBucketAclWithObjectOwnership,
+    InvalidBucketName,
+    InvalidDigest,
+    InvalidLocationConstraint,
+    InvalidRange,
+    InvalidRequest,
+    InvalidStorageClass,
+    KMSErrorInS3,
+    KeyTooLongError,
+    MalformedXML,
+    MetadataTooLarge,
+    NoSuchBucket,
+    NoSuchKey,
+    NotModified,
+    PermanentRedirect,
+    PreconditionFailed,
+    S3NotImplemented,
+)
 from ... import _model as m
 from ..._crypto import CryptoError, RandomSource, unwrap_secret, wrap_secret
-from ..._errors import AWSError, error_class
 from ..audit import audited
 from ..base import RequestContext
 from ..._store import Changes, MemoryStore
 
-__all__ = ["S3", "OPERATIONS", "S3_ERROR_STATUSES"]
+__all__ = ["S3", "OPERATIONS"]
 
 OPERATIONS = (
     "CreateBucket", "DeleteBucket", "HeadBucket", "ListBuckets",
@@ -144,17 +172,6 @@ _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _IV_LEN = 12
 
-#: The HTTP status of each error code S3 answers with (Amazon S3 API Reference, "Error responses").
-S3_ERROR_STATUSES = {
-    "AccessDenied": 403, "AccessControlListNotSupported": 400, "BadDigest": 400, "BucketAlreadyExists": 409,
-    "BucketAlreadyOwnedByYou": 409, "BucketNotEmpty": 409, "IllegalLocationConstraintException": 400,
-    "InternalError": 500, "InvalidArgument": 400, "InvalidBucketAclWithObjectOwnership": 400,
-    "InvalidBucketName": 400, "InvalidDigest": 400, "InvalidLocationConstraint": 400, "InvalidRange": 416,
-    "InvalidRequest": 400, "InvalidStorageClass": 400, "KeyTooLongError": 400, "MalformedXML": 400,
-    "MetadataTooLarge": 400, "NoSuchBucket": 404, "NoSuchKey": 404, "NotImplemented": 501, "NotModified": 304,
-    "PermanentRedirect": 301, "PreconditionFailed": 412,
-}
-
 # The values of the model's enums that S3 checks itself (botocore does not).
 _SSE_ALGORITHMS = ("AES256", "aws:fsx", "aws:backup", "aws:kms", "aws:kms:dsse")
 _STORAGE_CLASSES = ("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER",
@@ -163,14 +180,6 @@ _STORAGE_CLASSES = ("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _ACRONYMS = {"sse": "SSE", "kms": "KMS", "acl": "ACL", "md5": "MD5", "mfa": "MFA", "crc32": "CRC32",
              "sha1": "SHA1", "sha256": "SHA256", "id": "Id"}
-
-
-def E(code: str, message: str, status: int | None = None, **details: Any) -> AWSError:
-    """An S3 error: AWS's code, message and status; ``details`` are extra elements of the
-    error document (``BucketName="x"``), ``_headers`` extra response headers."""
-    exc = error_class(code)(message, status=status if status is not None else S3_ERROR_STATUSES.get(code, 400))
-    exc.details = {k: v for k, v in details.items() if v is not None}
-    return exc
 
 
 def _api_name(snake: str) -> str:
@@ -363,8 +372,8 @@ class S3:
     def call(self, operation: str, request: dict, ctx: RequestContext) -> dict:
         """Run one S3 operation (snake_case request and response; GetObject's ``body`` is bytes)."""
         if operation not in self._handlers:
-            raise E("NotImplemented", f"A header you provided implies functionality that is not implemented "
-                                      f"(kms_teach does not simulate the S3 {operation} operation).")
+            raise S3NotImplemented(f"A header you provided implies functionality that is not implemented "
+                                   f"(kms_teach does not simulate the S3 {operation} operation).")
         if self._audited is not None and operation in MANAGEMENT_EVENTS:
             return self._audited(operation, request, ctx)
         return self._run(operation, request, ctx)
@@ -375,8 +384,8 @@ class S3:
         for name, value in request.items():
             if name not in supported and value is not None:
                 shown = _api_name(name)
-                raise E("NotImplemented", f"A header you provided implies functionality that is not implemented "
-                                          f"(kms_teach does not simulate {shown} in S3 {operation}).")
+                raise S3NotImplemented(f"A header you provided implies functionality that is not implemented "
+                                       f"(kms_teach does not simulate {shown} in S3 {operation}).")
         with self._lock:
             return self._handlers[operation](ctx, request)
 
@@ -384,7 +393,7 @@ class S3:
         try:
             self.store.commit(changes)
         except Exception:
-            raise E("InternalError", "We encountered an internal error. Please try again.") from None
+            raise InternalError("We encountered an internal error. Please try again.") from None
 
     # ------------------------------------------------------------------ helpers
 
@@ -399,20 +408,21 @@ class S3:
                 key: str | None = None) -> _Bucket:
         bucket = self._buckets.get(name)
         if bucket is None:
-            raise E("NoSuchBucket", "The specified bucket does not exist", BucketName=name)
+            raise NoSuchBucket("The specified bucket does not exist", BucketName=name)
         if bucket.region != ctx.region:
-            raise E("PermanentRedirect",
-                    "The bucket you are attempting to access must be addressed using the specified endpoint. "
-                    "Please send all future requests to this endpoint.",
-                    Bucket=name, Endpoint=f"s3.{bucket.region}.amazonaws.com",
-                    _headers={"x-amz-bucket-region": bucket.region})
+            raise PermanentRedirect(
+                "The bucket you are attempting to access must be addressed using the specified endpoint. "
+                "Please send all future requests to this endpoint.",
+                Bucket=name, Endpoint=f"s3.{bucket.region}.amazonaws.com",
+                headers={"x-amz-bucket-region": bucket.region}
+            )
         action = _S3_ACTION.get(operation, f"s3:{operation}")
         if ctx.principal.account_id != bucket.account_id:
             resource = bucket.arn + (f"/{key}" if key is not None else "")
-            raise E("AccessDenied", f"User: {ctx.principal.arn} is not authorized to perform: {action} on resource: "
-                                    f'"{resource}" because no resource-based policy allows the {action} action')
+            raise AccessDenied(f"User: {ctx.principal.arn} is not authorized to perform: {action} on resource: "
+                               f'"{resource}" because no resource-based policy allows the {action} action')
         if expected_owner is not None and expected_owner != bucket.account_id:
-            raise E("AccessDenied", "Access Denied")
+            raise AccessDenied("Access Denied")
         return bucket
 
     def _kms_ctx(self, ctx: RequestContext, bucket: _Bucket) -> RequestContext:
@@ -424,8 +434,8 @@ class S3:
     def _kms_error(exc: AWSError) -> AWSError:
         """A KMS error as S3 reports it: KMS's refusal is S3's AccessDenied, the rest KMS.<code>."""
         if exc.code == "AccessDeniedException":
-            return E("AccessDenied", exc.message, 403)
-        return E(f"KMS.{exc.code}", exc.message, exc.status if exc.status >= 500 else 400)
+            return AccessDenied(exc.message)
+        return KMSErrorInS3(exc)
 
     def _owned_key(self, region: str, changes: Changes) -> tuple[str, bytes]:
         """The S3 owned key of a Region (an AWS owned key: not a KMS key of any account)."""
@@ -446,7 +456,7 @@ class S3:
         try:
             return AESGCM(data_key).decrypt(ciphertext[:_IV_LEN], ciphertext[_IV_LEN:], arn.encode("utf-8"))
         except (InvalidTag, ValueError):
-            raise E("InternalError", "We encountered an internal error. Please try again.") from None
+            raise InternalError("We encountered an internal error. Please try again.") from None
 
     def _object_arn(self, bucket: _Bucket, key: str) -> str:
         return f"{bucket.arn}/{key}"
@@ -467,7 +477,7 @@ class S3:
             try:
                 data_key = unwrap_secret(material, obj.data_key, f"sse-s3|{key_id}|{arn}".encode())
             except CryptoError:
-                raise E("InternalError", "We encountered an internal error. Please try again.") from None
+                raise InternalError("We encountered an internal error. Please try again.") from None
         return self._open_body(data_key, obj.ciphertext, arn)
 
     def _sorted_keys(self, bucket: str) -> list[str]:
@@ -496,55 +506,58 @@ class S3:
         for unsupported, what in (("location", "directory buckets (Location)"), ("bucket", "directory buckets (Bucket)"),
                                   ("tags", "tags on CreateBucket")):
             if conf.get(unsupported) is not None:
-                raise E("NotImplemented", f"A header you provided implies functionality that is not implemented "
-                                          f"(kms_teach does not simulate {what}).")
+                raise S3NotImplemented(f"A header you provided implies functionality that is not implemented "
+                                       f"(kms_teach does not simulate {what}).")
         if not self._valid_bucket_name(name):
-            raise E("InvalidBucketName", "The specified bucket is not valid.", BucketName=name)
+            raise InvalidBucketName("The specified bucket is not valid.", BucketName=name)
         constraint = conf.get("location_constraint")
         region = ctx.region
         if constraint is not None and constraint != "EU" and not self._region_exists(constraint):
-            raise E("InvalidLocationConstraint", "The specified location-constraint is not valid",
-                    LocationConstraint=constraint)
+            raise InvalidLocationConstraint("The specified location-constraint is not valid",
+                                            LocationConstraint=constraint)
         if region == "us-east-1":
             # The us-east-1 endpoint creates buckets in any Region; us-east-1 itself is never named.
             if constraint == "us-east-1":
-                raise E("InvalidLocationConstraint", "The specified location-constraint is not valid",
-                        LocationConstraint=constraint)
+                raise InvalidLocationConstraint("The specified location-constraint is not valid",
+                                                LocationConstraint=constraint)
             target = {"EU": "eu-west-1"}.get(constraint, constraint) if constraint else "us-east-1"
         else:
             if not constraint:
-                raise E("IllegalLocationConstraintException",
-                        "The unspecified location constraint is incompatible for the region specific endpoint "
-                        "this request was sent to.")
+                raise IllegalLocationConstraintException(
+                    "The unspecified location constraint is incompatible for the region specific endpoint "
+                    "this request was sent to."
+                )
             if constraint != region:
-                raise E("IllegalLocationConstraintException",
-                        f"The {constraint} location constraint is incompatible for the region specific endpoint "
-                        "this request was sent to.")
+                raise IllegalLocationConstraintException(
+                    f"The {constraint} location constraint is incompatible for the region specific endpoint "
+                    "this request was sent to."
+                )
             target = region
         ownership = req.get("object_ownership")
         if ownership not in (None, "BucketOwnerEnforced"):
-            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                      "(kms_teach does not simulate ACLs: only ObjectOwnership BucketOwnerEnforced).")
+            raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                   "(kms_teach does not simulate ACLs: only ObjectOwnership BucketOwnerEnforced).")
         if req.get("acl") not in (None, "private"):
-            raise E("InvalidBucketAclWithObjectOwnership",
-                    "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+            raise InvalidBucketAclWithObjectOwnership(
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+            )
         if req.get("object_lock_enabled_for_bucket"):
-            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                      "(kms_teach does not simulate S3 Object Lock).")
+            raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                   "(kms_teach does not simulate S3 Object Lock).")
         account = ctx.principal.account_id
         location = f"/{name}" if target == "us-east-1" else f"http://{name}.s3.amazonaws.com/"
         existing = self._buckets.get(name)
         if existing is not None:
             if existing.account_id != account:
-                raise E("BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is "
-                                               "shared by all users of the system. Please select a different name "
-                                               "and try again.", BucketName=name)
+                raise BucketAlreadyExists("The requested bucket name is not available. The bucket namespace is "
+                                          "shared by all users of the system. Please select a different name "
+                                          "and try again.", BucketName=name)
             if existing.region == "us-east-1" and region == "us-east-1":
                 return {"location": location}  # legacy: re-creating your own bucket there succeeds
-            raise E("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you "
-                                               "already own it.", BucketName=name)
+            raise BucketAlreadyOwnedByYou("Your previous request to create the named bucket succeeded and you "
+                                          "already own it.", BucketName=name)
         if not account:  # an AWS service principal owns no buckets
-            raise E("AccessDenied", "Access Denied")
+            raise AccessDenied("Access Denied")
         bucket = _Bucket(name, account, target, self.clock.now())
         changes = Changes()
         changes.put_record(_BUCKET, (name,), bucket.to_record())
@@ -557,7 +570,7 @@ class S3:
     def _op_DeleteBucket(self, ctx, req):
         bucket = self._bucket(ctx, req["bucket"], "DeleteBucket", req.get("expected_bucket_owner"))
         if self._objects.get(bucket.name):
-            raise E("BucketNotEmpty", "The bucket you tried to delete is not empty", BucketName=bucket.name)
+            raise BucketNotEmpty("The bucket you tried to delete is not empty", BucketName=bucket.name)
         changes = Changes()
         changes.delete_record(_BUCKET, (bucket.name,))
         self._commit(changes)
@@ -576,8 +589,8 @@ class S3:
         region = req.get("bucket_region")
         limit = req.get("max_buckets")
         if limit is not None and not 1 <= limit <= 10000:
-            raise E("InvalidArgument", "Argument max-buckets must be an integer between 1 and 10000.",
-                    ArgumentName="max-buckets", ArgumentValue=str(limit))
+            raise InvalidArgument("Argument max-buckets must be an integer between 1 and 10000.",
+                                  ArgumentName="max-buckets", ArgumentValue=str(limit))
         after = None
         if req.get("continuation_token"):
             after = self._decode_token(req["continuation_token"])
@@ -602,27 +615,27 @@ class S3:
         conf = req["server_side_encryption_configuration"]
         rules = conf.get("rules") or []
         if len(rules) != 1:
-            raise E("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
-                                    "published schema")
+            raise MalformedXML("The XML you provided was not well-formed or did not validate against our "
+                               "published schema")
         rule = rules[0]
         default = rule.get("apply_server_side_encryption_by_default")
         algorithm = default["sse_algorithm"] if default else "AES256"
         if algorithm not in _SSE_ALGORITHMS:
-            raise E("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
-                                    "published schema")
+            raise MalformedXML("The XML you provided was not well-formed or did not validate against our "
+                               "published schema")
         if algorithm in ("aws:fsx", "aws:backup"):
-            raise E("InvalidArgument", "The encryption method specified is not supported",
-                    ArgumentName="SSEAlgorithm", ArgumentValue=algorithm)
+            raise InvalidArgument("The encryption method specified is not supported",
+                                  ArgumentName="SSEAlgorithm", ArgumentValue=algorithm)
         if algorithm == "aws:kms:dsse":
-            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                      "(kms_teach does not simulate DSSE-KMS).")
+            raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                   "(kms_teach does not simulate DSSE-KMS).")
         if default and default.get("kms_master_key_id") is not None and algorithm != "aws:kms":
-            raise E("InvalidArgument", "a KMSMasterKeyID is not applicable if the default sse algorithm is not "
-                                       "aws:kms or aws:kms:dsse", ArgumentName="ApplyServerSideEncryptionByDefault")
+            raise InvalidArgument("a KMSMasterKeyID is not applicable if the default sse algorithm is not "
+                                  "aws:kms or aws:kms:dsse", ArgumentName="ApplyServerSideEncryptionByDefault")
         if rule.get("bucket_key_enabled") and algorithm == "aws:kms":
-            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                      "(kms_teach does not simulate S3 Bucket Keys: every object gets its own data "
-                                      "key from KMS; set BucketKeyEnabled to false).")
+            raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                   "(kms_teach does not simulate S3 Bucket Keys: every object gets its own data "
+                                   "key from KMS; set BucketKeyEnabled to false).")
         # As in AWS, the KMS key is not checked here: a wrong key fails the uploads that use it.
         bucket.encryption = json.loads(json.dumps(conf, default=str))
         changes = Changes()
@@ -657,32 +670,32 @@ class S3:
                      "x-amz-server-side-encryption : aws:kms")
         if sse is None:
             if key_ref is not None or context_header is not None:
-                raise E("InvalidArgument", needs_kms, ArgumentName="x-amz-server-side-encryption",
-                        ArgumentValue="null")
+                raise InvalidArgument(needs_kms, ArgumentName="x-amz-server-side-encryption",
+                                      ArgumentValue="null")
             rule = (bucket.encryption or _DEFAULT_SSE)["rules"][0]
             default = rule.get("apply_server_side_encryption_by_default") or {"sse_algorithm": "AES256"}
             sse, key_ref = default["sse_algorithm"], default.get("kms_master_key_id")
             if sse == "aws:kms" and rule.get("bucket_key_enabled") and req.get("bucket_key_enabled") is not False:
-                raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                          "(kms_teach does not simulate S3 Bucket Keys).")
+                raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                       "(kms_teach does not simulate S3 Bucket Keys).")
             return sse, key_ref, None
         if sse == "aws:kms:dsse":
-            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                      "(kms_teach does not simulate DSSE-KMS).")
+            raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                   "(kms_teach does not simulate DSSE-KMS).")
         if sse not in ("aws:kms", "AES256"):
-            raise E("InvalidArgument", "The encryption method specified is not supported",
-                    ArgumentName="x-amz-server-side-encryption", ArgumentValue=sse)
+            raise InvalidArgument("The encryption method specified is not supported",
+                                  ArgumentName="x-amz-server-side-encryption", ArgumentValue=sse)
         if sse == "AES256":
             if key_ref is not None or context_header is not None:
-                raise E("InvalidArgument", needs_kms, ArgumentName="x-amz-server-side-encryption",
-                        ArgumentValue=sse)
+                raise InvalidArgument(needs_kms, ArgumentName="x-amz-server-side-encryption",
+                                      ArgumentValue=sse)
             return sse, None, None
         if req.get("bucket_key_enabled"):
-            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                      "(kms_teach does not simulate S3 Bucket Keys).")
+            raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                   "(kms_teach does not simulate S3 Bucket Keys).")
         if key_ref is not None and not key_ref.strip():
-            raise E("InvalidArgument", "The KMS key ID must not be empty",
-                    ArgumentName="x-amz-server-side-encryption-aws-kms-key-id", ArgumentValue=key_ref)
+            raise InvalidArgument("The KMS key ID must not be empty",
+                                  ArgumentName="x-amz-server-side-encryption-aws-kms-key-id", ArgumentValue=key_ref)
         context = None
         if context_header is not None:
             context = self._parse_context(context_header)
@@ -690,9 +703,9 @@ class S3:
 
     @staticmethod
     def _parse_context(header: str) -> dict[str, str]:
-        bad = E("InvalidArgument", "The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 "
-                                   "string holding JSON which represents a string-string map",
-                ArgumentName="x-amz-server-side-encryption-context", ArgumentValue=header)
+        bad = InvalidArgument("The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 "
+                              "string holding JSON which represents a string-string map",
+                              ArgumentName="x-amz-server-side-encryption-context", ArgumentValue=header)
         try:
             value = json.loads(base64.b64decode(header, validate=True).decode("utf-8"))
         except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -710,24 +723,24 @@ class S3:
             except (ValueError, binascii.Error):
                 digest = b""
             if len(digest) != 16:
-                raise E("InvalidDigest", "The Content-MD5 you specified was invalid.", **{"Content-MD5": md5})
+                raise InvalidDigest("The Content-MD5 you specified was invalid.", **{"Content-MD5": md5})
             if digest != hashlib.md5(body).digest():
-                raise E("BadDigest", "The Content-MD5 you specified did not match what we received.",
-                        ExpectedDigest=md5, CalculatedDigest=_b64(hashlib.md5(body).digest()))
+                raise BadDigest("The Content-MD5 you specified did not match what we received.",
+                                ExpectedDigest=md5, CalculatedDigest=_b64(hashlib.md5(body).digest()))
         given = [(algo, req[member]) for algo, (member, _f) in _CHECKSUMS.items() if req.get(member) is not None]
         for xx in ("checksum_xxhash64", "checksum_xxhash3", "checksum_xxhash128"):
             if req.get(xx) is not None:
-                raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                          "(kms_teach does not simulate XXHASH checksums).")
+                raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                       "(kms_teach does not simulate XXHASH checksums).")
         if len(given) > 1:
-            raise E("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not "
-                                      "allowed.")
+            raise InvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not "
+                                 "allowed.")
         if not given:
             return None
         algo, value = given[0]
         expected = _b64(_CHECKSUMS[algo][1](body))
         if value != expected:
-            raise E("BadDigest", f"The {algo} you specified did not match the calculated checksum.")
+            raise BadDigest(f"The {algo} you specified did not match the calculated checksum.")
         return algo, value
 
     def _op_PutObject(self, ctx, req):
@@ -740,38 +753,38 @@ class S3:
             body = body.read()
         body = bytes(body)
         if len(key.encode("utf-8")) > _MAX_KEY_BYTES:
-            raise E("KeyTooLongError", "Your key is too long", Size=len(key.encode("utf-8")),
-                    MaxSizeAllowed=_MAX_KEY_BYTES)
+            raise KeyTooLongError("Your key is too long", Size=len(key.encode("utf-8")),
+                                  MaxSizeAllowed=_MAX_KEY_BYTES)
         if req.get("acl") not in (None, "private", "bucket-owner-full-control"):
-            raise E("AccessControlListNotSupported", "The bucket does not allow ACLs")
+            raise AccessControlListNotSupported("The bucket does not allow ACLs")
         storage_class = req.get("storage_class") or "STANDARD"
         if storage_class not in _STORAGE_CLASSES:
-            raise E("InvalidStorageClass", "The storage class you specified is not valid",
-                    StorageClassRequested=storage_class)
+            raise InvalidStorageClass("The storage class you specified is not valid",
+                                      StorageClassRequested=storage_class)
         if storage_class not in _READABLE_STORAGE_CLASSES:
-            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                      f"(kms_teach does not simulate the {storage_class} storage class).")
+            raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                   f"(kms_teach does not simulate the {storage_class} storage class).")
         metadata = {k.lower(): v for k, v in (req.get("metadata") or {}).items()}
         meta_size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
         if meta_size > _MAX_METADATA_BYTES:
-            raise E("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size",
-                    Size=meta_size, MaxSizeAllowed=_MAX_METADATA_BYTES)
+            raise MetadataTooLarge("Your metadata headers exceed the maximum allowed metadata size",
+                                   Size=meta_size, MaxSizeAllowed=_MAX_METADATA_BYTES)
         sse, key_ref, user_context = self._encryption_for(bucket, req)
         checksum = self._checksum(req, body)
         existing = self._objects[bucket.name].get(key)
         if req.get("if_none_match") is not None:
             if req["if_none_match"] != "*":
-                raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                          "(If-None-Match on PutObject takes only *).")
+                raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                       "(If-None-Match on PutObject takes only *).")
             if existing is not None:
-                raise E("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
-                        Condition="If-None-Match")
+                raise PreconditionFailed("At least one of the pre-conditions you specified did not hold",
+                                         Condition="If-None-Match")
         if req.get("if_match") is not None:
             if existing is None:
-                raise E("NoSuchKey", "The specified key does not exist.", Key=key)
+                raise NoSuchKey("The specified key does not exist.", Key=key)
             if req["if_match"].strip('"') not in (existing.etag.strip('"'), "*"):
-                raise E("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
-                        Condition="If-Match")
+                raise PreconditionFailed("At least one of the pre-conditions you specified did not hold",
+                                         Condition="If-Match")
 
         arn = self._object_arn(bucket, key)
         changes = Changes()
@@ -833,12 +846,12 @@ class S3:
         obj = self._objects[bucket.name].get(key)
         version = req.get("version_id")
         if version is not None and version != "null":
-            raise E("InvalidArgument", "Invalid version id specified", ArgumentName="versionId",
-                    ArgumentValue=version)
+            raise InvalidArgument("Invalid version id specified", ArgumentName="versionId",
+                                  ArgumentValue=version)
         if obj is None:
-            raise E("NoSuchKey", "The specified key does not exist.", Key=key)
+            raise NoSuchKey("The specified key does not exist.", Key=key)
         if any(req.get(n) is not None for n in ("sse_customer_algorithm", "sse_customer_key", "sse_customer_key_md5")):
-            raise E("InvalidRequest", "The encryption parameters are not applicable to this object.")
+            raise InvalidRequest("The encryption parameters are not applicable to this object.")
         return bucket, obj
 
     @staticmethod
@@ -852,16 +865,16 @@ class S3:
 
         if req.get("if_match") is not None:
             if not matches(req["if_match"]):
-                raise E("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
-                        Condition="If-Match")
+                raise PreconditionFailed("At least one of the pre-conditions you specified did not hold",
+                                         Condition="If-Match")
         elif req.get("if_unmodified_since") is not None and modified > req["if_unmodified_since"]:
-            raise E("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
-                    Condition="If-Unmodified-Since")
+            raise PreconditionFailed("At least one of the pre-conditions you specified did not hold",
+                                     Condition="If-Unmodified-Since")
         if req.get("if_none_match") is not None:
             if matches(req["if_none_match"]):
-                raise E("NotModified", "Not Modified", 304)
+                raise NotModified("Not Modified")
         elif req.get("if_modified_since") is not None and modified <= req["if_modified_since"]:
-            raise E("NotModified", "Not Modified", 304)
+            raise NotModified("Not Modified")
 
     def _object_headers(self, obj: _Object, req: dict) -> dict:
         out: dict[str, Any] = {
@@ -914,8 +927,8 @@ class S3:
         match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header)
         if not match or (match[1] == "" and match[2] == ""):
             return None, None  # not a single byte range: S3 answers with the whole object
-        unsatisfiable = E("InvalidRange", "The requested range is not satisfiable", RangeRequested=header,
-                          ActualObjectSize=size, _headers={"Content-Range": f"bytes */{size}"})
+        unsatisfiable = InvalidRange("The requested range is not satisfiable", RangeRequested=header,
+                                     ActualObjectSize=size, headers={"Content-Range": f"bytes */{size}"})
         if match[1] == "":
             n = int(match[2])
             if n == 0 or size == 0:
@@ -932,8 +945,8 @@ class S3:
     def _op_GetObject(self, ctx, req):
         bucket, obj = self._object(ctx, req, "GetObject")
         if req.get("part_number") is not None:
-            raise E("NotImplemented", "A header you provided implies functionality that is not implemented "
-                                      "(kms_teach does not simulate multipart objects).")
+            raise S3NotImplemented("A header you provided implies functionality that is not implemented "
+                                   "(kms_teach does not simulate multipart objects).")
         self._preconditions(req, obj)
         start, end = (None, None)
         if req.get("range") is not None:
@@ -956,15 +969,15 @@ class S3:
         key = req["key"]
         version = req.get("version_id")
         if version is not None and version != "null":
-            raise E("InvalidArgument", "Invalid version id specified", ArgumentName="versionId",
-                    ArgumentValue=version)
+            raise InvalidArgument("Invalid version id specified", ArgumentName="versionId",
+                                  ArgumentValue=version)
         obj = self._objects[bucket.name].get(key)
         if req.get("if_match") is not None:
             if obj is None:
-                raise E("NoSuchKey", "The specified key does not exist.", Key=key)
+                raise NoSuchKey("The specified key does not exist.", Key=key)
             if req["if_match"].strip('"') not in (obj.etag.strip('"'), "*"):
-                raise E("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
-                        Condition="If-Match")
+                raise PreconditionFailed("At least one of the pre-conditions you specified did not hold",
+                                         Condition="If-Match")
         if obj is not None:  # deleting a key that is not there succeeds too
             changes = Changes()
             changes.delete_record(_OBJECT, (bucket.name, key))
@@ -987,8 +1000,8 @@ class S3:
                 raise ValueError(token)
             return raw[1:].decode("utf-8")
         except (ValueError, UnicodeError, binascii.Error):
-            raise E("InvalidArgument", "The continuation token provided is incorrect",
-                    ArgumentName="continuation-token", ArgumentValue=token) from None
+            raise InvalidArgument("The continuation token provided is incorrect",
+                                  ArgumentName="continuation-token", ArgumentValue=token) from None
 
     def _op_ListObjectsV2(self, ctx, req):
         bucket = self._bucket(ctx, req["bucket"], "ListObjectsV2", req.get("expected_bucket_owner"))
@@ -996,14 +1009,14 @@ class S3:
         delimiter = req.get("delimiter") or ""
         encoding = req.get("encoding_type")
         if encoding is not None and encoding != "url":
-            raise E("InvalidArgument", "Invalid Encoding Method specified in Request", ArgumentName="encoding-type",
-                    ArgumentValue=encoding)
+            raise InvalidArgument("Invalid Encoding Method specified in Request", ArgumentName="encoding-type",
+                                  ArgumentValue=encoding)
         max_keys = req.get("max_keys")
         if max_keys is None:
             max_keys = 1000
         elif max_keys < 0:
-            raise E("InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647",
-                    ArgumentName="maxKeys", ArgumentValue=str(max_keys))
+            raise InvalidArgument("Argument maxKeys must be an integer between 0 and 2147483647",
+                                  ArgumentName="maxKeys", ArgumentValue=str(max_keys))
         limit = min(max_keys, 1000)
         marker = req.get("start_after") or ""
         if req.get("continuation_token") is not None:
