@@ -151,3 +151,13 @@ def test_aliases_are_per_region(cloud, kms, key_id):
     eu.create_alias(AliasName="alias/catrobot", TargetKeyId=eu_key)  # same name, other Region: fine
     assert eu.describe_key(KeyId="alias/catrobot")["KeyMetadata"]["KeyId"] == eu_key
     assert kms.describe_key(KeyId="alias/catrobot")["KeyMetadata"]["KeyId"] == key_id
+
+
+@pytest.mark.parametrize("name", ["alias/my:alias", "alias/:", "alias/a:b/c"])
+def test_an_alias_name_with_a_colon_is_refused(kms, key_id, name):
+    # botocore's pattern admits ':', the AliasName documentation does not, and AWS refuses it.
+    with pytest.raises(ClientError) as excinfo:
+        kms.create_alias(AliasName=name, TargetKeyId=key_id)
+    assert error_code(excinfo) == "ValidationException"
+    assert error_message(excinfo) == f"{name} contains invalid characters for an alias"
+    assert _customer_aliases(kms) == []

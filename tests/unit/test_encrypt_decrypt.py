@@ -186,3 +186,68 @@ def test_generate_random_without_a_size_is_awss_validation_error(kms):
         kms.generate_random()
     assert error_code(excinfo) == "ValidationException"
     assert error_message(excinfo) == "NumberOfBytes is required."
+
+
+# -- DryRun with DryRunModifiers=["IGNORE_CIPHERTEXT"]: authorization only (Decrypt and ReEncrypt) ----------
+
+
+def test_decrypt_dry_run_ignoring_the_ciphertext_checks_authorization_only(cloud, kms, key_id):
+    for blob in (b"not a ciphertext at all", None):
+        call = dict(KeyId=key_id, DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+        if blob is not None:
+            call["CiphertextBlob"] = blob
+        with pytest.raises(ClientError) as excinfo:
+            kms.decrypt(**call)
+        assert error_code(excinfo) == "DryRunOperationException"
+    # Without the modifier, the same junk is an invalid ciphertext, dry run or not.
+    with pytest.raises(kms.exceptions.InvalidCiphertextException):
+        kms.decrypt(CiphertextBlob=b"not a ciphertext at all", KeyId=key_id, DryRun=True)
+    # The modifier means nothing without DryRun.
+    with pytest.raises(kms.exceptions.InvalidCiphertextException):
+        kms.decrypt(CiphertextBlob=b"not a ciphertext at all", KeyId=key_id, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    # Who may not decrypt with the key is told so, by the same permissions engine.
+    cloud.client("iam").create_user(UserName="mallory")
+    mallory = cloud.client("kms", principal="arn:aws:iam::111122223333:user/mallory")
+    with pytest.raises(ClientError) as excinfo:
+        mallory.decrypt(KeyId=key_id, DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    assert error_code(excinfo) == "AccessDeniedException"
+    # Which key the dry run is about must be named: nothing else can say.
+    with pytest.raises(ClientError) as excinfo:
+        kms.decrypt(DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    assert error_code(excinfo) == "ValidationException"
+    assert "'keyId'" in error_message(excinfo)
+    # And the key's state still counts: a disabled key would not decrypt.
+    kms.disable_key(KeyId=key_id)
+    with pytest.raises(kms.exceptions.DisabledException):
+        kms.decrypt(KeyId=key_id, DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    events = [e for e in cloud.audit.events if e["eventName"] == "Decrypt"]
+    assert events and all(e["resources"] for e in events if e.get("errorCode") == "DryRunOperationException")
+
+
+def test_decrypt_dry_run_ignoring_the_ciphertext_takes_an_alias(kms, key_id):
+    kms.create_alias(AliasName="alias/dry", TargetKeyId=key_id)
+    with pytest.raises(kms.exceptions.DryRunOperationException):
+        kms.decrypt(KeyId="alias/dry", DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+
+
+def test_re_encrypt_dry_run_ignoring_the_ciphertext_checks_both_keys(cloud, kms, key_id):
+    dest = kms.create_key()["KeyMetadata"]["KeyId"]
+    with pytest.raises(kms.exceptions.DryRunOperationException):
+        kms.re_encrypt(SourceKeyId=key_id, DestinationKeyId=dest, DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    with pytest.raises(kms.exceptions.DryRunOperationException):
+        kms.re_encrypt(CiphertextBlob=b"junk", SourceKeyId=key_id, DestinationKeyId=dest, DryRun=True,
+                       DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    with pytest.raises(ClientError) as excinfo:  # the source key must be named
+        kms.re_encrypt(DestinationKeyId=dest, DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    assert error_code(excinfo) == "ValidationException" and "'sourceKeyId'" in error_message(excinfo)
+    # A caller allowed ReEncryptFrom on the source but not ReEncryptTo on the destination is refused.
+    cloud.client("iam").create_user(UserName="carol")
+    carol_arn = "arn:aws:iam::111122223333:user/carol"
+    kms.create_grant(KeyId=key_id, GranteePrincipal=carol_arn, Operations=["ReEncryptFrom"])
+    carol = cloud.client("kms", principal=carol_arn)
+    with pytest.raises(ClientError) as excinfo:
+        carol.re_encrypt(SourceKeyId=key_id, DestinationKeyId=dest, DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    assert error_code(excinfo) == "AccessDeniedException"
+    kms.create_grant(KeyId=dest, GranteePrincipal=carol_arn, Operations=["ReEncryptTo"])
+    with pytest.raises(kms.exceptions.DryRunOperationException):
+        carol.re_encrypt(SourceKeyId=key_id, DestinationKeyId=dest, DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])

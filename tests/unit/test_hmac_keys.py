@@ -261,3 +261,16 @@ def test_the_mac_function_matches_rfc_4231_and_python_hmac():
     )
     for algorithm, name in zip(ALGORITHMS, ("sha224", "sha256", "sha384", "sha512")):
         assert keyspec_mac(key, algorithm, data) == hmac.new(key, data, getattr(hashlib, name)).digest()
+
+
+def test_generate_mac_and_verify_mac_take_alias_names_and_alias_arns(kms, hmac_key):
+    md = hmac_key("HMAC_256")
+    kms.create_alias(AliasName="alias/mac", TargetKeyId=md["KeyId"])
+    alias_arn = "arn:aws:kms:us-east-1:111122223333:alias/mac"
+    by_id = kms.generate_mac(KeyId=md["KeyId"], Message=b"m", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    for ref in ("alias/mac", alias_arn):
+        out = kms.generate_mac(KeyId=ref, Message=b"m", MacAlgorithm="HMAC_SHA_256")
+        assert out["Mac"] == by_id and out["KeyId"] == md["Arn"]
+        assert kms.verify_mac(KeyId=ref, Message=b"m", MacAlgorithm="HMAC_SHA_256", Mac=by_id)["MacValid"] is True
+    with pytest.raises(kms.exceptions.NotFoundException):
+        kms.generate_mac(KeyId="alias/no-such-mac", Message=b"m", MacAlgorithm="HMAC_SHA_256")

@@ -146,7 +146,8 @@ def test_list_key_rotations_all_key_material_includes_the_original(kms, key_id):
     every = kms.list_key_rotations(KeyId=key_id, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
     assert [r["KeyMaterialState"] for r in every] == ["NON_CURRENT", "CURRENT"]
     assert "RotationType" not in every[0]
-    assert every[0]["RotationDate"] == START
+    # botocore's model: RotationDate "is not present for the first key material".
+    assert "RotationDate" not in every[0]
 
 
 def test_list_key_rotations_pages(kms, key_id):
@@ -165,3 +166,4 @@ def test_rotation_does_not_change_the_key_id_arn_or_policy(kms, key_id):
     after = kms.describe_key(KeyId=key_id)["KeyMetadata"]
     assert (after["KeyId"], after["Arn"], after["CreationDate"]) == (before["KeyId"], before["Arn"], before["CreationDate"])
     assert kms.get_key_policy(KeyId=key_id)["Policy"] == policy
+

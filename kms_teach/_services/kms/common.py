@@ -27,12 +27,14 @@ __all__ = ["STATE_RULES", "AWS_MANAGED_ALIASES", "DAY", "validation", "in_range"
 DAY = _dt.timedelta(days=1)
 
 # Operations whose KeyId may be an alias name or alias ARN (from the botocore
-# model's documentation of each KeyId member). The rest take a key ID or key ARN.
+# model's documentation of each KeyId member; for GenerateMac and VerifyMac from
+# their API reference, "Cross-account use: ... specify the key ARN or alias ARN").
+# The rest take a key ID or key ARN.
 ALIAS_OK = frozenset(
     {
         "DescribeKey", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
         "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify", "GetPublicKey",
-        "DeriveSharedSecret", "GetKeyLastUsage",
+        "DeriveSharedSecret", "GetKeyLastUsage", "GenerateMac", "VerifyMac",
     }
 )
 

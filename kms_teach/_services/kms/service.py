@@ -415,6 +415,31 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             raise DryRunOperationException("The request would have succeeded, but the DryRun option is set.")
 
     @staticmethod
+    def _ignores_ciphertext(request: dict) -> bool:
+        """DryRun with DryRunModifiers IGNORE_CIPHERTEXT: "KMS performs only authorization validation
+        without ciphertext validation" (Decrypt and ReEncrypt; the modifiers apply only with DryRun)."""
+        return bool(request.get("dry_run")) and "IGNORE_CIPHERTEXT" in (request.get("dry_run_modifiers") or ())
+
+    def _source_key_without_ciphertext(self, ctx, req, audit, operation: str, *, key_field: str, field_name: str,
+                                       context_field: str, action: str) -> KmsKey:
+        """The key a dry run that ignores the ciphertext names, authorized for ``action``.
+
+        The ciphertext is never looked at (it may be absent); the key must be named, since
+        nothing else can say which key it is (the API reference: KeyId "is required ... when
+        DryRun is true and DryRunModifiers is set to IGNORE_CIPHERTEXT").
+        Fidelity: a missing key ID is answered as a null member, in AWS's validation words.
+        """
+        self._check_context(req.get(context_field))
+        if req.get(key_field) is None:
+            raise validation(field_name, "Member must not be null", "null")
+        key = self.resolve_key(ctx, req[key_field], "Decrypt", field_name=field_name)
+        audit.resource(key)
+        self._authorize(ctx, action, key, req, audit)
+        self._check_state(operation, key)
+        self._require_usage(key, "ENCRYPT_DECRYPT", operation)
+        return key
+
+    @staticmethod
     def _require_symmetric_encryption(key: KmsKey, operation: str) -> None:
         if key.key_usage != "ENCRYPT_DECRYPT":
             raise InvalidKeyUsageException(
@@ -878,6 +903,10 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         if req.get("recipient"):
             # Fidelity: Nitro Enclaves attestation is not simulated.
             raise UnsupportedOperationException("kms_teach does not simulate Nitro Enclaves recipients.")
+        if self._ignores_ciphertext(req):
+            self._source_key_without_ciphertext(ctx, req, audit, "Decrypt", key_field="key_id", field_name="keyId",
+                                                context_field="encryption_context", action="kms:Decrypt")
+            self._dry_run(req)
         key, algorithm, decrypt = self._unseal(
             ctx, req, audit, "Decrypt", key_field="key_id", context_field="encryption_context",
             algorithm_field="encryption_algorithm", action="kms:Decrypt",
@@ -891,14 +920,17 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
 
     def _op_ReEncrypt(self, ctx, req, audit):
         self._check_grant_tokens(req)
+        if self._ignores_ciphertext(req):
+            self._source_key_without_ciphertext(ctx, req, audit, "ReEncrypt", key_field="source_key_id",
+                                                field_name="sourceKeyId", context_field="source_encryption_context",
+                                                action="kms:ReEncryptFrom")
+            self._destination_key(ctx, req, audit)
+            self._dry_run(req)
         src, src_algorithm, decrypt = self._unseal(
             ctx, req, audit, "ReEncrypt", key_field="source_key_id", context_field="source_encryption_context",
             algorithm_field="source_encryption_algorithm", action="kms:ReEncryptFrom",
         )
-        dest = self.resolve_key(ctx, req.get("destination_key_id"), "ReEncrypt", field_name="destinationKeyId")
-        audit.resource(dest)
-        self._authorize(ctx, "kms:ReEncryptTo", dest, req, audit)
-        self._check_state("ReEncrypt", dest)
+        dest = self._destination_key(ctx, req, audit)
         dest_context = self._check_context(req.get("destination_encryption_context"))
         dest_algorithm = req.get("destination_encryption_algorithm")
         # The destination's size limit is checked against the plaintext, so decrypt first (no state changes).
@@ -917,6 +949,13 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         if dest_material_id is not None:
             out["destination_key_material_id"] = dest_material_id
         return out
+
+    def _destination_key(self, ctx, req, audit) -> KmsKey:
+        dest = self.resolve_key(ctx, req.get("destination_key_id"), "ReEncrypt", field_name="destinationKeyId")
+        audit.resource(dest)
+        self._authorize(ctx, "kms:ReEncryptTo", dest, req, audit)
+        self._check_state("ReEncrypt", dest)
+        return dest
 
     def _data_key(self, ctx, req, audit, operation: str) -> tuple[KmsKey, bytes, bytes]:
         self._check_grant_tokens(req)
@@ -986,6 +1025,10 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             raise validation("aliasName", "Member must have length less than or equal to 256", name)
         if not re.match(r"^[a-zA-Z0-9:/_-]+$", name):
             raise validation("aliasName", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$", name)
+        if for_create and ":" in name:
+            # botocore's pattern admits ':', the AliasName documentation does not ("alphanumeric
+            # characters, forward slashes (/), underscores (_), and dashes (-)"); AWS's answer:
+            raise ValidationException(f"{name} contains invalid characters for an alias")
         if name == "alias/" or name.endswith("/") and for_create:
             raise InvalidAliasNameException(f"Alias name {name} is not valid.")
         if name.startswith("alias/aws/"):
@@ -1184,8 +1227,10 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
                 "key_id": key.key_id,
                 "key_material_id": bk.key_material_id,
                 "key_material_state": "CURRENT" if bk is current else "NON_CURRENT",
-                "rotation_date": bk.created,
             }
+            if bk.rotation_type is not None:
+                # botocore's model: RotationDate "is not present for the first key material".
+                entry["rotation_date"] = bk.created
             if bk.rotation_type:
                 entry["rotation_type"] = bk.rotation_type
             if key.origin == "EXTERNAL":
