@@ -8,7 +8,14 @@ formats. Every use of key material lives here.
   canonical encryption context encoding, and sealing secrets at rest;
 * :mod:`.keyspecs`: every KMS key spec, its algorithms and its cryptography;
 * :mod:`.ed25519ph`: Ed25519ph (RFC 8032), which pyca ``cryptography`` lacks;
+* :mod:`.key_import`: wrapping keys and unwrapping of imported key material;
+* :mod:`.objects`: S3 object bodies sealed under their data keys;
+* :mod:`.checksums`: S3's object checksums (CRC-32, CRC-32C, CRC-64/NVME, SHA, MD5);
+* :mod:`.tokens`: tokens only this cloud can issue (grant tokens);
 * :mod:`.random_source`: the injected source of random bytes.
+
+No module outside this package (but the ``envelope`` recipe, grading and
+exercises) imports ``cryptography``: an import-linter contract checks it.
 """
 
 from .blob import (

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -468,7 +469,6 @@ def test_open_blob_rejects_a_truncated_tag():
 
 def test_blob_uses_hkdf_derived_key_with_aes_gcm():
     """The documented construction: AES-256-GCM under HKDF(backing key, nonce), AAD = header || context."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     backing_key = os.urandom(32)
     context = {"purpose": "test"}
@@ -588,3 +588,86 @@ def test_an_unseeded_random_source_is_not_reproducible():
     assert not a.seeded and not b.seeded
     assert a.token_bytes(32) != b.token_bytes(32)
     assert a.token_bytes(32) != a.token_bytes(32)
+
+
+# --------------------------------------------------------------------------
+# The other formats of the crypto layer: S3 object bodies, imported key material, tokens, checksums
+# --------------------------------------------------------------------------
+
+
+def test_an_object_body_opens_only_under_its_key_and_arn():
+    from kms_teach._crypto.objects import open_object, seal_object
+
+    key, arn = bytes(range(32)), "arn:aws:s3:::bucket/report.txt"
+    sealed = seal_object(key, b"quarterly figures", arn, RandomSource(7))
+    assert len(sealed) == 12 + len(b"quarterly figures") + 16
+    # iv | AES-256-GCM(key, iv, body, aad = the ARN): readable with cryptography alone
+    assert AESGCM(key).decrypt(sealed[:12], sealed[12:], arn.encode()) == b"quarterly figures"
+    assert open_object(key, sealed, arn) == b"quarterly figures"
+    for bad in (dict(data_key=bytes(32)), dict(object_arn=arn + "x"), dict(sealed=sealed[:-1] + bytes([sealed[-1] ^ 1])),
+                dict(sealed=sealed[:20]), dict(data_key=b"short")):
+        args = dict(data_key=key, sealed=sealed, object_arn=arn) | bad
+        with pytest.raises(CryptoError):
+            open_object(**args)
+
+
+@pytest.mark.parametrize("algorithm", ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1",
+                                       "RSA_AES_KEY_WRAP_SHA_256"])
+def test_imported_key_material_unwraps_as_aws_documents(algorithm):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
+
+    from kms_teach._crypto.key_import import new_wrapping_key, unwrap_key_material
+
+    private, public = new_wrapping_key("RSA_2048")
+    wrapping = serialization.load_der_public_key(public)
+    h = hashes.SHA1() if algorithm.endswith("SHA_1") else hashes.SHA256()
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=h), algorithm=h, label=None)
+    material = bytes(range(32))
+    if algorithm.startswith("RSA_AES"):  # an ephemeral AES key, RSA-OAEP encrypted, then RFC 5649 key wrap
+        aes = bytes(range(100, 132))
+        wrapped = wrapping.encrypt(aes, oaep) + aes_key_wrap_with_padding(aes, material)
+    else:
+        wrapped = wrapping.encrypt(material, oaep)
+    assert unwrap_key_material(private, algorithm, wrapped) == material
+    with pytest.raises(CryptoError):
+        unwrap_key_material(private, algorithm, wrapped[:-1] + bytes([wrapped[-1] ^ 1]))
+    other, _ = new_wrapping_key("RSA_2048")
+    with pytest.raises(CryptoError):
+        unwrap_key_material(other, algorithm, wrapped)
+
+
+def test_the_id_of_imported_material_is_an_hmac_under_the_keys_salt():
+    import hmac
+
+    from kms_teach._crypto.key_import import imported_material_id
+
+    salt = "ab" * 32
+    assert imported_material_id(salt, b"material") == hmac.digest(bytes.fromhex(salt), b"material", "sha256").hex()
+    assert imported_material_id(salt, b"material") != imported_material_id("cd" * 32, b"material")
+
+
+def test_a_token_verifies_only_under_its_secret():
+    from kms_teach._crypto.tokens import open_token, seal_token
+
+    token = seal_token(b"s" * 32, b'{"g":"1"}')
+    assert open_token(b"s" * 32, token) == b'{"g":"1"}'
+    assert open_token(b"t" * 32, token) is None
+    assert open_token(b"s" * 32, token[:-1] + bytes([token[-1] ^ 1])) is None
+    assert open_token(b"s" * 32, token[-16:]) is None
+
+
+def test_the_checksums_are_the_published_check_values():
+    from kms_teach._crypto.checksums import CHECKSUM_ALGORITHMS, checksum
+
+    check = {  # of b"123456789" (CRC catalogue check values; the hashes' test vectors)
+        "CRC32": "cbf43926", "CRC32C": "e3069283", "CRC64NVME": "ae8b14860a799888",
+        "SHA1": "f7c3bc1d808e04732adf679965ccc34ca7ae3441", "MD5": "25f9e794323b453885f5181f1b624d0b",
+        "SHA256": "15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225",
+        "SHA512": "d9e6762dd1c8eaf6d61b3c6192fc408d4d6d5f1176d0c29169bc24e71c3f274ad27fcd5811b313d681f7e55ec02d73d4"
+                  "99c95455b6b5bb503acf574fba8ffe85",
+    }
+    assert set(CHECKSUM_ALGORITHMS) == set(check)
+    for algorithm, value in check.items():
+        assert checksum(algorithm, b"123456789").hex() == value, algorithm

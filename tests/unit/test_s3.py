@@ -22,7 +22,8 @@ from botocore.exceptions import ClientError
 import kms_teach
 from kms_teach._cloud import _RawBody, known_regions
 from kms_teach._services.base import RequestContext
-from kms_teach._services.s3.service import OPERATIONS, S3, crc32c, crc64nvme
+from kms_teach._crypto.checksums import crc32c, crc64nvme
+from kms_teach._services.s3.service import OPERATIONS, S3
 from kms_teach._store import MemoryStore
 from kms_teach._wire import S3_CLIENT_CONFIG, RestXmlProtocol, boto3_session
 from tests.conftest import START, error_code, error_message

@@ -14,7 +14,6 @@ refused with InvalidGrantTokenException.
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import re
 from typing import Any
@@ -30,6 +29,7 @@ from ..._errors import (
 )
 from ... import _model as m
 from ..._crypto.keyspecs import KEY_SPECS
+from ..._crypto.tokens import open_token, seal_token
 from .common import _page, validation
 from ..._model import KmsKey
 
@@ -64,8 +64,7 @@ class GrantOperations:
         # Signed with this cloud's secret (kept, encrypted, in the store): only tokens it issued verify.
         nonce = self.random.token_bytes(16)
         body = json.dumps({"k": key.arn, "g": grant_id, "n": nonce.hex()}, separators=(",", ":")).encode()
-        tag = hmac.digest(self.grant_token_secret, body, "sha256")[:16]
-        return base64.urlsafe_b64encode(body + tag).decode()
+        return base64.urlsafe_b64encode(seal_token(self.grant_token_secret, body)).decode()
 
     def parse_grant_token(self, token: str) -> tuple[str, str] | None:
         """(key ARN, grant ID) of a token this cloud issued, or None."""
@@ -73,8 +72,8 @@ class GrantOperations:
             raw = base64.urlsafe_b64decode(token.encode())
         except (ValueError, UnicodeEncodeError):
             return None
-        body, tag = raw[:-16], raw[-16:]
-        if len(raw) <= 16 or not hmac.compare_digest(hmac.digest(self.grant_token_secret, body, "sha256")[:16], tag):
+        body = open_token(self.grant_token_secret, raw)
+        if body is None:
             return None
         try:
             doc = json.loads(body)

@@ -10,6 +10,8 @@ under it waits until the *same* material is imported again.
 The key material ID of imported material is an HMAC of the material under a
 secret, per-key salt: importing the same bytes again gives the same ID (so old
 ciphertexts decrypt), different bytes a different one (IncorrectKeyMaterial).
+The cryptography (the wrapping key, unwrapping, the ID) is in
+:mod:`kms_teach._crypto.key_import`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,8 @@ import datetime as _dt
 import hashlib
 import hmac
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap_with_padding
-
 from ..._errors import (
+    CryptoError,
     ExpiredImportTokenException,
     IncorrectKeyMaterialException,
     InvalidCiphertextException,
@@ -34,6 +33,13 @@ from ..._errors import (
     ValidationException,
 )
 from ... import _model as m
+from ..._crypto.key_import import (
+    WRAPPING_ALGORITHMS,
+    WRAPPING_KEY_SPECS,
+    imported_material_id,
+    new_wrapping_key,
+    unwrap_key_material,
+)
 from ..._crypto.keyspecs import KEY_SPECS, check_material
 from .common import DAY, validation
 from ..._model import BackingKey, KmsKey
@@ -42,16 +48,6 @@ __all__ = ["ImportOperations", "IMPORT_TOKEN_LIFETIME"]
 
 IMPORT_TOKEN_LIFETIME = _dt.timedelta(hours=24)
 _MAX_OUTSTANDING_TOKENS = 10
-_WRAPPING_ALGORITHMS = ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256")
-
-
-def _oaep(algorithm: str) -> padding.OAEP:
-    h = hashes.SHA1() if algorithm.endswith("SHA_1") else hashes.SHA256()
-    return padding.OAEP(mgf=padding.MGF1(algorithm=h), algorithm=h, label=None)
-
-
-def material_id(salt_hex: str, material: bytes) -> str:
-    return hmac.digest(bytes.fromhex(salt_hex), material, "sha256").hex()
 
 
 class ImportOperations:
@@ -77,9 +73,9 @@ class ImportOperations:
                 "The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported. Use RSAES_OAEP_SHA_256 or "
                 "RSA_AES_KEY_WRAP_SHA_256."
             )
-        if algorithm not in _WRAPPING_ALGORITHMS:
+        if algorithm not in WRAPPING_ALGORITHMS:
             raise UnsupportedOperationException(f"kms_teach does not simulate the {algorithm} wrapping algorithm.")
-        if spec not in ("RSA_2048", "RSA_3072", "RSA_4096"):
+        if spec not in WRAPPING_KEY_SPECS:
             raise UnsupportedOperationException(f"kms_teach does not simulate {spec} wrapping keys.")
         if KEY_SPECS[key.key_spec].kind == "rsa" and not algorithm.startswith("RSA_AES_KEY_WRAP"):
             raise ValidationException(
@@ -87,12 +83,9 @@ class ImportOperations:
                 "RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256."
             )
         now = self.clock.now()
-        wrapping = rsa.generate_private_key(public_exponent=65537, key_size=int(spec[4:]))
+        private, public = new_wrapping_key(spec)
         token = self.random.token_bytes(256)
         valid_to = now + IMPORT_TOKEN_LIFETIME
-        private = wrapping.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
         # Only a hash of the token is kept: the token itself is the customer's.
         key.import_tokens = [t for t in key.import_tokens if m.from_iso(t["valid_to"]) > now][-(_MAX_OUTSTANDING_TOKENS - 1):]
         key.import_tokens.append({
@@ -102,19 +95,13 @@ class ImportOperations:
             "valid_to": valid_to.isoformat(),
         })
         self._save(key)
-        public = wrapping.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         return {"key_id": key.arn, "import_token": token, "public_key": public, "parameters_valid_to": valid_to}
 
-    def _unwrap_imported(self, entry: dict, wrapped: bytes) -> bytes:
-        private = serialization.load_der_private_key(base64.b64decode(entry["wrapping_key"]), password=None)
-        algorithm = entry["algorithm"]
+    @staticmethod
+    def _unwrap_imported(entry: dict, wrapped: bytes) -> bytes:
         try:
-            if algorithm.startswith("RSA_AES_KEY_WRAP"):
-                k = private.key_size // 8
-                aes_key = private.decrypt(wrapped[:k], _oaep(algorithm))
-                return aes_key_unwrap_with_padding(aes_key, wrapped[k:])
-            return private.decrypt(wrapped, _oaep(algorithm))
-        except (ValueError, InvalidUnwrap):
+            return unwrap_key_material(base64.b64decode(entry["wrapping_key"]), entry["algorithm"], wrapped)
+        except CryptoError:
             raise InvalidCiphertextException(
                 "The encrypted key material could not be decrypted with the wrapping key of this import token."
             ) from None
@@ -157,7 +144,7 @@ class ImportOperations:
             check_material(key.key_spec, material)
         except KeyMaterialError as exc:
             raise IncorrectKeyMaterialException(f"The key material is not valid for {key.arn}: {exc}.") from None
-        new_id = material_id(key.import_salt, material)
+        new_id = imported_material_id(key.import_salt, material)
         if key.backing_keys and key.backing_keys[-1].key_material_id != new_id:
             raise IncorrectKeyMaterialException(
                 f"The key material is not the key material previously imported into {key.arn}. "

@@ -64,12 +64,8 @@ import hashlib
 import json
 import re
 import threading
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..._errors import (
     AWSError,
@@ -102,6 +98,8 @@ from ..._errors import (
 )
 from ... import _model as m
 from ..._crypto import CryptoError, RandomSource, unwrap_secret, wrap_secret
+from ..._crypto.checksums import checksum as object_checksum
+from ..._crypto.objects import open_object, seal_object
 from ..audit import audited
 from ..base import RequestContext
 from ..._store import Changes, MemoryStore
@@ -170,7 +168,6 @@ _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP_RE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-_IV_LEN = 12
 
 # The values of the model's enums that S3 checks itself (botocore does not).
 _SSE_ALGORITHMS = ("AES256", "aws:fsx", "aws:backup", "aws:kms", "aws:kms:dsse")
@@ -187,50 +184,11 @@ def _api_name(snake: str) -> str:
     return "".join(_ACRONYMS.get(p, p[:1].upper() + p[1:]) for p in snake.split("_"))
 
 
-# ---------------------------------------------------------------------------
-# Checksums (S3's additional checksums: base64 of the big-endian digest)
-# ---------------------------------------------------------------------------
-
-
-def _reflected_table(poly: int) -> list[int]:
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC32C_TABLE = _reflected_table(0x82F63B78)
-_CRC64NVME_TABLE = _reflected_table(0x9A6C9329AC4BC9B5)
-
-
-def _crc(data: bytes, table: list[int], mask: int) -> int:
-    c = mask
-    for b in data:
-        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ mask
-
-
-def crc32c(data: bytes) -> int:
-    """CRC-32C (Castagnoli), as S3's CRC32C checksum."""
-    return _crc(data, _CRC32C_TABLE, 0xFFFFFFFF)
-
-
-def crc64nvme(data: bytes) -> int:
-    """CRC-64/NVME, as S3's CRC64NVME checksum."""
-    return _crc(data, _CRC64NVME_TABLE, 0xFFFFFFFFFFFFFFFF)
-
-
-_CHECKSUMS = {  # algorithm -> (request member, function of the data -> digest bytes)
-    "CRC32": ("checksum_crc32", lambda d: zlib.crc32(d).to_bytes(4, "big")),
-    "CRC32C": ("checksum_crc32_c", lambda d: crc32c(d).to_bytes(4, "big")),
-    "CRC64NVME": ("checksum_crc64_nvme", lambda d: crc64nvme(d).to_bytes(8, "big")),
-    "SHA1": ("checksum_sha1", lambda d: hashlib.sha1(d).digest()),
-    "SHA256": ("checksum_sha256", lambda d: hashlib.sha256(d).digest()),
-    "SHA512": ("checksum_sha512", lambda d: hashlib.sha512(d).digest()),
-    "MD5": ("checksum_md5", lambda d: hashlib.md5(d).digest()),
+# S3's additional checksums: algorithm -> the request member that carries it (base64 of the digest,
+# computed by kms_teach._crypto.checksums).
+_CHECKSUM_MEMBERS = {
+    "CRC32": "checksum_crc32", "CRC32C": "checksum_crc32_c", "CRC64NVME": "checksum_crc64_nvme",
+    "SHA1": "checksum_sha1", "SHA256": "checksum_sha256", "SHA512": "checksum_sha512", "MD5": "checksum_md5",
 }
 
 
@@ -447,15 +405,11 @@ class S3:
             changes.put_record(_OWNED, (region,), {"region": region, "key_id": key_id, "material": _b64(material)})
         return owned
 
-    def _seal_body(self, data_key: bytes, body: bytes, arn: str) -> bytes:
-        iv = self.random.token_bytes(_IV_LEN)
-        return iv + AESGCM(data_key).encrypt(iv, body, arn.encode("utf-8"))
-
     @staticmethod
     def _open_body(data_key: bytes, ciphertext: bytes, arn: str) -> bytes:
         try:
-            return AESGCM(data_key).decrypt(ciphertext[:_IV_LEN], ciphertext[_IV_LEN:], arn.encode("utf-8"))
-        except (InvalidTag, ValueError):
+            return open_object(data_key, ciphertext, arn)
+        except CryptoError:
             raise InternalError("We encountered an internal error. Please try again.") from None
 
     def _object_arn(self, bucket: _Bucket, key: str) -> str:
@@ -727,7 +681,7 @@ class S3:
             if digest != hashlib.md5(body).digest():
                 raise BadDigest("The Content-MD5 you specified did not match what we received.",
                                 ExpectedDigest=md5, CalculatedDigest=_b64(hashlib.md5(body).digest()))
-        given = [(algo, req[member]) for algo, (member, _f) in _CHECKSUMS.items() if req.get(member) is not None]
+        given = [(algo, req[member]) for algo, member in _CHECKSUM_MEMBERS.items() if req.get(member) is not None]
         for xx in ("checksum_xxhash64", "checksum_xxhash3", "checksum_xxhash128"):
             if req.get(xx) is not None:
                 raise S3NotImplemented("A header you provided implies functionality that is not implemented "
@@ -738,7 +692,7 @@ class S3:
         if not given:
             return None
         algo, value = given[0]
-        expected = _b64(_CHECKSUMS[algo][1](body))
+        expected = _b64(object_checksum(algo, body))
         if value != expected:
             raise BadDigest(f"The {algo} you specified did not match the calculated checksum.")
         return algo, value
@@ -800,7 +754,7 @@ class S3:
                                                        "encryption_context": context}, self._kms_ctx(ctx, bucket))
             except AWSError as exc:
                 raise self._kms_error(exc) from None
-            ciphertext = self._seal_body(dk.pop("plaintext"), body, arn)  # the plaintext data key goes no further
+            ciphertext = seal_object(dk.pop("plaintext"), body, arn, self.random)  # the plaintext data key goes no further
             obj = _Object(key=key, bucket=bucket.name, size=len(body), etag="", last_modified=now,
                           content_type="", sse=sse, ciphertext=ciphertext, data_key=dk["ciphertext_blob"],
                           kms_key_arn=dk["key_id"], encryption_context=context, context_given=user_context is not None)
@@ -813,7 +767,7 @@ class S3:
             owned_id, owned = self._owned_key(bucket.region, changes)
             data_key = self.random.token_bytes(32)
             wrapped = wrap_secret(owned, data_key, f"sse-s3|{owned_id}|{arn}".encode(), self.random)
-            ciphertext = self._seal_body(data_key, body, arn)
+            ciphertext = seal_object(data_key, body, arn, self.random)
             del data_key
             obj = _Object(key=key, bucket=bucket.name, size=len(body), etag=f'"{hashlib.md5(body).hexdigest()}"',
                           last_modified=now, content_type="", sse=sse, ciphertext=ciphertext, data_key=wrapped,
@@ -836,7 +790,7 @@ class S3:
         self._objects[bucket.name][key] = obj
         out["e_tag"] = obj.etag
         if checksum is not None:
-            out[_CHECKSUMS[checksum[0]][0]] = checksum[1]
+            out[_CHECKSUM_MEMBERS[checksum[0]]] = checksum[1]
             out["checksum_type"] = "FULL_OBJECT"
         return out
 
@@ -911,7 +865,7 @@ class S3:
             if obj.sse == "aws:kms":
                 # The checksum of an SSE-KMS object is encrypted too: reading it needs the data key.
                 self._plaintext(ctx, bucket, obj)
-            out[_CHECKSUMS[obj.checksum[0]][0]] = obj.checksum[1]
+            out[_CHECKSUM_MEMBERS[obj.checksum[0]]] = obj.checksum[1]
             out["checksum_type"] = "FULL_OBJECT"
         if req.get("range") is not None:
             start, end = self._range(req["range"], obj.size)
@@ -958,7 +912,7 @@ class S3:
             out["content_range"] = f"bytes {start}-{end}/{obj.size}"
             out["_status"] = 206
         elif req.get("checksum_mode") == "ENABLED" and obj.checksum is not None:
-            out[_CHECKSUMS[obj.checksum[0]][0]] = obj.checksum[1]
+            out[_CHECKSUM_MEMBERS[obj.checksum[0]]] = obj.checksum[1]
             out["checksum_type"] = "FULL_OBJECT"
         out["content_length"] = len(data)
         out["body"] = data
