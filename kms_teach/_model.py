@@ -26,7 +26,6 @@ __all__ = [
     "key_arn",
     "partition",
     "alias_arn",
-    "to_epoch",
     "from_iso",
 ]
 
@@ -55,10 +54,6 @@ def key_arn(region: str, account: str, key_id: str) -> str:
 
 def alias_arn(region: str, account: str, alias_name: str) -> str:
     return f"arn:{partition(region)}:kms:{region}:{account}:{alias_name}"
-
-
-def to_epoch(when: _dt.datetime) -> float:
-    return when.timestamp()
 
 
 def from_iso(value: str | None) -> _dt.datetime | None:
