@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -25,7 +26,6 @@ __all__ = [
     "key_arn",
     "partition",
     "alias_arn",
-    "to_epoch",
     "from_iso",
 ]
 
@@ -54,10 +54,6 @@ def key_arn(region: str, account: str, key_id: str) -> str:
 
 def alias_arn(region: str, account: str, alias_name: str) -> str:
     return f"arn:{partition(region)}:kms:{region}:{account}:{alias_name}"
-
-
-def to_epoch(when: _dt.datetime) -> float:
-    return when.timestamp()
 
 
 def from_iso(value: str | None) -> _dt.datetime | None:
@@ -98,7 +94,14 @@ class BackingKey:
 
 @dataclass(slots=True)
 class KmsKey:
-    """A KMS key: the logical container over its backing keys."""
+    """A KMS key: the logical container over its backing keys.
+
+    A store record (the convention of ``kms_teach._store.base``) whose key
+    material the store wraps on its own: ``to_record`` and ``from_record``
+    take the store's wrapping functions.
+    """
+
+    KIND: ClassVar[str] = "key"
 
     account_id: str
     region: str
@@ -143,6 +146,10 @@ class KmsKey:
     @property
     def arn(self) -> str:
         return self._arn
+
+    @property
+    def ident(self) -> tuple:
+        return (self.account_id, self.region, self.key_id)
 
     @property
     def current_backing_key(self) -> BackingKey | None:
@@ -231,7 +238,9 @@ class KmsKey:
 
 @dataclass(slots=True)
 class Alias:
-    """A friendly name for a KMS key, unique per account and Region."""
+    """A friendly name for a KMS key, unique per account and Region (a store record)."""
+
+    KIND: ClassVar[str] = "alias"
 
     account_id: str
     region: str
@@ -243,6 +252,10 @@ class Alias:
     @property
     def arn(self) -> str:
         return alias_arn(self.region, self.account_id, self.alias_name)
+
+    @property
+    def ident(self) -> tuple:
+        return (self.account_id, self.region, self.alias_name)
 
     def to_record(self) -> dict:
         return {

@@ -331,6 +331,12 @@ class _MemoryReader:
         return self._view[start : self._pos]
 
 
+def _new_message_id() -> bytes:
+    """32 random bytes from the operating system: a message ID is never reused (the known-answer vectors in
+    tests/vectors/ replace this to make a message from fixed inputs)."""
+    return os.urandom(_MESSAGE_ID_LEN)
+
+
 def _nonce(base: int, index: int) -> bytes:
     return (base ^ index).to_bytes(12, "big")
 
@@ -509,7 +515,7 @@ def _encrypt(kms_client, key_id: str, read, write, *, encryption_context, chunk_
     edk = response["CiphertextBlob"]
     arn = response["KeyId"]
     del response
-    message_id = os.urandom(_MESSAGE_ID_LEN)
+    message_id = _new_message_id()
     events = _Events(on_event, arn, message_id, edk)
     keys = None
     try:

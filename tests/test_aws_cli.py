@@ -23,7 +23,7 @@ import pytest
 
 VENV_BIN = Path(sys.executable).parent
 
-# The course notes' two commands, verbatim (kms-course-notes.md, "Command to encrypt/decrypt with KMS").
+# The course's two commands, verbatim (README.md, "Use it from the aws CLI": the last two commands there).
 ENCRYPT = ("aws kms encrypt --key-id alias/catrobot --plaintext fileb://battleplans.txt --output text "
            "--query CiphertextBlob | base64 --decode > not_battleplans.enc")
 DECRYPT = ("aws kms decrypt --ciphertext-blob fileb://not_battleplans.enc --output text --query Plaintext "

@@ -1,7 +1,7 @@
-"""Layer 3: the permissions engine - who may call which KMS operation on which key, and why.
+"""Layer 2: the permissions engine - who may call which KMS operation on which key, and why.
 
 AWS's evaluation for KMS (KMS Developer Guide, "Determining access to a KMS
-key"; ../shared/reference/kms-semantics.md section 3):
+key" and "Key policies in AWS KMS"):
 
 1. An explicit ``Deny`` in the key policy or in any of the caller's identity
    policies that applies wins. Grants never deny.
@@ -46,9 +46,6 @@ from .document import Policy, parse_policy
 __all__ = ["Permissions", "Decision", "Reason"]
 
 
-# Actions authorized by identity (IAM) policies alone: no key is involved.
-IAM_ONLY = frozenset({"kms:CreateKey", "kms:ListKeys", "kms:ListAliases", "kms:GenerateRandom",
-                      "kms:ListRetirableGrants"})
 _ALIAS_ACTIONS = frozenset({"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"})
 # The request member that carries the encryption context each action is checked with.
 _CONTEXT_FIELD = {
@@ -437,13 +434,6 @@ class Permissions:
             raise MalformedPolicyDocumentException(
                 "The new key policy will not allow you to update the key policy in the future."
             )
-
-
-def context_dict(context: dict) -> dict | None:
-    """The encryption context of a request, rebuilt from its condition keys."""
-    prefix = "kms:EncryptionContext:"
-    pairs = {k[len(prefix):]: v for k, v in context.items() if k.startswith(prefix)}
-    return pairs or None
 
 
 def _may_match(stmt, action: str) -> bool:

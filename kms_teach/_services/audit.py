@@ -228,8 +228,7 @@ except ImportError:  # pragma: no cover - orjson is a dependency; the standard l
 _SECRET_RESPONSE_FIELDS = frozenset({"credentials", "access_key"})
 
 
-def audited(audit: AuditLog, clock: Clock, event_source: str, handler, *, region: str | None = None,
-            read_only: frozenset = frozenset()):
+def audited(audit: AuditLog, clock: Clock, event_source: str, handler, *, region: str | None = None):
     """Wrap another service's handler so that each of its calls is in the audit trail too."""
 
     def call(operation: str, request: dict, ctx: RequestContext) -> dict:

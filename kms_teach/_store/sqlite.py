@@ -126,15 +126,15 @@ class SQLiteStore:
             rows = self._db.execute("SELECT name, kind, sealed FROM records").fetchall()
         for name, kind, sealed in rows:
             record = self._unseal(kind, name, sealed)
-            if kind == "key":
+            if kind == KmsKey.KIND:
                 keys.append(KmsKey.from_record(record, self._unwrap_material))
-            elif kind == "alias":
+            elif kind == Alias.KIND:
                 aliases.append(Alias.from_record(record))
             elif kind == "meta":
                 meta[record["name"]] = record["value"]
         return keys, aliases, meta
 
-    _KMS_KINDS = ("key", "alias", "meta")
+    _KMS_KINDS = (KmsKey.KIND, Alias.KIND, "meta")
 
     def load_records(self) -> dict[str, list[dict]]:
         """Every record of the other services, by kind."""
@@ -149,19 +149,20 @@ class SQLiteStore:
 
     def commit(self, changes: Changes) -> None:
         rows = []
+        key_kind, alias_kind = KmsKey.KIND, Alias.KIND
         for ident, key in changes.keys.items():
-            name = self._name("key", ident)
-            rows.append(("put", name, "key", self._seal("key", name, key.to_record(self._wrap_material))))
+            name = self._name(key_kind, ident)
+            rows.append(("put", name, key_kind, self._seal(key_kind, name, key.to_record(self._wrap_material))))
         for ident in changes.deleted_keys:
-            rows.append(("del", self._name("key", ident), "key", None))
+            rows.append(("del", self._name(key_kind, ident), key_kind, None))
         for ident, alias in changes.aliases.items():
-            name = self._name("alias", ident)
-            rows.append(("put", name, "alias", self._seal("alias", name, alias.to_record())))
+            name = self._name(alias_kind, ident)
+            rows.append(("put", name, alias_kind, self._seal(alias_kind, name, alias.to_record())))
         for ident in changes.deleted_aliases:
-            rows.append(("del", self._name("alias", ident), "alias", None))
+            rows.append(("del", self._name(alias_kind, ident), alias_kind, None))
         for (kind, ident), record in changes.records.items():
             name = self._name(kind, ident)
-            rows.append(("put", name, kind, self._seal(kind, name, record)))
+            rows.append(("put", name, kind, self._seal(kind, name, record.to_record())))
         for kind, ident in changes.deleted_records:
             rows.append(("del", self._name(kind, ident), kind, None))
         for mname, value in changes.meta.items():

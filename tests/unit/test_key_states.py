@@ -1,8 +1,8 @@
 """Every row of AWS's key-state table for the foundation operations, through boto3.
 
-Source: AWS KMS Developer Guide, "Key states of AWS KMS keys" (see
-../shared/reference/kms-semantics.md, section 2.2). ``OK`` means the call
-succeeds; otherwise the AWS error code and the message AWS gives.
+Source: AWS KMS Developer Guide, "Key states of AWS KMS keys" (the table of
+operations and key states). ``OK`` means the call succeeds; otherwise the AWS
+error code and the message AWS gives.
 """
 
 from __future__ import annotations

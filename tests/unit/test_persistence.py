@@ -806,3 +806,89 @@ def test_a_process_killed_mid_write_leaves_every_acknowledged_write(tmp_path):
         a["key_id"] for a in acknowledged[:-1]
     }, "alias/latest went back to an older key"
     cloud.close()
+
+
+class _LegacyRecord:
+    """A record exactly as the store held it before the services kept dataclasses (a plain dict)."""
+
+    def __init__(self, kind: str, ident: tuple, record: dict):
+        self.KIND, self.ident, self._record = kind, ident, record
+
+    def to_record(self) -> dict:
+        return self._record
+
+
+def test_a_store_written_before_the_record_classes_still_loads(tmp_path):
+    # The IAM and S3 records as the previous version wrote them: dicts with ISO dates, a role that was never
+    # assumed (no last_used_* members), an access key of the root user, an SSE-S3 object and its owned key.
+    from kms_teach._crypto import RandomSource, wrap_secret
+    from kms_teach._crypto.objects import seal_object
+    from kms_teach._store import Changes, SQLiteStore
+
+    created = "2026-01-01T00:00:00+00:00"
+    document = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}]})
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]})
+    owned_key = bytes(range(32))
+
+    arn = "arn:aws:s3:::old-bucket/note.txt"
+    data_key = bytes(range(32, 64))
+    legacy = [
+        ("iam-account", ("111122223333",), {"account_id": "111122223333", "create_date": created}),
+        ("iam-user", ("111122223333", "alice"), {
+            "account_id": "111122223333", "user_name": "alice", "path": "/", "user_id": "AIDAALICEALICEALICE1",
+            "create_date": created, "tags": [["team", "red"]], "inline": {"describe": document}, "attached": []}),
+        ("iam-role", ("111122223333", "app"), {
+            "account_id": "111122223333", "role_name": "app", "path": "/", "role_id": "AROAAPPAPPAPPAPPAPP1",
+            "create_date": created, "assume_role_policy": trust, "description": None, "max_session_duration": 3600,
+            "tags": [], "inline": {}, "attached": []}),
+        ("iam-policy", ("111122223333", "readonly"), {
+            "account_id": "111122223333", "policy_name": "readonly", "path": "/", "policy_id": "ANPAREADONLYREADONL1",
+            "create_date": created, "update_date": created, "description": None, "document": document, "tags": []}),
+        ("iam-access-key", ("AKIAOLDROOTKEY000001",), {
+            "account_id": "111122223333", "user_name": None, "access_key_id": "AKIAOLDROOTKEY000001",
+            "secret": "s" * 40, "status": "Active", "create_date": created}),
+        ("s3-bucket", ("old-bucket",), {"name": "old-bucket", "account_id": "111122223333", "region": "us-east-1",
+                                        "created": created, "encryption": None}),
+        ("s3-owned-key", ("us-east-1",), {"region": "us-east-1", "key_id": "ab" * 16,
+                                          "material": base64.b64encode(owned_key).decode()}),
+        ("s3-object", ("old-bucket", "note.txt"), {
+            "bucket": "old-bucket", "key": "note.txt", "size": 11, "etag": '"5eb63bbbe01eeed093cb22bb8f5acdc3"',
+            "last_modified": created, "content_type": "text/plain", "sse": "AES256",
+            "ciphertext": base64.b64encode(seal_object(data_key, b"hello world", arn, RandomSource(1))).decode(),
+            "data_key": base64.b64encode(wrap_secret(owned_key, data_key, f"sse-s3|{'ab' * 16}|{arn}".encode(),
+                                                     RandomSource(2))).decode(),
+            "kms_key_arn": None, "encryption_context": {}, "context_given": False, "owned_key_id": "ab" * 16,
+            "metadata": {}, "headers": {}, "storage_class": "STANDARD", "checksum": None}),
+    ]
+    store = SQLiteStore(tmp_path, RandomSource())
+    changes = Changes()
+    for kind, ident, record in legacy:
+        changes.put_record(_LegacyRecord(kind, ident, record))
+    store.commit(changes)
+    store.close()
+
+    with kms_teach.Cloud(tmp_path) as cloud:
+        iam = cloud.client("iam")
+        user = iam.get_user(UserName="alice")["User"]
+        assert user["UserId"] == "AIDAALICEALICEALICE1"
+        assert user["CreateDate"] == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        assert user["Tags"] == [{"Key": "team", "Value": "red"}]
+        assert iam.get_user_policy(UserName="alice", PolicyName="describe")["PolicyDocument"] == json.loads(document)
+        assert not iam.get_role(RoleName="app")["Role"].get("RoleLastUsed")  # never assumed
+        assert iam.get_policy(PolicyArn="arn:aws:iam::111122223333:policy/readonly")["Policy"]["PolicyId"] == \
+            "ANPAREADONLYREADONL1"
+        assert [k["AccessKeyId"] for k in iam.list_access_keys()["AccessKeyMetadata"]] == ["AKIAOLDROOTKEY000001"]
+        assert cloud.iam.access_key("AKIAOLDROOTKEY000001")[1] == "s" * 40
+        # The role can be assumed, and its new last use is written in the new layout beside the old records.
+        sts = cloud.client("sts")
+        sts.assume_role(RoleArn="arn:aws:iam::111122223333:role/app", RoleSessionName="s1")
+        s3 = cloud.client("s3")
+        assert s3.get_object(Bucket="old-bucket", Key="note.txt")["Body"].read() == b"hello world"
+        s3.put_object(Bucket="old-bucket", Key="new.txt", Body=b"new")
+    with kms_teach.Cloud(tmp_path) as cloud:
+        assert cloud.client("iam").get_role(RoleName="app")["Role"]["RoleLastUsed"]["Region"] == "us-east-1"
+        s3 = cloud.client("s3")
+        assert s3.get_object(Bucket="old-bucket", Key="note.txt")["Body"].read() == b"hello world"
+        assert s3.get_object(Bucket="old-bucket", Key="new.txt")["Body"].read() == b"new"

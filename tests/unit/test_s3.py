@@ -67,13 +67,13 @@ def s3_client(cloud, s3: S3, region: str = "us-east-1", principal: str | None = 
 
 
 class RecordingStore(MemoryStore):
-    """Keeps every record S3 commits, as the store receives it."""
+    """Keeps every record S3 commits, as the store writes it (its to_record())."""
 
     def __init__(self):
         self.commits = []
 
     def commit(self, changes):
-        self.commits.append({k: json.loads(json.dumps(v)) for k, v in changes.records.items()})
+        self.commits.append({k: json.loads(json.dumps(v.to_record())) for k, v in changes.records.items()})
 
 
 @pytest.fixture

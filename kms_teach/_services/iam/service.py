@@ -72,6 +72,7 @@ from ..._policy.evaluation import EvalRequest, evaluate_statement
 from ..._model import Principal
 from ..._policy.document import Policy, parse_policy
 from ..._store import Changes, MemoryStore
+from .records import RECORD_TYPES, Account, AccessKey, ManagedPolicy, Role, Session, User
 
 __all__ = ["IAM", "IAM_OPERATIONS", "STS_OPERATIONS", "SESSION_NAME"]
 
@@ -89,9 +90,7 @@ MANAGED_POLICIES_PER_ENTITY = 10
 DEFAULT_MAX_ITEMS = 100
 
 # Kinds of store records (each record holds its identity too).
-USER, ROLE, POLICY, ACCESS_KEY, SESSION, ACCOUNT = (
-    "iam-user", "iam-role", "iam-policy", "iam-access-key", "sts-session", "iam-account")
-_KINDS = (USER, ROLE, POLICY, ACCESS_KEY, SESSION, ACCOUNT)
+USER, ROLE, POLICY, ACCESS_KEY, SESSION, ACCOUNT = (cls.KIND for cls in RECORD_TYPES)
 
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _NAME_RE = re.compile(r"[\w+=,.@-]+", re.ASCII)
@@ -137,48 +136,25 @@ def _camel(name: str) -> str:
 # AWS managed policies (the few the simulator knows)
 # ---------------------------------------------------------------------------
 
-_AWS_MANAGED: dict[str, dict] = {
-    "administratoraccess": {
-        "account_id": "aws",
-        "policy_name": "AdministratorAccess",
-        "path": "/",
-        "policy_id": "ANPAIWMBCKSKIEE64ZLYK",
-        "create_date": "2015-02-06T18:39:46+00:00",
-        "update_date": "2015-02-06T18:39:46+00:00",
-        "description": "Provides full access to AWS services and resources.",
-        "document": json.dumps(
+_AWS_MANAGED: dict[str, ManagedPolicy] = {
+    "administratoraccess": ManagedPolicy(
+        account_id="aws",
+        policy_name="AdministratorAccess",
+        path="/",
+        policy_id="ANPAIWMBCKSKIEE64ZLYK",
+        create_date=_dt.datetime(2015, 2, 6, 18, 39, 46, tzinfo=_dt.timezone.utc),
+        update_date=_dt.datetime(2015, 2, 6, 18, 39, 46, tzinfo=_dt.timezone.utc),
+        description="Provides full access to AWS services and resources.",
+        document=json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
             indent=4,
         ),
-        "tags": [],
-    },
+    ),
 }
-
-
-def _policy_arn(rec: dict) -> str:
-    return f"arn:aws:iam::{rec['account_id']}:policy{rec['path']}{rec['policy_name']}"
-
-
-def _user_arn(rec: dict) -> str:
-    return f"arn:aws:iam::{rec['account_id']}:user{rec['path']}{rec['user_name']}"
-
-
-def _role_arn(rec: dict) -> str:
-    return f"arn:aws:iam::{rec['account_id']}:role{rec['path']}{rec['role_name']}"
 
 
 def _session_arn(account: str, role_name: str, session: str) -> str:
     return f"arn:aws:sts::{account}:assumed-role/{role_name}/{session}"
-
-
-_IDENT: dict[str, Callable[[dict], tuple]] = {
-    USER: lambda r: (r["account_id"], r["user_name"].lower()),
-    ROLE: lambda r: (r["account_id"], r["role_name"].lower()),
-    POLICY: lambda r: (r["account_id"], r["policy_name"].lower()),
-    ACCESS_KEY: lambda r: (r["access_key_id"],),
-    SESSION: lambda r: (r["access_key_id"],),
-    ACCOUNT: lambda r: (r["account_id"],),
-}
 
 
 @functools.lru_cache(maxsize=512)
@@ -223,8 +199,8 @@ class IAM:
         self.random = random
         self.store = store if store is not None else MemoryStore()
         self._lock = threading.RLock()
-        # kind -> identity -> record (JSON-able dicts, exactly what the store holds)
-        self._data: dict[str, dict[tuple, dict]] = {kind: {} for kind in _KINDS}
+        # kind -> identity -> record (records.py: what the store holds, as dataclasses)
+        self._data: dict[str, dict[tuple, Any]] = {cls.KIND: {} for cls in RECORD_TYPES}
         # The changes of the operation in progress: reads see them, nobody else does.
         self._tx: Changes | None = None
         # Grows with every committed change: whoever caches a permission decision keys it on this.
@@ -235,10 +211,11 @@ class IAM:
 
     def _load(self) -> None:
         records = self.store.load_records()
-        for kind in _KINDS:
-            table = self._data[kind] = {}
-            for rec in records.get(kind, ()):
-                table[_IDENT[kind](rec)] = rec
+        for cls in RECORD_TYPES:
+            table = self._data[cls.KIND] = {}
+            for stored in records.get(cls.KIND, ()):
+                rec = cls.from_record(stored)
+                table[rec.ident] = rec
 
     # ------------------------------------------------------------------ running an operation
 
@@ -267,7 +244,7 @@ class IAM:
                 account = ctx.principal.account_id
                 if touch_account and _ACCOUNT_RE.match(account or "") and self._get(ACCOUNT, (account,)) is None:
                     # An account appears the first time someone acts in it.
-                    self._put(ACCOUNT, {"account_id": account, "create_date": _iso(now)})
+                    self._put(Account(account, now))
                 result = handler(ctx, dict(request or {}), now)
                 changes = self._tx
                 if changes:
@@ -289,7 +266,7 @@ class IAM:
 
     # -- records: reads see the operation's own changes ---------------------
 
-    def _get(self, kind: str, ident: tuple) -> dict | None:
+    def _get(self, kind: str, ident: tuple):
         tx = self._tx
         if tx is not None:
             key = (kind, ident)
@@ -299,7 +276,7 @@ class IAM:
                 return None
         return self._data[kind].get(ident)
 
-    def _all(self, kind: str, account: str | None = None) -> list[dict]:
+    def _all(self, kind: str, account: str | None = None) -> list:
         table = self._data[kind]
         tx = self._tx
         if tx is not None and (tx.records or tx.deleted_records):
@@ -312,13 +289,13 @@ class IAM:
                     table.pop(ident, None)
         if account is None:
             return list(table.values())
-        return [rec for rec in table.values() if rec["account_id"] == account]
+        return [rec for rec in table.values() if rec.account_id == account]
 
-    def _put(self, kind: str, rec: dict) -> None:
-        self._tx.put_record(kind, _IDENT[kind](rec), rec)
+    def _put(self, rec) -> None:
+        self._tx.put_record(rec)
 
-    def _delete(self, kind: str, rec: dict) -> None:
-        self._tx.delete_record(kind, _IDENT[kind](rec))
+    def _delete(self, rec) -> None:
+        self._tx.delete_record(rec)
 
     # -- identifiers ----------------------------------------------------------
 
@@ -328,8 +305,8 @@ class IAM:
 
     def _unique_id(self, prefix: str) -> str:
         """A 21-character unique ID (AIDA..., AROA..., ANPA...), never reused."""
-        used = {r.get("user_id") for r in self._all(USER)} | {r.get("role_id") for r in self._all(ROLE)} | {
-            r.get("policy_id") for r in self._all(POLICY)}
+        used = {r.user_id for r in self._all(USER)} | {r.role_id for r in self._all(ROLE)} | {
+            r.policy_id for r in self._all(POLICY)}
         while True:
             ident = self._random_id(prefix, 17)
             if ident not in used:
@@ -346,19 +323,19 @@ class IAM:
 
     # ------------------------------------------------------------------ lookups
 
-    def _user(self, account: str, name: str) -> dict | None:
+    def _user(self, account: str, name: str) -> User | None:
         return self._get(USER, (account, name.lower()))
 
-    def _role(self, account: str, name: str) -> dict | None:
+    def _role(self, account: str, name: str) -> Role | None:
         return self._get(ROLE, (account, name.lower()))
 
-    def _need_user(self, account: str, name: str) -> dict:
+    def _need_user(self, account: str, name: str) -> User:
         rec = self._user(account, name)
         if rec is None:
             raise NoSuchEntity(f"The user with name {name} cannot be found.")
         return rec
 
-    def _need_role(self, account: str, name: str) -> dict:
+    def _need_role(self, account: str, name: str) -> Role:
         rec = self._role(account, name)
         if rec is None:
             raise NoSuchEntity(f"The role with name {name} cannot be found.")
@@ -366,43 +343,43 @@ class IAM:
 
     def _user_arn_for(self, account: str, name: str) -> str:
         rec = self._user(account, name)
-        return _user_arn(rec) if rec else f"arn:aws:iam::{account}:user/{name}"
+        return rec.arn if rec else f"arn:aws:iam::{account}:user/{name}"
 
     def _role_arn_for(self, account: str, name: str) -> str:
         rec = self._role(account, name)
-        return _role_arn(rec) if rec else f"arn:aws:iam::{account}:role/{name}"
+        return rec.arn if rec else f"arn:aws:iam::{account}:role/{name}"
 
-    def _user_by_arn(self, arn: str) -> dict | None:
+    def _user_by_arn(self, arn: str) -> User | None:
         m = _IAM_ARN_RE.match(arn)
         if not m or m.group(2) != "user" or m.group(1) == "aws":
             return None
         rec = self._user(m.group(1), m.group(3).rsplit("/", 1)[-1])
-        return rec if rec is not None and _user_arn(rec).lower() == arn.lower() else None
+        return rec if rec is not None and rec.arn.lower() == arn.lower() else None
 
-    def _role_by_arn(self, arn: str) -> dict | None:
+    def _role_by_arn(self, arn: str) -> Role | None:
         m = _IAM_ARN_RE.match(arn)
         if not m or m.group(2) != "role" or m.group(1) == "aws":
             return None
         rec = self._role(m.group(1), m.group(3).rsplit("/", 1)[-1])
-        return rec if rec is not None and _role_arn(rec).lower() == arn.lower() else None
+        return rec if rec is not None and rec.arn.lower() == arn.lower() else None
 
-    def _policy_by_arn(self, arn: str) -> dict | None:
+    def _policy_by_arn(self, arn: str) -> ManagedPolicy | None:
         m = _IAM_ARN_RE.match(arn)
         if not m or m.group(2) != "policy":
             return None
         name = m.group(3).rsplit("/", 1)[-1].lower()
         rec = _AWS_MANAGED.get(name) if m.group(1) == "aws" else self._get(POLICY, (m.group(1), name))
-        return rec if rec is not None and _policy_arn(rec).lower() == arn.lower() else None
+        return rec if rec is not None and rec.arn.lower() == arn.lower() else None
 
-    def _access_keys_of(self, account: str, user_name: str | None) -> list[dict]:
+    def _access_keys_of(self, account: str, user_name: str | None) -> list[AccessKey]:
         want = user_name.lower() if user_name else None
         keys = [k for k in self._all(ACCESS_KEY, account)
-                if (k["user_name"].lower() if k["user_name"] else None) == want]
-        return sorted(keys, key=lambda k: (k["create_date"], k["access_key_id"]))
+                if (k.user_name.lower() if k.user_name else None) == want]
+        return sorted(keys, key=lambda k: (k.create_date, k.access_key_id))
 
     def _attachments(self, policy_arn: str, account: str) -> int:
         """How many users and roles of ``account`` have the policy attached."""
-        return sum(1 for rec in self._all(USER, account) + self._all(ROLE, account) if policy_arn in rec["attached"])
+        return sum(1 for rec in self._all(USER, account) + self._all(ROLE, account) if policy_arn in rec.attached)
 
     # ------------------------------------------------------------------ public interface for the lead
 
@@ -441,18 +418,18 @@ class IAM:
                         raise ValueError(
                             f"There is no IAM user named {name} in account {account}. Create it first "
                             f"(iam.create_user(UserName={name!r})) as a principal of that account.")
-                    if _user_arn(rec).lower() != arn.lower():
-                        raise ValueError(f"The IAM user {rec['user_name']} of account {account} has the ARN "
-                                         f"{_user_arn(rec)}, not {arn} (the path is part of the ARN).")
+                    if rec.arn.lower() != arn.lower():
+                        raise ValueError(f"The IAM user {rec.user_name} of account {account} has the ARN "
+                                         f"{rec.arn}, not {arn} (the path is part of the ARN).")
                     return self._user_principal(rec)
                 rec = self._role(account, name)
                 if rec is None:
                     raise ValueError(
                         f"There is no IAM role named {name} in account {account}. Create it first "
                         f"(iam.create_role(RoleName={name!r}, AssumeRolePolicyDocument=...)).")
-                if _role_arn(rec).lower() != arn.lower():
-                    raise ValueError(f"The IAM role {rec['role_name']} of account {account} has the ARN "
-                                     f"{_role_arn(rec)}, not {arn} (the path is part of the ARN).")
+                if rec.arn.lower() != arn.lower():
+                    raise ValueError(f"The IAM role {rec.role_name} of account {account} has the ARN "
+                                     f"{rec.arn}, not {arn} (the path is part of the ARN).")
                 return self._session_principal(rec, SESSION_NAME)
             raise ValueError(
                 f"{arn!r} is not a principal kms_teach knows. Use an account root "
@@ -461,14 +438,14 @@ class IAM:
                 f"(arn:aws:sts::111122223333:assumed-role/ROLE/SESSION).")
 
     @staticmethod
-    def _user_principal(rec: dict) -> Principal:
-        return Principal(_user_arn(rec), rec["account_id"], "IAMUser", rec["user_name"], None, rec["user_id"])
+    def _user_principal(rec: User) -> Principal:
+        return Principal(rec.arn, rec.account_id, "IAMUser", rec.user_name, None, rec.user_id)
 
     @staticmethod
-    def _session_principal(role: dict, session: str) -> Principal:
+    def _session_principal(role: Role, session: str) -> Principal:
         return Principal(
-            _session_arn(role["account_id"], role["role_name"], session), role["account_id"], "AssumedRole",
-            session, _role_arn(role), f"{role['role_id']}:{session}",
+            _session_arn(role.account_id, role.role_name, session), role.account_id, "AssumedRole",
+            session, role.arn, f"{role.role_id}:{session}",
         )
 
     def identity_policies(self, principal: Principal) -> list[tuple[str, str]]:
@@ -483,25 +460,25 @@ class IAM:
             if principal.kind == "IAMUser":
                 rec = self._user_by_arn(principal.arn)
                 what = "user"
-                if rec is None or (principal.principal_id and principal.principal_id != rec["user_id"]):
+                if rec is None or (principal.principal_id and principal.principal_id != rec.user_id):
                     return []
-                name = rec["user_name"]
+                name = rec.user_name
             elif principal.kind == "AssumedRole":
                 rec = self._role_of_session(principal)
                 what = "role"
                 if rec is None:
                     return []
-                name = rec["role_name"]
+                name = rec.role_name
             else:
                 return []
-            out = [(f'inline policy "{pname}" of {what} {name}', doc) for pname, doc in rec["inline"].items()]
-            for arn in rec["attached"]:
+            out = [(f'inline policy "{pname}" of {what} {name}', doc) for pname, doc in rec.inline.items()]
+            for arn in rec.attached:
                 pol = self._policy_by_arn(arn)
                 if pol is not None:
-                    out.append((f"managed policy {arn} attached to {what} {name}", pol["document"]))
+                    out.append((f"managed policy {arn} attached to {what} {name}", pol.document))
             return out
 
-    def _role_of_session(self, principal: Principal) -> dict | None:
+    def _role_of_session(self, principal: Principal) -> Role | None:
         role = None
         if principal.role_arn:
             role = self._role_by_arn(principal.role_arn)
@@ -511,7 +488,7 @@ class IAM:
                 role = self._role(m.group(1), m.group(2))
         if role is None:
             return None
-        if principal.principal_id and principal.principal_id.split(":", 1)[0] != role["role_id"]:
+        if principal.principal_id and principal.principal_id.split(":", 1)[0] != role.role_id:
             return None
         return role
 
@@ -520,13 +497,13 @@ class IAM:
         with self._lock:
             if principal.kind == "IAMUser":
                 rec = self._user_by_arn(principal.arn)
-                if rec is None or (principal.principal_id and principal.principal_id != rec["user_id"]):
+                if rec is None or (principal.principal_id and principal.principal_id != rec.user_id):
                     return {}
             elif principal.kind == "AssumedRole":
                 rec = self._role_of_session(principal)
             else:
                 return {}
-            return dict(rec["tags"]) if rec else {}
+            return dict(rec.tags) if rec else {}
 
     def principal_exists(self, arn: str) -> bool:
         """Does ``arn`` name a principal a policy may name? Account roots (and bare account IDs), ``*``,
@@ -544,28 +521,28 @@ class IAM:
         with self._lock:
             rec = self._data[ACCESS_KEY].get((access_key_id,))
             if rec is not None:
-                if rec["status"] != "Active":
+                if rec.status != "Active":
                     return None
-                if rec["user_name"] is None:
-                    return Principal.root(rec["account_id"]), rec["secret"]
-                user = self._user(rec["account_id"], rec["user_name"])
+                if rec.user_name is None:
+                    return Principal.root(rec.account_id), rec.secret
+                user = self._user(rec.account_id, rec.user_name)
                 if user is None:
                     return None
-                return self._user_principal(user), rec["secret"]
+                return self._user_principal(user), rec.secret
             sess = self._data[SESSION].get((access_key_id,))
-            if sess is not None and self.clock.now() < _when(sess["expiration"]):
+            if sess is not None and self.clock.now() < sess.expiration:
                 principal = Principal(
-                    _session_arn(sess["account_id"], sess["role_name"], sess["session_name"]), sess["account_id"],
-                    "AssumedRole", sess["session_name"], sess["role_arn"], f"{sess['role_id']}:{sess['session_name']}")
-                return principal, sess["secret"]
+                    _session_arn(sess.account_id, sess.role_name, sess.session_name), sess.account_id,
+                    "AssumedRole", sess.session_name, sess.role_arn, f"{sess.role_id}:{sess.session_name}")
+                return principal, sess.secret
             return None
 
     def session_token(self, access_key_id: str) -> str | None:
         """The session token that must accompany an unexpired AssumeRole session key (for SigV4)."""
         with self._lock:
             sess = self._data[SESSION].get((access_key_id,))
-            if sess is not None and self.clock.now() < _when(sess["expiration"]):
-                return sess["session_token"]
+            if sess is not None and self.clock.now() < sess.expiration:
+                return sess.session_token
             return None
 
     # ------------------------------------------------------------------ authorization
@@ -790,41 +767,41 @@ class IAM:
     def _tags_out(tags: list) -> list[dict]:
         return [{"key": k, "value": v} for k, v in tags]
 
-    def _user_out(self, rec: dict, *, tags: bool) -> dict:
-        out = {"path": rec["path"], "user_name": rec["user_name"], "user_id": rec["user_id"], "arn": _user_arn(rec),
-               "create_date": _when(rec["create_date"])}
-        if tags and rec["tags"]:
-            out["tags"] = self._tags_out(rec["tags"])
+    def _user_out(self, rec: User, *, tags: bool) -> dict:
+        out = {"path": rec.path, "user_name": rec.user_name, "user_id": rec.user_id, "arn": rec.arn,
+               "create_date": rec.create_date}
+        if tags and rec.tags:
+            out["tags"] = self._tags_out(rec.tags)
         return out
 
-    def _role_out(self, rec: dict, *, full: bool, tags: bool, last_used: bool = False) -> dict:
-        out = {"path": rec["path"], "role_name": rec["role_name"], "role_id": rec["role_id"], "arn": _role_arn(rec),
-               "create_date": _when(rec["create_date"]),
-               "assume_role_policy_document": _encode_doc(rec["assume_role_policy"])}
-        if rec.get("description") is not None:
-            out["description"] = rec["description"]
+    def _role_out(self, rec: Role, *, full: bool, tags: bool, last_used: bool = False) -> dict:
+        out = {"path": rec.path, "role_name": rec.role_name, "role_id": rec.role_id, "arn": rec.arn,
+               "create_date": rec.create_date,
+               "assume_role_policy_document": _encode_doc(rec.assume_role_policy)}
+        if rec.description is not None:
+            out["description"] = rec.description
         if full:
-            out["max_session_duration"] = rec["max_session_duration"]
-        if tags and rec["tags"]:
-            out["tags"] = self._tags_out(rec["tags"])
+            out["max_session_duration"] = rec.max_session_duration
+        if tags and rec.tags:
+            out["tags"] = self._tags_out(rec.tags)
         if last_used:
             out["role_last_used"] = {}
-            if rec.get("last_used_date"):
-                out["role_last_used"] = {"last_used_date": _when(rec["last_used_date"]),
-                                         "region": rec.get("last_used_region")}
+            if rec.last_used_date:
+                out["role_last_used"] = {"last_used_date": rec.last_used_date,
+                                         "region": rec.last_used_region}
         return out
 
-    def _policy_out(self, rec: dict, account: str, *, description: bool, tags: bool) -> dict:
+    def _policy_out(self, rec: ManagedPolicy, account: str, *, description: bool, tags: bool) -> dict:
         """A managed policy as IAM shows it to ``account`` (AttachmentCount counts that account's entities)."""
-        arn = _policy_arn(rec)
-        out = {"policy_name": rec["policy_name"], "policy_id": rec["policy_id"], "arn": arn, "path": rec["path"],
+        arn = rec.arn
+        out = {"policy_name": rec.policy_name, "policy_id": rec.policy_id, "arn": arn, "path": rec.path,
                "default_version_id": "v1", "attachment_count": self._attachments(arn, account),
                "permissions_boundary_usage_count": 0, "is_attachable": True,
-               "create_date": _when(rec["create_date"]), "update_date": _when(rec["update_date"])}
-        if description and rec.get("description") is not None:
-            out["description"] = rec["description"]
-        if tags and rec["tags"]:
-            out["tags"] = self._tags_out(rec["tags"])
+               "create_date": rec.create_date, "update_date": rec.update_date}
+        if description and rec.description is not None:
+            out["description"] = rec.description
+        if tags and rec.tags:
+            out["tags"] = self._tags_out(rec.tags)
         return out
 
     # ------------------------------------------------------------------ users
@@ -839,9 +816,8 @@ class IAM:
         self._authorize(ctx, "iam:CreateUser", arn, now, self._tag_context(tags))
         if self._user(account, name) is not None:
             raise EntityAlreadyExists(f"User with name {name} already exists.")
-        rec = {"account_id": account, "user_name": name, "path": path, "user_id": self._unique_id("AIDA"),
-               "create_date": _iso(now), "tags": tags, "inline": {}, "attached": []}
-        self._put(USER, rec)
+        rec = User(account, name, path, self._unique_id("AIDA"), now, tags)
+        self._put(rec)
         return {"user": self._user_out(rec, tags=True)}
 
     @staticmethod
@@ -858,7 +834,7 @@ class IAM:
             if p.kind == "Root":
                 self._authorize(ctx, "iam:GetUser", p.arn, now)
                 acct = self._get(ACCOUNT, (account,))
-                return {"user": {"user_id": account, "arn": p.arn, "create_date": _when(acct["create_date"])}}
+                return {"user": {"user_id": account, "arn": p.arn, "create_date": acct.create_date}}
             if p.kind != "IAMUser":
                 raise ValidationError("Must specify userName when calling with non-User credentials")
             name = p.name or p.arn.rsplit("/", 1)[-1]
@@ -870,8 +846,8 @@ class IAM:
         prefix = self._path(req, "path_prefix", _PATH_PREFIX_RE, default="/")
         self._max_items(req)
         self._authorize(ctx, "iam:ListUsers", f"arn:aws:iam::{account}:user/", now)
-        users = [u for u in self._all(USER, account) if u["path"].startswith(prefix)]
-        page, more = self._page(users, lambda u: u["user_name"].lower(), req, f"users|{account}|{prefix}")
+        users = [u for u in self._all(USER, account) if u.path.startswith(prefix)]
+        page, more = self._page(users, lambda u: u.user_name.lower(), req, f"users|{account}|{prefix}")
         return {"users": [self._user_out(u, tags=False) for u in page], **more}
 
     def _op_DeleteUser(self, ctx, req, now):
@@ -879,13 +855,13 @@ class IAM:
         name = self._name(req, "user_name", max_len=128)
         self._authorize(ctx, "iam:DeleteUser", self._user_arn_for(account, name), now)
         rec = self._need_user(account, name)
-        if rec["inline"]:
+        if rec.inline:
             raise DeleteConflict("Cannot delete entity, must delete policies first.")
-        if rec["attached"]:
+        if rec.attached:
             raise DeleteConflict("Cannot delete entity, must detach all policies first.")
-        if self._access_keys_of(account, rec["user_name"]):
+        if self._access_keys_of(account, rec.user_name):
             raise DeleteConflict("Cannot delete entity, must delete access keys first.")
-        self._delete(USER, rec)
+        self._delete(rec)
         return {}
 
     # ------------------------------------------------------------------ roles
@@ -916,10 +892,8 @@ class IAM:
         if self._role(account, name) is not None:
             raise EntityAlreadyExists(f"Role with name {name} already exists.")
         self._check_trust_policy(document)
-        rec = {"account_id": account, "role_name": name, "path": path, "role_id": self._unique_id("AROA"),
-               "create_date": _iso(now), "assume_role_policy": document, "description": description,
-               "max_session_duration": max_session, "tags": tags, "inline": {}, "attached": []}
-        self._put(ROLE, rec)
+        rec = Role(account, name, path, self._unique_id("AROA"), now, document, description, max_session, tags)
+        self._put(rec)
         return {"role": self._role_out(rec, full=False, tags=True)}
 
     def _op_GetRole(self, ctx, req, now):
@@ -933,8 +907,8 @@ class IAM:
         prefix = self._path(req, "path_prefix", _PATH_PREFIX_RE, default="/")
         self._max_items(req)
         self._authorize(ctx, "iam:ListRoles", f"arn:aws:iam::{account}:role/", now)
-        roles = [r for r in self._all(ROLE, account) if r["path"].startswith(prefix)]
-        page, more = self._page(roles, lambda r: r["role_name"].lower(), req, f"roles|{account}|{prefix}")
+        roles = [r for r in self._all(ROLE, account) if r.path.startswith(prefix)]
+        page, more = self._page(roles, lambda r: r.role_name.lower(), req, f"roles|{account}|{prefix}")
         return {"roles": [self._role_out(r, full=True, tags=False) for r in page], **more}
 
     def _op_DeleteRole(self, ctx, req, now):
@@ -942,11 +916,11 @@ class IAM:
         name = self._name(req, "role_name")
         self._authorize(ctx, "iam:DeleteRole", self._role_arn_for(account, name), now)
         rec = self._need_role(account, name)
-        if rec["inline"]:
+        if rec.inline:
             raise DeleteConflict("Cannot delete entity, must delete policies first.")
-        if rec["attached"]:
+        if rec.attached:
             raise DeleteConflict("Cannot delete entity, must detach all policies first.")
-        self._delete(ROLE, rec)
+        self._delete(rec)
         return {}
 
     def _op_UpdateAssumeRolePolicy(self, ctx, req, now):
@@ -956,8 +930,8 @@ class IAM:
         self._authorize(ctx, "iam:UpdateAssumeRolePolicy", self._role_arn_for(account, name), now)
         rec = copy.deepcopy(self._need_role(account, name))
         self._check_trust_policy(document)
-        rec["assume_role_policy"] = document
-        self._put(ROLE, rec)
+        rec.assume_role_policy = document
+        self._put(rec)
         return {}
 
     # ------------------------------------------------------------------ inline policies
@@ -973,12 +947,12 @@ class IAM:
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         self._check_identity_policy(document)
         limit = USER_INLINE_POLICY_MAX if what == "user" else ROLE_INLINE_POLICY_MAX
-        total = _policy_size(document) + sum(_policy_size(d) for n, d in rec["inline"].items() if n != policy_name)
+        total = _policy_size(document) + sum(_policy_size(d) for n, d in rec.inline.items() if n != policy_name)
         if total > limit:
-            raise LimitExceeded(f"Maximum policy size of {limit} bytes exceeded for {what} {rec[what + '_name']}")
+            raise LimitExceeded(f"Maximum policy size of {limit} bytes exceeded for {what} {getattr(rec, what + '_name')}")
         rec = copy.deepcopy(rec)
-        rec["inline"][policy_name] = document
-        self._put(USER if what == "user" else ROLE, rec)
+        rec.inline[policy_name] = document
+        self._put(rec)
         return {}
 
     def _get_inline(self, ctx, req, now, what: str) -> dict:
@@ -989,10 +963,10 @@ class IAM:
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
         self._authorize(ctx, f"iam:{op}", arn, now)
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
-        document = rec["inline"].get(policy_name)
+        document = rec.inline.get(policy_name)
         if document is None:
             raise NoSuchEntity(f"The {what} policy with name {policy_name} cannot be found.")
-        return {f"{what}_name": rec[f"{what}_name"], "policy_name": policy_name,
+        return {f"{what}_name": getattr(rec, f"{what}_name"), "policy_name": policy_name,
                 "policy_document": _encode_doc(document)}
 
     def _list_inline(self, ctx, req, now, what: str) -> dict:
@@ -1003,7 +977,7 @@ class IAM:
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
         self._authorize(ctx, f"iam:{op}", arn, now)
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
-        page, more = self._page(list(rec["inline"]), lambda n: n, req, f"{what}-policies|{arn}")
+        page, more = self._page(list(rec.inline), lambda n: n, req, f"{what}-policies|{arn}")
         return {"policy_names": page, **more}
 
     def _delete_inline(self, ctx, req, now, what: str) -> dict:
@@ -1014,11 +988,11 @@ class IAM:
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
         self._authorize(ctx, f"iam:{op}", arn, now)
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
-        if policy_name not in rec["inline"]:
+        if policy_name not in rec.inline:
             raise NoSuchEntity(f"The {what} policy with name {policy_name} cannot be found.")
         rec = copy.deepcopy(rec)
-        del rec["inline"][policy_name]
-        self._put(USER if what == "user" else ROLE, rec)
+        del rec.inline[policy_name]
+        self._put(rec)
         return {}
 
     def _op_PutUserPolicy(self, ctx, req, now):
@@ -1076,13 +1050,11 @@ class IAM:
         self._check_identity_policy(document)
         if _policy_size(document) > MANAGED_POLICY_MAX:
             raise LimitExceeded(f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_MAX}")
-        rec = {"account_id": account, "policy_name": name, "path": path, "policy_id": self._unique_id("ANPA"),
-               "create_date": _iso(now), "update_date": _iso(now), "description": description,
-               "document": document, "tags": tags}
-        self._put(POLICY, rec)
+        rec = ManagedPolicy(account, name, path, self._unique_id("ANPA"), now, now, document, description, tags)
+        self._put(rec)
         return {"policy": self._policy_out(rec, account, description=False, tags=True)}
 
-    def _need_policy(self, arn: str) -> dict:
+    def _need_policy(self, arn: str) -> ManagedPolicy:
         rec = self._policy_by_arn(arn)
         if rec is None:
             raise NoSuchEntity(f"Policy {arn} was not found.")
@@ -1104,8 +1076,8 @@ class IAM:
         rec = self._need_policy(arn)
         if version != "v1":
             raise NoSuchEntity(f"Policy {arn} version {version} does not exist or is not attachable.")
-        return {"policy_version": {"document": _encode_doc(rec["document"]), "version_id": "v1",
-                                   "is_default_version": True, "create_date": _when(rec["create_date"])}}
+        return {"policy_version": {"document": _encode_doc(rec.document), "version_id": "v1",
+                                   "is_default_version": True, "create_date": rec.create_date}}
 
     def _op_ListPolicies(self, ctx, req, now):
         account = ctx.principal.account_id
@@ -1120,11 +1092,11 @@ class IAM:
             policies += list(_AWS_MANAGED.values())
         if scope in ("All", "Local"):
             policies += self._all(POLICY, account)
-        policies = [p for p in policies if p["path"].startswith(prefix)]
+        policies = [p for p in policies if p.path.startswith(prefix)]
         if req.get("only_attached"):
-            attached = {arn for rec in self._all(USER, account) + self._all(ROLE, account) for arn in rec["attached"]}
-            policies = [p for p in policies if _policy_arn(p) in attached]
-        page, more = self._page(policies, lambda p: f"{p['policy_name'].lower()}|{p['account_id']}", req,
+            attached = {arn for rec in self._all(USER, account) + self._all(ROLE, account) for arn in rec.attached}
+            policies = [p for p in policies if p.arn in attached]
+        page, more = self._page(policies, lambda p: f"{p.policy_name.lower()}|{p.account_id}", req,
                                 f"policies|{account}|{scope}|{prefix}|{bool(req.get('only_attached'))}")
         return {"policies": [self._policy_out(p, account, description=False, tags=False) for p in page], **more}
 
@@ -1132,9 +1104,9 @@ class IAM:
         arn = self._policy_arn_arg(req)
         self._authorize(ctx, "iam:DeletePolicy", arn, now)
         rec = self._need_policy(arn)
-        if self._attachments(_policy_arn(rec), rec["account_id"]):
+        if self._attachments(rec.arn, rec.account_id):
             raise DeleteConflict("Cannot delete a policy attached to entities.")
-        self._delete(POLICY, rec)
+        self._delete(rec)
         return {}
 
     def _attach(self, ctx, req, now, what: str) -> dict:
@@ -1146,17 +1118,17 @@ class IAM:
         self._authorize(ctx, f"iam:{op}", arn, now, {"iam:PolicyARN": policy_arn})
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         policy = self._policy_by_arn(policy_arn)
-        if policy is None or policy["account_id"] not in ("aws", account):
+        if policy is None or policy.account_id not in ("aws", account):
             raise NoSuchEntity(f"Policy {policy_arn} does not exist or is not attachable.")
-        canonical = _policy_arn(policy)
-        if canonical in rec["attached"]:
+        canonical = policy.arn
+        if canonical in rec.attached:
             return {}
-        if len(rec["attached"]) >= MANAGED_POLICIES_PER_ENTITY:
+        if len(rec.attached) >= MANAGED_POLICIES_PER_ENTITY:
             raise LimitExceeded(f"Cannot exceed quota for PoliciesPer{what.title()}: "
                                 f"{MANAGED_POLICIES_PER_ENTITY}")
         rec = copy.deepcopy(rec)
-        rec["attached"].append(canonical)
-        self._put(USER if what == "user" else ROLE, rec)
+        rec.attached.append(canonical)
+        self._put(rec)
         return {}
 
     def _detach(self, ctx, req, now, what: str) -> dict:
@@ -1167,12 +1139,12 @@ class IAM:
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
         self._authorize(ctx, f"iam:{op}", arn, now, {"iam:PolicyARN": policy_arn})
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
-        match = [a for a in rec["attached"] if a.lower() == policy_arn.lower()]
+        match = [a for a in rec.attached if a.lower() == policy_arn.lower()]
         if not match:
             raise NoSuchEntity(f"Policy {policy_arn} was not found.")
         rec = copy.deepcopy(rec)
-        rec["attached"].remove(match[0])
-        self._put(USER if what == "user" else ROLE, rec)
+        rec.attached.remove(match[0])
+        self._put(rec)
         return {}
 
     def _list_attached(self, ctx, req, now, what: str) -> dict:
@@ -1185,10 +1157,10 @@ class IAM:
         self._authorize(ctx, f"iam:{op}", arn, now)
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         entries = []
-        for policy_arn in rec["attached"]:
+        for policy_arn in rec.attached:
             policy = self._policy_by_arn(policy_arn)
-            if policy is not None and policy["path"].startswith(prefix):
-                entries.append({"policy_name": policy["policy_name"], "policy_arn": policy_arn})
+            if policy is not None and policy.path.startswith(prefix):
+                entries.append({"policy_name": policy.policy_name, "policy_arn": policy_arn})
         page, more = self._page(entries, lambda e: e["policy_arn"].lower(), req, f"attached|{arn}|{prefix}")
         return {"attached_policies": page, **more}
 
@@ -1230,30 +1202,29 @@ class IAM:
             name = p.name or p.arn.rsplit("/", 1)[-1]
         arn = self._user_arn_for(account, name)
         self._authorize(ctx, action, arn, now)
-        return self._need_user(account, name)["user_name"], arn
+        return self._need_user(account, name).user_name, arn
 
     def _op_CreateAccessKey(self, ctx, req, now):
         account = ctx.principal.account_id
         user_name, _arn = self._key_owner(ctx, req, now, "iam:CreateAccessKey")
         if len(self._access_keys_of(account, user_name)) >= ACCESS_KEYS_PER_USER:
             raise LimitExceeded(f"Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_PER_USER}")
-        rec = {"account_id": account, "user_name": user_name, "access_key_id": self._new_access_key_id("AKIA"),
-               "secret": self._secret(), "status": "Active", "create_date": _iso(now)}
-        self._put(ACCESS_KEY, rec)
-        return {"access_key": {"user_name": user_name, "access_key_id": rec["access_key_id"], "status": "Active",
-                               "secret_access_key": rec["secret"], "create_date": now}}
+        rec = AccessKey(account, user_name, self._new_access_key_id("AKIA"), self._secret(), "Active", now)
+        self._put(rec)
+        return {"access_key": {"user_name": user_name, "access_key_id": rec.access_key_id, "status": "Active",
+                               "secret_access_key": rec.secret, "create_date": now}}
 
     def _op_ListAccessKeys(self, ctx, req, now):
         account = ctx.principal.account_id
         self._max_items(req)
         user_name, arn = self._key_owner(ctx, req, now, "iam:ListAccessKeys")
         keys = self._access_keys_of(account, user_name)
-        page, more = self._page(keys, lambda k: f"{k['create_date']}|{k['access_key_id']}", req, f"keys|{arn}")
-        return {"access_key_metadata": [{"user_name": k["user_name"], "access_key_id": k["access_key_id"],
-                                         "status": k["status"], "create_date": _when(k["create_date"])}
+        page, more = self._page(keys, lambda k: f"{_iso(k.create_date)}|{k.access_key_id}", req, f"keys|{arn}")
+        return {"access_key_metadata": [{"user_name": k.user_name, "access_key_id": k.access_key_id,
+                                         "status": k.status, "create_date": k.create_date}
                                         for k in page], **more}
 
-    def _own_key(self, ctx, req, now, action: str) -> dict:
+    def _own_key(self, ctx, req, now, action: str) -> AccessKey:
         account = ctx.principal.account_id
         akid = req.get("access_key_id")
         if akid is None:
@@ -1263,7 +1234,7 @@ class IAM:
             raise _validation("accessKeyId", "Member must satisfy regular expression pattern: [\\w]+", akid)
         user_name, _arn = self._key_owner(ctx, req, now, action)
         rec = self._get(ACCESS_KEY, (akid,))
-        if rec is None or rec["account_id"] != account or (rec["user_name"] or "").lower() != (user_name or "").lower():
+        if rec is None or rec.account_id != account or (rec.user_name or "").lower() != (user_name or "").lower():
             raise NoSuchEntity(f"The Access Key with id {akid} cannot be found.")
         return rec
 
@@ -1271,14 +1242,14 @@ class IAM:
         status = req.get("status")
         if status not in ("Active", "Inactive"):
             raise _validation("status", "Member must satisfy enum value set: [Active, Inactive]", status)
-        rec = dict(self._own_key(ctx, req, now, "iam:UpdateAccessKey"))
-        if rec["status"] != status:
-            rec["status"] = status
-            self._put(ACCESS_KEY, rec)
+        rec = copy.copy(self._own_key(ctx, req, now, "iam:UpdateAccessKey"))
+        if rec.status != status:
+            rec.status = status
+            self._put(rec)
         return {}
 
     def _op_DeleteAccessKey(self, ctx, req, now):
-        self._delete(ACCESS_KEY, self._own_key(ctx, req, now, "iam:DeleteAccessKey"))
+        self._delete(self._own_key(ctx, req, now, "iam:DeleteAccessKey"))
         return {}
 
     # ------------------------------------------------------------------ STS
@@ -1290,10 +1261,10 @@ class IAM:
             user_id = p.account_id
         elif p.kind == "IAMUser":
             user = self._user_by_arn(p.arn)
-            user_id = p.principal_id or (user["user_id"] if user else p.name or p.arn)
+            user_id = p.principal_id or (user.user_id if user else p.name or p.arn)
         elif p.kind == "AssumedRole":
             role = self._role_of_session(p)
-            user_id = p.principal_id or (f"{role['role_id']}:{p.name}" if role else p.arn)
+            user_id = p.principal_id or (f"{role.role_id}:{p.name}" if role else p.arn)
         else:
             user_id = p.principal_id or p.arn
         return {"user_id": user_id, "account": p.account_id, "arn": p.arn}
@@ -1337,12 +1308,12 @@ class IAM:
         if role is None:
             # Fidelity: STS does not say whether a role exists; a missing role is simply not assumable.
             raise denied
-        role_arn = _role_arn(role)
+        role_arn = role.arn
         extra = {"sts:RoleSessionName": session, "sts:ExternalId": external_id, "sts:SourceIdentity": source_identity}
         req_eval = self._eval_request(ctx, "sts:AssumeRole", role_arn, now, extra)
         # 1. The role's trust policy (a resource policy: it must name the caller, or the caller's account).
         trusted = None
-        for st in _parsed_trust_policy(role["assume_role_policy"]).statements:
+        for st in _parsed_trust_policy(role.assume_role_policy).statements:
             if st.resource is None and st.not_resource is None:
                 st = dataclasses.replace(st, resource=["*"])  # a trust policy's resource is the role itself
             result = evaluate_statement(st, req_eval, "trust policy", resource_policy=True)
@@ -1360,7 +1331,7 @@ class IAM:
             decision, _label = self._identity_decision(req_eval, p)
             if decision == "Deny":
                 raise denied
-            if decision != "Allow" and (trusted == "account" or p.account_id != role["account_id"]):
+            if decision != "Allow" and (trusted == "account" or p.account_id != role.account_id):
                 raise denied
         elif p.kind != "Root" and p.kind != "AWSService":
             raise denied
@@ -1368,32 +1339,28 @@ class IAM:
         if p.kind == "AssumedRole" and duration > 3600:
             raise ValidationError("The requested DurationSeconds exceeds the 1 hour session limit for roles "
                                   "assumed by role chaining.")
-        if duration > role["max_session_duration"]:
+        if duration > role.max_session_duration:
             raise ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for "
                                   "this role.")
         # Expired sessions are forgotten as new ones are made.
         for old in self._all(SESSION):
-            if _when(old["expiration"]) <= now:
-                self._delete(SESSION, old)
+            if old.expiration <= now:
+                self._delete(old)
         expiration = now + _dt.timedelta(seconds=duration)
         akid = self._new_access_key_id("ASIA")
         secret = self._secret()
         token = base64.b64encode(self.random.token_bytes(240)).decode("ascii")
-        self._put(SESSION, {
-            "account_id": role["account_id"], "role_name": role["role_name"], "role_arn": role_arn,
-            "role_id": role["role_id"], "session_name": session, "access_key_id": akid, "secret": secret,
-            "session_token": token, "expiration": _iso(expiration), "source_identity": source_identity,
-            "caller": p.arn,
-        })
+        self._put(Session(role.account_id, role.role_name, role_arn, role.role_id, session, akid, secret, token,
+                          expiration, source_identity, p.arn))
         used = copy.deepcopy(role)
-        used["last_used_date"] = _iso(now)
-        used["last_used_region"] = getattr(ctx, "region", None)
-        self._put(ROLE, used)
+        used.last_used_date = now
+        used.last_used_region = getattr(ctx, "region", None)
+        self._put(used)
         out = {
             "credentials": {"access_key_id": akid, "secret_access_key": secret, "session_token": token,
                             "expiration": expiration},
-            "assumed_role_user": {"assumed_role_id": f"{role['role_id']}:{session}",
-                                  "arn": _session_arn(role["account_id"], role["role_name"], session)},
+            "assumed_role_user": {"assumed_role_id": f"{role.role_id}:{session}",
+                                  "arn": _session_arn(role.account_id, role.role_name, session)},
         }
         if source_identity is not None:
             out["source_identity"] = source_identity

@@ -203,7 +203,7 @@ class GrantOperations:
         return out
 
     def _op_ListRetirableGrants(self, ctx, req, audit):
-        self._authorize(ctx, "kms:ListRetirableGrants", None, req, audit)
+        self._authorize(ctx, "kms:ListRetirableGrants", None, req)
         retiring = req.get("retiring_principal") or req.get("retiring_service_principal")
         if retiring is None:
             raise validation("retiringPrincipal", "Member must not be null", "null")

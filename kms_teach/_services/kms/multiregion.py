@@ -71,7 +71,7 @@ class MultiRegionOperations:
                 f"Replica key {m.key_arn(region, primary.account_id, primary.key_id)} already exists."
             )
         replica_ctx = type(ctx)(region, ctx.principal, ctx.user_agent, ctx.source_ip, ctx.via_service, ctx.request_id)
-        self._authorize(replica_ctx, "kms:CreateKey", None, req, audit)
+        self._authorize(replica_ctx, "kms:CreateKey", None, req)
         policy = req.get("policy")
         if policy is not None:
             parse_policy(policy)
@@ -130,7 +130,7 @@ class MultiRegionOperations:
                 f"Key '{m.key_arn(region, primary.account_id, primary.key_id)}' does not exist"
             )
         audit.resource(new)
-        self._authorize(ctx, "kms:UpdatePrimaryRegion", new, req, audit)
+        self._authorize(ctx, "kms:UpdatePrimaryRegion", new, req)
         self._check_state("UpdatePrimaryRegion", new)
         # Rotation is managed on the primary: its schedule moves with the role.
         new.rotation_enabled, new.rotation_period_days, new.next_rotation_date = (

@@ -389,7 +389,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             raise NotFoundException(f"Alias {m.alias_arn(region, account, alias_name)} is not found.")
         return self._key_by_id(account, region, alias.target_key_id, alias.target_key_id)
 
-    def _authorize(self, ctx: RequestContext, action: str, key: KmsKey | None, request: dict, audit: "_Audit") -> None:
+    def _authorize(self, ctx: RequestContext, action: str, key: KmsKey | None, request: dict) -> None:
         if self.authorizer is not None:
             self.authorizer(ctx, action, key, request)
 
@@ -405,7 +405,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         """Resolve, authorize and check the state of the key a request names."""
         key = self.resolve_key(ctx, request.get(ref_field), operation)
         audit.resource(key)
-        self._authorize(ctx, action or f"kms:{operation}", key, request, audit)
+        self._authorize(ctx, action or f"kms:{operation}", key, request)
         self._check_state(operation, key)
         return key
 
@@ -434,7 +434,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             raise validation(field_name, "Member must not be null", "null")
         key = self.resolve_key(ctx, req[key_field], "Decrypt", field_name=field_name)
         audit.resource(key)
-        self._authorize(ctx, action, key, req, audit)
+        self._authorize(ctx, action, key, req)
         self._check_state(operation, key)
         self._require_usage(key, "ENCRYPT_DECRYPT", operation)
         return key
@@ -449,15 +449,6 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             raise InvalidKeyUsageException(
                 f"{key.arn} key spec is {key.key_spec} which is not valid for {operation}."
             )
-
-    @staticmethod
-    def _check_algorithm(key: KmsKey, algorithm: str | None) -> str:
-        algorithm = algorithm or "SYMMETRIC_DEFAULT"
-        if algorithm != "SYMMETRIC_DEFAULT":
-            raise InvalidKeyUsageException(
-                f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}."
-            )
-        return algorithm
 
     @staticmethod
     def _check_context(context: Any) -> dict | None:
@@ -608,7 +599,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     # -- keys -------------------------------------------------------------------
 
     def _op_CreateKey(self, ctx, req, audit):
-        self._authorize(ctx, "kms:CreateKey", None, req, audit)
+        self._authorize(ctx, "kms:CreateKey", None, req)
         key_spec = req.get("key_spec")
         cmk_spec = req.get("customer_master_key_spec")
         if key_spec and cmk_spec:
@@ -688,7 +679,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {"key_metadata": self.key_metadata(key)}
 
     def _op_ListKeys(self, ctx, req, audit):
-        self._authorize(ctx, "kms:ListKeys", None, req, audit)
+        self._authorize(ctx, "kms:ListKeys", None, req)
         state = self._regions.get((ctx.account_id, ctx.region))
         keys, sort_keys = state.sorted_keys() if state else ([], [])
         page, marker = _page_after(keys, sort_keys, req.get("limit"), req.get("marker"), "ListKeys", 100, 1000)
@@ -845,7 +836,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             # Asymmetric ciphertext is bare RSAES-OAEP output: it names no key, so the
             # caller must name the key and the algorithm.
             audit.resource(named)
-            self._authorize(ctx, action, named, req, audit)
+            self._authorize(ctx, action, named, req)
             self._check_state(operation, named)
             self._require_usage(named, "ENCRYPT_DECRYPT", operation)
             if algorithm not in KEY_SPECS[named.key_spec].encryption_algorithms:
@@ -881,7 +872,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
                 "region, or you are not allowed to access."
             )
         audit.resource(key)
-        self._authorize(ctx, action, key, req, audit)
+        self._authorize(ctx, action, key, req)
         self._check_state(operation, key)
         self._require_usage(key, "ENCRYPT_DECRYPT", operation)
         if algorithm != "SYMMETRIC_DEFAULT":
@@ -953,7 +944,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     def _destination_key(self, ctx, req, audit) -> KmsKey:
         dest = self.resolve_key(ctx, req.get("destination_key_id"), "ReEncrypt", field_name="destinationKeyId")
         audit.resource(dest)
-        self._authorize(ctx, "kms:ReEncryptTo", dest, req, audit)
+        self._authorize(ctx, "kms:ReEncryptTo", dest, req)
         self._check_state("ReEncrypt", dest)
         return dest
 
@@ -995,7 +986,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {"ciphertext_blob": blob, "key_id": key.arn, "key_material_id": key.current_backing_key.key_material_id}
 
     def _op_GenerateRandom(self, ctx, req, audit):
-        self._authorize(ctx, "kms:GenerateRandom", None, req, audit)
+        self._authorize(ctx, "kms:GenerateRandom", None, req)
         if req.get("custom_key_store_id"):
             raise CustomKeyStoreNotFoundException(
                 "kms_teach does not simulate custom key stores, so no custom key store exists."
@@ -1039,7 +1030,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     def _target_for_alias(self, ctx, req, audit, operation: str) -> KmsKey:
         key = self.resolve_key(ctx, req.get("target_key_id"), operation, field_name="targetKeyId")
         audit.resource(key)
-        self._authorize(ctx, f"kms:{operation}", key, req, audit)
+        self._authorize(ctx, f"kms:{operation}", key, req)
         if key.key_state in (m.PENDING_DELETION, m.PENDING_REPLICA_DELETION):
             raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
         if key.key_manager == "AWS":
@@ -1077,7 +1068,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         old = self._regions[(ctx.account_id, ctx.region)].keys.get(alias.target_key_id)
         if old is not None:
             audit.resource(old)
-            self._authorize(ctx, "kms:UpdateAlias", old, req, audit)
+            self._authorize(ctx, "kms:UpdateAlias", old, req)
         new = self._target_for_alias(ctx, req, audit, "UpdateAlias")
         if old is not None and (old.key_usage != new.key_usage or _key_type(old) != _key_type(new)):
             raise ValidationException(
@@ -1096,13 +1087,13 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         key = state.keys.get(alias.target_key_id)
         if key is not None:
             audit.resource(key)
-            self._authorize(ctx, "kms:DeleteAlias", key, req, audit)
+            self._authorize(ctx, "kms:DeleteAlias", key, req)
         del state.aliases[name]
         self._pending.delete_alias(alias)
         return {}
 
     def _op_ListAliases(self, ctx, req, audit):
-        self._authorize(ctx, "kms:ListAliases", None, req, audit)
+        self._authorize(ctx, "kms:ListAliases", None, req)
         state = self._regions.get((ctx.account_id, ctx.region))
         aliases = list(state.aliases.values()) if state else []
         entries = []

@@ -64,7 +64,6 @@ import hashlib
 import json
 import re
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..._errors import (
@@ -103,6 +102,7 @@ from ..._crypto.objects import open_object, seal_object
 from ..audit import audited
 from ..base import RequestContext
 from ..._store import Changes, MemoryStore
+from .records import Bucket, OwnedKey, StoredObject, _b64, _iso
 
 __all__ = ["S3", "OPERATIONS"]
 
@@ -192,84 +192,6 @@ _CHECKSUM_MEMBERS = {
 }
 
 
-# ---------------------------------------------------------------------------
-# Records
-# ---------------------------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _iso(value: _dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-@dataclass(slots=True)
-class _Bucket:
-    name: str
-    account_id: str
-    region: str
-    created: _dt.datetime
-    encryption: dict | None = None  # PutBucketEncryption's configuration (snake_case), None: SSE-S3 default
-
-    @property
-    def arn(self) -> str:
-        return f"arn:{m.partition(self.region)}:s3:::{self.name}"
-
-    def to_record(self) -> dict:
-        return {"name": self.name, "account_id": self.account_id, "region": self.region,
-                "created": _iso(self.created), "encryption": self.encryption}
-
-    @classmethod
-    def from_record(cls, rec: dict) -> "_Bucket":
-        return cls(rec["name"], rec["account_id"], rec["region"], m.from_iso(rec["created"]), rec.get("encryption"))
-
-
-@dataclass(slots=True)
-class _Object:
-    """One stored object: metadata in the clear, the data only encrypted."""
-
-    bucket: str
-    key: str
-    size: int
-    etag: str  # with its quotes
-    last_modified: _dt.datetime
-    content_type: str
-    sse: str  # "aws:kms" or "AES256"
-    ciphertext: bytes  # iv | AES-256-GCM(data key, body) | tag
-    data_key: bytes  # the encrypted data key: a KMS ciphertext blob, or wrapped under an S3 owned key
-    kms_key_arn: str | None = None
-    encryption_context: dict[str, str] = field(default_factory=dict)  # what KMS bound the data key to
-    context_given: bool = False  # the caller sent x-amz-server-side-encryption-context
-    owned_key_id: str | None = None  # SSE-S3: which S3 owned key wraps the data key
-    metadata: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, Any] = field(default_factory=dict)  # cache_control, content_encoding, expires (ISO) ...
-    storage_class: str = "STANDARD"
-    checksum: tuple[str, str] | None = None  # (algorithm, base64 value)
-
-    def to_record(self) -> dict:
-        return {
-            "bucket": self.bucket, "key": self.key, "size": self.size, "etag": self.etag,
-            "last_modified": _iso(self.last_modified), "content_type": self.content_type, "sse": self.sse,
-            "ciphertext": _b64(self.ciphertext), "data_key": _b64(self.data_key), "kms_key_arn": self.kms_key_arn,
-            "encryption_context": self.encryption_context, "context_given": self.context_given,
-            "owned_key_id": self.owned_key_id, "metadata": self.metadata, "headers": self.headers,
-            "storage_class": self.storage_class, "checksum": list(self.checksum) if self.checksum else None,
-        }
-
-    @classmethod
-    def from_record(cls, rec: dict) -> "_Object":
-        return cls(
-            rec["bucket"], rec["key"], rec["size"], rec["etag"], m.from_iso(rec["last_modified"]),
-            rec["content_type"], rec["sse"], base64.b64decode(rec["ciphertext"]), base64.b64decode(rec["data_key"]),
-            rec.get("kms_key_arn"), dict(rec.get("encryption_context") or {}), bool(rec.get("context_given")),
-            rec.get("owned_key_id"), dict(rec.get("metadata") or {}), dict(rec.get("headers") or {}),
-            rec.get("storage_class") or "STANDARD", tuple(rec["checksum"]) if rec.get("checksum") else None,
-        )
-
-
-_BUCKET, _OBJECT, _OWNED = "s3-bucket", "s3-object", "s3-owned-key"
 
 
 def _canonical_id(account_id: str) -> str:
@@ -302,8 +224,8 @@ class S3:
         self.audit = audit
         self._regions = regions
         self._lock = threading.RLock()
-        self._buckets: dict[str, _Bucket] = {}
-        self._objects: dict[str, dict[str, _Object]] = {}
+        self._buckets: dict[str, Bucket] = {}
+        self._objects: dict[str, dict[str, StoredObject]] = {}
         self._sorted: dict[str, list[str]] = {}
         self._owned: dict[str, tuple[str, bytes]] = {}  # Region -> (owned key ID, key)
         self._handlers = {name: getattr(self, "_op_" + name) for name in OPERATIONS}
@@ -312,15 +234,16 @@ class S3:
 
     def _load(self) -> None:
         records = self.store.load_records()
-        for rec in records.get(_BUCKET, ()):
-            bucket = _Bucket.from_record(rec)
+        for rec in records.get(Bucket.KIND, ()):
+            bucket = Bucket.from_record(rec)
             self._buckets[bucket.name] = bucket
             self._objects.setdefault(bucket.name, {})
-        for rec in records.get(_OBJECT, ()):
-            obj = _Object.from_record(rec)
+        for rec in records.get(StoredObject.KIND, ()):
+            obj = StoredObject.from_record(rec)
             self._objects.setdefault(obj.bucket, {})[obj.key] = obj
-        for rec in records.get(_OWNED, ()):
-            self._owned[rec["region"]] = (rec["key_id"], base64.b64decode(rec["material"]))
+        for rec in records.get(OwnedKey.KIND, ()):
+            owned = OwnedKey.from_record(rec)
+            self._owned[owned.region] = (owned.key_id, owned.material)
 
     # ------------------------------------------------------------------ running an operation
 
@@ -363,7 +286,7 @@ class S3:
             return obj.to_record() if obj is not None else None
 
     def _bucket(self, ctx: RequestContext, name: str, operation: str, expected_owner: str | None = None,
-                key: str | None = None) -> _Bucket:
+                key: str | None = None) -> Bucket:
         bucket = self._buckets.get(name)
         if bucket is None:
             raise NoSuchBucket("The specified bucket does not exist", BucketName=name)
@@ -383,7 +306,7 @@ class S3:
             raise AccessDenied("Access Denied")
         return bucket
 
-    def _kms_ctx(self, ctx: RequestContext, bucket: _Bucket) -> RequestContext:
+    def _kms_ctx(self, ctx: RequestContext, bucket: Bucket) -> RequestContext:
         """S3 calls KMS as the caller, through S3 (kms:ViaService), from S3's address."""
         return RequestContext(bucket.region, ctx.principal, user_agent="s3.amazonaws.com",
                               source_ip="s3.amazonaws.com", via_service=f"s3.{bucket.region}.amazonaws.com")
@@ -402,7 +325,7 @@ class S3:
             key_id = self.random.token_bytes(16).hex()
             material = self.random.token_bytes(32)
             owned = (key_id, material)
-            changes.put_record(_OWNED, (region,), {"region": region, "key_id": key_id, "material": _b64(material)})
+            changes.put_record(OwnedKey(region, key_id, material))
         return owned
 
     @staticmethod
@@ -412,10 +335,10 @@ class S3:
         except CryptoError:
             raise InternalError("We encountered an internal error. Please try again.") from None
 
-    def _object_arn(self, bucket: _Bucket, key: str) -> str:
+    def _object_arn(self, bucket: Bucket, key: str) -> str:
         return f"{bucket.arn}/{key}"
 
-    def _plaintext(self, ctx: RequestContext, bucket: _Bucket, obj: _Object) -> bytes:
+    def _plaintext(self, ctx: RequestContext, bucket: Bucket, obj: StoredObject) -> bytes:
         """Decrypt an object: its data key from KMS (as the caller, via S3) or the S3 owned key."""
         arn = self._object_arn(bucket, obj.key)
         if obj.sse == "aws:kms":
@@ -512,9 +435,9 @@ class S3:
                                           "already own it.", BucketName=name)
         if not account:  # an AWS service principal owns no buckets
             raise AccessDenied("Access Denied")
-        bucket = _Bucket(name, account, target, self.clock.now())
+        bucket = Bucket(name, account, target, self.clock.now())
         changes = Changes()
-        changes.put_record(_BUCKET, (name,), bucket.to_record())
+        changes.put_record(bucket)
         self._commit(changes)
         self._buckets[name] = bucket
         self._objects[name] = {}
@@ -526,7 +449,7 @@ class S3:
         if self._objects.get(bucket.name):
             raise BucketNotEmpty("The bucket you tried to delete is not empty", BucketName=bucket.name)
         changes = Changes()
-        changes.delete_record(_BUCKET, (bucket.name,))
+        changes.delete_record(bucket)
         self._commit(changes)
         del self._buckets[bucket.name]
         self._objects.pop(bucket.name, None)
@@ -593,7 +516,7 @@ class S3:
         # As in AWS, the KMS key is not checked here: a wrong key fails the uploads that use it.
         bucket.encryption = json.loads(json.dumps(conf, default=str))
         changes = Changes()
-        changes.put_record(_BUCKET, (bucket.name,), bucket.to_record())
+        changes.put_record(bucket)
         self._commit(changes)
         return {}
 
@@ -609,13 +532,13 @@ class S3:
         if bucket.encryption is not None:
             bucket.encryption = None  # back to the SSE-S3 default
             changes = Changes()
-            changes.put_record(_BUCKET, (bucket.name,), bucket.to_record())
+            changes.put_record(bucket)
             self._commit(changes)
         return {}
 
     # ================================================================ objects
 
-    def _encryption_for(self, bucket: _Bucket, req: dict) -> tuple[str, str | None, dict | None]:
+    def _encryption_for(self, bucket: Bucket, req: dict) -> tuple[str, str | None, dict | None]:
         """(algorithm, KMS key reference or None, caller's encryption context or None) for an upload."""
         sse = req.get("server_side_encryption")
         key_ref = req.get("ssekms_key_id")
@@ -755,7 +678,7 @@ class S3:
             except AWSError as exc:
                 raise self._kms_error(exc) from None
             ciphertext = seal_object(dk.pop("plaintext"), body, arn, self.random)  # the plaintext data key goes no further
-            obj = _Object(key=key, bucket=bucket.name, size=len(body), etag="", last_modified=now,
+            obj = StoredObject(key=key, bucket=bucket.name, size=len(body), etag="", last_modified=now,
                           content_type="", sse=sse, ciphertext=ciphertext, data_key=dk["ciphertext_blob"],
                           kms_key_arn=dk["key_id"], encryption_context=context, context_given=user_context is not None)
             # An SSE-KMS object's ETag is not the MD5 of its data (AWS: "not an MD5 digest of their object data").
@@ -769,7 +692,7 @@ class S3:
             wrapped = wrap_secret(owned, data_key, f"sse-s3|{owned_id}|{arn}".encode(), self.random)
             ciphertext = seal_object(data_key, body, arn, self.random)
             del data_key
-            obj = _Object(key=key, bucket=bucket.name, size=len(body), etag=f'"{hashlib.md5(body).hexdigest()}"',
+            obj = StoredObject(key=key, bucket=bucket.name, size=len(body), etag=f'"{hashlib.md5(body).hexdigest()}"',
                           last_modified=now, content_type="", sse=sse, ciphertext=ciphertext, data_key=wrapped,
                           owned_key_id=owned_id)
         obj.content_type = req.get("content_type") or "binary/octet-stream"
@@ -781,7 +704,7 @@ class S3:
                 obj.headers[name] = req[name]
         if req.get("expires") is not None:
             obj.headers["expires"] = _iso(req["expires"])
-        changes.put_record(_OBJECT, (bucket.name, key), obj.to_record())
+        changes.put_record(obj)
         self._commit(changes)
         if sse == "AES256":
             self._owned.setdefault(bucket.region, (owned_id, owned))  # a new owned key is kept once committed
@@ -794,7 +717,7 @@ class S3:
             out["checksum_type"] = "FULL_OBJECT"
         return out
 
-    def _object(self, ctx, req, operation) -> tuple[_Bucket, _Object]:
+    def _object(self, ctx, req, operation) -> tuple[Bucket, StoredObject]:
         bucket = self._bucket(ctx, req["bucket"], operation, req.get("expected_bucket_owner"), req.get("key"))
         key = req["key"]
         obj = self._objects[bucket.name].get(key)
@@ -809,7 +732,7 @@ class S3:
         return bucket, obj
 
     @staticmethod
-    def _preconditions(req: dict, obj: _Object) -> None:
+    def _preconditions(req: dict, obj: StoredObject) -> None:
         """If-Match / If-Unmodified-Since (412) and If-None-Match / If-Modified-Since (304), as RFC 7232 orders them."""
         modified = _http_seconds(obj.last_modified)
         etag = obj.etag.strip('"')
@@ -830,7 +753,7 @@ class S3:
         elif req.get("if_modified_since") is not None and modified <= req["if_modified_since"]:
             raise NotModified("Not Modified")
 
-    def _object_headers(self, obj: _Object, req: dict) -> dict:
+    def _object_headers(self, obj: StoredObject, req: dict) -> dict:
         out: dict[str, Any] = {
             "accept_ranges": "bytes",
             "last_modified": _http_seconds(obj.last_modified),
@@ -934,7 +857,7 @@ class S3:
                                          Condition="If-Match")
         if obj is not None:  # deleting a key that is not there succeeds too
             changes = Changes()
-            changes.delete_record(_OBJECT, (bucket.name, key))
+            changes.delete_record(obj)
             self._commit(changes)
             del self._objects[bucket.name][key]
             self._sorted.pop(bucket.name, None)
@@ -976,7 +899,7 @@ class S3:
         if req.get("continuation_token") is not None:
             marker = max(marker, self._decode_token(req["continuation_token"]))
         objects = self._objects[bucket.name]
-        contents: list[_Object] = []
+        contents: list[StoredObject] = []
         prefixes: list[str] = []
         last = None
         truncated = False
