@@ -86,8 +86,6 @@ def next_cell_text(number: str, *, extra: str = "") -> str:
         parts.append(f"**Practise:** the self-check above, then {this.practice} in "
                      f"[quiz_kms-exam.ipynb]({QUIZ}).")
     parts.append("")
-    if extra:
-        parts += [extra, ""]
     if index + 1 < len(COURSE):
         following = COURSE[index + 1]
         parts.append(f"**Then go on:** [{following.number} · {following.title}]({following.filename}) "
@@ -95,5 +93,7 @@ def next_cell_text(number: str, *, extra: str = "") -> str:
     else:
         parts.append(f"**You have finished the course notebooks.** Try the exam-style quiz, "
                      f"[quiz_kms-exam.ipynb]({QUIZ}), with feedback on every answer.")
+    if extra:
+        parts += ["", extra]
     parts += ["", "[The syllabus](syllabus.ipynb) lists every notebook with its goal, time and exercise."]
     return "\n".join(parts)

@@ -440,7 +440,7 @@ def cells():
                 kms.encrypt(KeyId="alias/catrobot", Plaintext=b"x" * 4097)
             except ClientError as err:
                 print("4097 bytes:", type(err).__name__, err.response["Error"]["Code"])
-                print("           ", err.response["Error"]["Message"])
+                print("           ", err.response["Error"]["Message"].replace(": Member", ":\\n             Member"))
             else:
                 raise AssertionError("KMS should refuse more than 4096 bytes")
         """),

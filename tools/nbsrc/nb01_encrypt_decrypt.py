@@ -216,8 +216,12 @@ def cells():
             statement it considered and marks what decided.
         """),
         code("""
+            import textwrap
+
             decision = cloud.explain("arn:aws:iam::111122223333:user/frontend", "kms:Decrypt", key_id)
-            print(decision.explain().replace(key_arn, "<key ARN>"))
+            for line in decision.explain().replace(key_arn, "<key ARN>").splitlines():  # wrapped between words
+                print(textwrap.fill(line, 110, subsequent_indent=" " * (len(line) - len(line.lstrip()) + 4),
+                                    break_long_words=False, break_on_hyphens=False))
             assert not decision.allowed
         """),
         md("""
@@ -315,7 +319,7 @@ def cells():
 
             with open("battleplans.txt", "w") as f:
                 f.write("attack the laser pointer at dawn\\n")
-            print("the aws CLI now talks to:", os.environ["AWS_ENDPOINT_URL"].rsplit(":", 1)[0] + ":<a free port>")
+            print("the aws CLI now talks to this notebook's endpoint on", os.environ["AWS_ENDPOINT_URL"].split("//")[1].split(":")[0])
         """),
         md("""
             Here are the notes' two commands, line for line. The notes put a comment after several lines; a

@@ -38,6 +38,7 @@ def cells():
         """),
         code("""
             import json
+            import textwrap
             from datetime import datetime, timezone
 
             import kms_teach
@@ -52,6 +53,13 @@ def cells():
 
             def as_user(name):
                 return cloud.client("kms", region_name="us-east-1", principal=f"arn:aws:iam::{ACCOUNT}:user/{name}")
+
+            def say(text, width=110):
+                # long explanations, wrapped between words; each continuation indented under its line
+                for line in str(text).splitlines():
+                    indent = " " * (len(line) - len(line.lstrip()) + 4)
+                    print(textwrap.fill(line, width, subsequent_indent=indent, break_long_words=False,
+                                        break_on_hyphens=False))
 
             def attempt(client, label, call):
                 try:
@@ -190,7 +198,7 @@ def cells():
         code("""
             def show(principal, action):
                 decision = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/{principal}", action, key_id)
-                print(decision.explain().replace(key_arn, "<key ARN>"))
+                say(decision.explain().replace(key_arn, "<key ARN>"))
                 print()
                 return decision
 
@@ -292,7 +300,7 @@ def cells():
         """),
         code("""
             decision = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/alice", "kms:ScheduleKeyDeletion", guarded)
-            print(decision.explain().replace(f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{guarded}", "<key ARN>"))
+            say(decision.explain().replace(f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{guarded}", "<key ARN>"))
             assert not decision.allowed and [r.effect for r in decision.deciding] == ["Deny"]
         """),
         md("""
@@ -315,7 +323,7 @@ def cells():
             d = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/alice", "kms:ScheduleKeyDeletion", guarded)
             print("with NotPrincipal naming the account, alice may delete again:", d.allowed)
             for reason in d.reasons:
-                print("  ", reason)
+                say(f"   {reason}")
             assert d.allowed
             _ = kms.put_key_policy(KeyId=guarded, PolicyName="default", Policy=json.dumps(only_keyadmin_deletes))
         """),
@@ -372,7 +380,7 @@ def cells():
             decision = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/carol", "kms:Decrypt", key_id, encryption_context=finance)
             print(decision.summary)
             for reason in decision.deciding:
-                print("  ", str(reason).replace(key_arn, "<key ARN>"))
+                say("   " + str(reason).replace(key_arn, "<key ARN>"))
             assert decision.allowed
 
             for g in kms.list_grants(KeyId=key_id)["Grants"]:
