@@ -218,7 +218,8 @@ def cells():
             try:
                 kms.schedule_key_deletion(KeyId=archive, PendingWindowInDays=3)
             except ClientError as err:
-                print("a 3-day window:", err.response["Error"]["Code"], "-", err.response["Error"]["Message"])
+                print("a 3-day window:", err.response["Error"]["Code"])
+                print("   ", err.response["Error"]["Message"].replace(": Member", ":\\n    Member"))
 
             out = kms.schedule_key_deletion(KeyId=archive, PendingWindowInDays=7)
             print(when(), "scheduled:", out["KeyState"], "deletion on", out["DeletionDate"].astimezone(timezone.utc).strftime("%Y-%m-%d"))
