@@ -3,24 +3,151 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+# What a learner's copy of the course holds: the lessons and the exercises, side by side, so that the
+# notebooks' relative links (../exercises/...) work in it as they do in the repository.
+COURSE_FOLDERS = ("notebooks", "exercises")
+FIRST_NOTEBOOK = "notebooks/00_start_here.ipynb"
+# JupyterLab's "get notified about Jupyter news?" toast, and its update checks: off in the course.
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def _source_root() -> Path:
+    """The checkout the package runs from (the course's files are not in the wheel)."""
+    return Path(__file__).resolve().parent.parent
+
 
 def _course_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent
-    return here / "notebooks"
+    return _source_root() / "notebooks"
+
+
+def default_course_home() -> Path:
+    """Where ``kms-teach course`` keeps the learner's copy: $KMS_TEACH_COURSE_DIR, else ~/kms-teach-course."""
+    given = os.environ.get("KMS_TEACH_COURSE_DIR")
+    return Path(given).expanduser() if given else Path.home() / "kms-teach-course"
+
+
+def prepare_course(home: Path, source: Path | None = None) -> tuple[list[str], int]:
+    """Make (or complete) the learner's copy of the course in ``home``; never overwrite their files.
+
+    Returns (the files copied, the number of files already there and left alone).
+    """
+    source = (source or _source_root()).resolve()
+    home = home.expanduser().resolve()
+    for folder in COURSE_FOLDERS:
+        tracked = (source / folder).resolve()
+        if home == source or home == tracked or tracked in home.parents:
+            raise ValueError(f"{home} is part of the course's own files ({source}); choose a folder of your own, "
+                             f"for example {Path.home() / 'kms-teach-course'}")
+    copied, kept = [], 0
+    for folder in COURSE_FOLDERS:
+        for item in sorted((source / folder).rglob("*")):
+            rel = item.relative_to(source)
+            if item.is_dir() or any(part.startswith(".") for part in rel.parts) or "__pycache__" in rel.parts:
+                continue
+            target = home / rel
+            if target.exists():
+                kept += 1
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(item, target)
+            copied.append(str(rel))
+    settings = home / ".jupyter" / "app-settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n", encoding="utf-8")
+    return copied, kept
+
+
+def _free_port(preferred: int = 8888) -> int:
+    for port in [preferred, *range(preferred + 1, preferred + 20)]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _given(jupyter_args: list[str], *names: str) -> str | None:
+    """The value of ``--Name=value`` among the arguments passed on to jupyter lab, if any."""
+    for arg in jupyter_args:
+        for name in names:
+            if arg.startswith(f"--{name}="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def course(home: Path, *, no_browser: bool, port: int | None, jupyter_args: list[str]) -> int:
+    """``kms-teach course``: the learner's copy, then JupyterLab on notebook 00 (its direct URL printed)."""
+    if not all((_source_root() / folder).is_dir() for folder in COURSE_FOLDERS):
+        print(f"kms-teach: the course notebooks are not at {_course_dir()}; run this from a source checkout.",
+              file=sys.stderr)
+        return 2
+    try:
+        copied, kept = prepare_course(home)
+    except (ValueError, OSError) as exc:
+        print(f"kms-teach course: {exc}", file=sys.stderr)
+        return 2
+    home = home.expanduser().resolve()
+    if copied and not kept:
+        print(f"kms-teach: your copy of the course is in {home} ({len(copied)} files).")
+    elif copied:
+        print(f"kms-teach: your copy of the course is in {home}; {len(copied)} new file(s) added, "
+              f"your {kept} file(s) left as they are.")
+    else:
+        print(f"kms-teach: your copy of the course is in {home} (your work is kept as it is).")
+    given_port = _given(jupyter_args, "ServerApp.port", "port")
+    chosen_port = int(given_port) if given_port and given_port.isdigit() else (port or _free_port())
+    token = _given(jupyter_args, "IdentityProvider.token", "ServerApp.token")
+    if token is None:
+        token = secrets.token_hex(24)
+    url = f"http://127.0.0.1:{chosen_port}/lab/tree/{FIRST_NOTEBOOK}" + (f"?token={token}" if token else "")
+    cmd = [sys.executable, "-m", "jupyter", "lab", str(home / FIRST_NOTEBOOK),
+           f"--ServerApp.root_dir={home}", "--ServerApp.ip=127.0.0.1",
+           f"--LabApp.app_settings_dir={home / '.jupyter' / 'app-settings'}",
+           f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}"]
+    if given_port is None:
+        cmd += [f"--ServerApp.port={chosen_port}", "--ServerApp.port_retries=0"]
+    if _given(jupyter_args, "IdentityProvider.token", "ServerApp.token") is None:
+        cmd.append(f"--IdentityProvider.token={token}")
+    if no_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Containers often run as root; JupyterLab refuses that unless told.
+        cmd.append("--allow-root")
+    cmd += jupyter_args
+    print("kms-teach: open the course at this address (notebook 00 opens directly):")
+    print(f"\n    {url}\n", flush=True)
+    return subprocess.call(cmd, env=os.environ.copy())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kms-teach", description="Learn AWS KMS hands-on, locally.")
     sub = parser.add_subparsers(dest="command", required=True)
-    course = sub.add_parser("course", help="open the course notebooks in JupyterLab")
-    course.add_argument("--no-browser", action="store_true", help="start JupyterLab without opening a browser")
+    course_cmd = sub.add_parser(
+        "course", help="open the course in JupyterLab, in a copy of your own",
+        description="Copy the course (notebooks/ and exercises/) into a folder of your own, once, and open "
+                    "notebook 00 in JupyterLab there. Your edits stay in your copy; running the command again "
+                    "adds new course files and never overwrites yours. Other --Name=value options go to "
+                    "JupyterLab.")
+    course_cmd.add_argument("--dir", metavar="DIR", default=None,
+                            help="your copy of the course (default $KMS_TEACH_COURSE_DIR, else ~/kms-teach-course)")
+    course_cmd.add_argument("--port", type=int, default=None, help="the port (default 8888, or the next free one)")
+    course_cmd.add_argument("--no-browser", action="store_true",
+                            help="start JupyterLab without opening a browser (the address to open is printed)")
     serve_cmd = sub.add_parser(
         "serve", help="serve the simulated AWS over HTTP for the aws CLI and SDKs",
         description="Serve the simulated AWS (KMS, IAM, STS, CloudTrail) on a local HTTP endpoint. Requests must "
@@ -76,20 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--port must be between 0 and 65535, not {port}")
         return serve(args.data, host=args.host, port=port, verbose=args.verbose)
     if args.command == "course":
-        notebooks = _course_dir()
-        if not notebooks.is_dir():
-            print(f"kms-teach: the course notebooks are not at {notebooks}; run this from a source checkout.",
-                  file=sys.stderr)
-            return 2
-        cmd = [sys.executable, "-m", "jupyter", "lab", str(notebooks / "00_start_here.ipynb"),
-               f"--notebook-dir={notebooks.parent}"]
-        if args.no_browser:
-            cmd.append("--no-browser")
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            # Containers often run as root; JupyterLab refuses that unless told.
-            cmd.append("--allow-root")
-        cmd += jupyter_args
-        return subprocess.call(cmd, env=os.environ.copy())
+        if args.port is not None and not 1 <= args.port <= 65535:
+            parser.error(f"--port must be between 1 and 65535, not {args.port}")
+        home = Path(args.dir) if args.dir else default_course_home()
+        return course(home, no_browser=args.no_browser, port=args.port, jupyter_args=jupyter_args)
     return 2  # pragma: no cover - argparse enforces a command
 
 

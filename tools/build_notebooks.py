@@ -20,6 +20,17 @@ The output is deterministic: cell IDs are derived from the notebook and cell
 position, nbclient's timing metadata is not recorded, and the notebooks pin
 their clock and random seed, so rebuilding an unchanged source gives a
 byte-identical file.
+
+Widgets. A kms_teach widget displays a live ipywidgets view *and* a static
+HTML picture of its state (``text/html``). The committed notebooks keep only
+the picture: the live view's model exists only in a running kernel, so a
+reader who opens the notebook before running it (in JupyterLab or on GitHub)
+sees the figure instead of "widget model not found". Running the notebook
+brings the live widgets back.
+
+Figures. The static diagrams and console sketches of ``tools/nbsrc/_figures.py``
+are written to ``notebooks/figures/<name>.svg`` (``--check`` compares them too);
+the notebooks show them with relative Markdown images.
 """
 
 from __future__ import annotations
@@ -38,10 +49,13 @@ from nbclient.exceptions import CellExecutionError
 TOOLS = Path(__file__).resolve().parent
 ROOT = TOOLS.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
+FIGURE_DIR = NOTEBOOK_DIR / "figures"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 sys.path.insert(0, str(TOOLS))
 sys.path.insert(1, str(ROOT))  # this checkout's kms_teach, installed or not
 import nbsrc  # noqa: E402  (tools/nbsrc, importable once TOOLS is on the path)
+from nbsrc import _figures  # noqa: E402
 from kms_teach.grading import KERNELSPEC, kernel_manager, notebook_text  # noqa: E402
 
 # The d2l-style shape every course notebook keeps, in this order (markdown headings).
@@ -62,7 +76,8 @@ def assemble(module) -> nbformat.NotebookNode:
         kernelspec=nbformat.NotebookNode(KERNELSPEC),
         language_info=nbformat.NotebookNode(name="python"),
     )
-    check_shape(module.FILENAME, nb)
+    if getattr(module, "COURSE_NOTEBOOK", True):
+        check_shape(module.FILENAME, nb)
     return nb
 
 
@@ -118,15 +133,20 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                               "pygments_lexer") if k in info}
     )
     nb.metadata["kernelspec"] = nbformat.NotebookNode(KERNELSPEC)
+    nb.metadata.pop("widgets", None)  # widget state: random model IDs, and no kernel to own them
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        for out in cell.get("outputs", []):
+            data = out.get("data")
+            if data and WIDGET_VIEW in data and len(data) > 1:
+                del data[WIDGET_VIEW]  # keep the static picture (text/html) and the text
     nbformat.validate(nb)
     return nb
 
 
 def build(module, *, run: bool, timeout: int) -> str:
     nb = assemble(module)
-    if run:
+    if run and any(cell.cell_type == "code" for cell in nb.cells):
         execute(nb, timeout=timeout)
         check_no_stderr(nb, module.FILENAME)
     return notebook_text(normalise(nb))
@@ -168,6 +188,30 @@ def comparable(text: str | None):
     return doc
 
 
+# ---------------------------------------------------------------------------- figures
+
+
+def figures(*, check: bool) -> list[str]:
+    """Write (or with ``check`` compare) ``notebooks/figures/*.svg``; the stale ones, relative to the root."""
+    FIGURE_DIR.mkdir(parents=True, exist_ok=True)
+    stale = []
+    wanted = {f"{name}.svg" for name in _figures.FIGURES}
+    for name in _figures.FIGURES:
+        path = FIGURE_DIR / f"{name}.svg"
+        text = _figures.render(name)
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            stale.append(str(path.relative_to(ROOT)))
+            if not check:
+                path.write_text(text, encoding="utf-8")
+    for path in sorted(FIGURE_DIR.glob("*.svg")):
+        if path.name not in wanted:
+            stale.append(f"{path.relative_to(ROOT)} (no longer drawn)")
+            if not check:
+                path.unlink()
+    return stale
+
+
 # ---------------------------------------------------------------------------- command line
 
 
@@ -199,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
 
     NOTEBOOK_DIR.mkdir(exist_ok=True)
     stale = []
+    for path in figures(check=args.check):
+        print(f"{path}: {'OUT OF DATE' if args.check else 'written'}")
+        if args.check:
+            stale.append(path)
     for module in modules:
         target = NOTEBOOK_DIR / module.FILENAME
         started = time.perf_counter()

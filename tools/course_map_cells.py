@@ -45,7 +45,7 @@ def main() -> int:
             continue
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
         where = []
-        for nb, sec in re.findall(r"(\d\d) §(\d+)", cells[2]):
+        for nb, sec in re.findall(r"(\d\d) §(\d+)", cells[2]):  # the quoted phrases are for the test
             heading, code = index[nb][int(sec)]
             if not code:  # a section taught in prose (the exam-style review)
                 where.append(f"`{books[nb].name}` §{sec} (markdown cell {heading})")

@@ -22,7 +22,14 @@ without a kernel), ``.text()`` (that summary), ``.refresh()``, and
 * :class:`AuditTrailViewer` - the CloudTrail events, filtered, newest first
 * :class:`EncryptFlow` - one real Encrypt / Decrypt / GenerateDataKey, step by step
 * :class:`DataKeyLifecycle` - envelope encryption and decryption: where the data key's two copies are
+* :class:`KeyOwnership` - customer managed, AWS managed and AWS owned keys, and what each lets you do
+* :class:`SignVerifyFlow` - sign inside KMS with an asymmetric key, verify outside with the public key
+* :class:`MultiRegionMap` - a multi-Region key's primary and replicas on a map; ciphertexts that travel
 * :class:`Quiz` - questions from a bank with feedback per answer; the answers are saved in the notebook
+* :func:`key_state_table` - which operations work in which key state, asked of a KMS of its own
+
+Every widget's display bundle also carries ``text/html``: a static picture of what it shows
+(``.static_html()``), which a notebook read before it runs (or on GitHub) displays instead of the widget.
 """
 
 from ._audit import AuditTrailViewer
@@ -30,10 +37,14 @@ from ._base import ErrorInfo, View
 from ._flow import EncryptFlow, Step
 from ._inspector import BlobField, CiphertextInspector
 from ._lifecycle import DataKeyLifecycle, LifecycleStep
+from ._multiregion import MultiRegionMap
+from ._ownership import Attempt, KeyOwnership
 from ._policy import PolicyExplainer, RoleMatrix
 from ._quiz import Quiz
 from ._rotation import RotationTimeline, Sample
+from ._signing import SignStep, SignVerifyFlow
 from ._states import KeyStateMachine
+from ._tables import key_state_table
 
 __all__ = [
     "CiphertextInspector",
@@ -45,10 +56,16 @@ __all__ = [
     "AuditTrailViewer",
     "EncryptFlow",
     "DataKeyLifecycle",
+    "KeyOwnership",
+    "SignVerifyFlow",
+    "MultiRegionMap",
+    "key_state_table",
     "View",
     "ErrorInfo",
     "Step",
     "LifecycleStep",
     "Sample",
     "BlobField",
+    "Attempt",
+    "SignStep",
 ]

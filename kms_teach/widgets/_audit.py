@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ._base import INK, RED_BG, View, button, esc, short_arn, table_html, text_table
+from ._base import INK, RED_BG, View, breakable, button, controls_html, esc, parse_context, short_arn, table_html, text_table
 
 __all__ = ["AuditTrailViewer"]
 
@@ -15,6 +15,10 @@ _LOOKUPS = ("Describe", "Get", "List", "Lookup")
 def _who(event: dict) -> str:
     ident = event.get("userIdentity") or {}
     return ident.get("arn") or ident.get("invokedBy") or ident.get("principalId") or "?"
+
+
+def _context(event: dict) -> dict:
+    return dict(((event.get("requestParameters") or {}).get("encryptionContext")) or {})
 
 
 def _key(event: dict) -> str:
@@ -30,9 +34,10 @@ class AuditTrailViewer(View):
     """Every call the Cloud answered, allowed or refused, as CloudTrail recorded it (``cloud.audit.events``).
 
     ``AuditTrailViewer(cloud, max_rows=100)``. Filters: ``.event_name``, ``.principal_filter``,
-    ``.source`` (Dropdowns of the values present; ``"(all)"``), ``.errors_only`` and ``.hide_lookups``
+    ``.source`` (Dropdowns of the values present; ``"(all)"``), ``.context_filter`` (``key=value`` pairs the
+    encryption context must contain: "who read record 7?"), ``.errors_only`` and ``.hide_lookups``
     (Checkboxes; the latter hides Describe*, Get*, List* and Lookup* calls, such as the widgets' own reads).
-    ``.rows()`` is the filtered list, newest first (dicts: time, source, event, who, key, error);
+    ``.rows()`` is the filtered list, newest first (dicts: time, source, event, who, key, context, error);
     the table shows the newest ``max_rows`` of them. ``.refresh()`` (the button) reads the trail again.
     Reading the trail here makes no call, so it adds no event of its own (LookupEvents would).
     """
@@ -48,19 +53,28 @@ class AuditTrailViewer(View):
         self.source = W.Dropdown(description="source", **dd)
         self.errors_only = W.Checkbox(value=False, description="errors only", indent=False)
         self.hide_lookups = W.Checkbox(value=False, description="hide Describe/Get/List", indent=False)
+        self.context_filter = W.Text(description="context has", placeholder="e.g. patient=7",
+                                     style={"description_width": "initial"}, continuous_update=False,
+                                     layout=W.Layout(width="260px"))
         self.refresh_button = button("refresh", icon="refresh", css="kms-teach-refresh")
+        for control, css in ((self.event_name, "kms-teach-event-name"), (self.principal_filter, "kms-teach-who"),
+                             (self.source, "kms-teach-source"), (self.errors_only, "kms-teach-errors-only"),
+                             (self.hide_lookups, "kms-teach-hide-lookups"),
+                             (self.context_filter, "kms-teach-context-filter")):
+            control.add_class(css)
         self.count = W.HTML()
+        self.count.add_class("kms-teach-audit-count")
         self.table = W.HTML()
         self.table.add_class("kms-teach-audit-table")
-        for control in (self.event_name, self.principal_filter, self.source, self.errors_only, self.hide_lookups):
+        for control in (self.event_name, self.principal_filter, self.source, self.errors_only, self.hide_lookups,
+                        self.context_filter):
             control.observe(self._on(self._draw, refresh=False), names="value")
         self.refresh_button.on_click(lambda _b: self.refresh())
-        self.widget = W.VBox([
+        self.widget = self._frame([
             W.HBox([self.event_name, self.source, self.errors_only, self.hide_lookups]),
-            W.HBox([self.principal_filter, self.refresh_button]),
+            W.HBox([self.principal_filter, self.context_filter, self.refresh_button]),
             self.error_area, self.count, self.table,
-        ])
-        self.widget.add_class("kms-teach-audit-trail")
+        ], "kms-teach-audit-trail")
         self.refresh()
 
     # ------------------------------------------------------------------ reading
@@ -89,6 +103,7 @@ class AuditTrailViewer(View):
     def rows(self) -> list[dict]:
         """The events the filters let through, newest first."""
         name, who, source = self.event_name.value, self.principal_filter.value, self.source.value
+        wanted = parse_context(self.context_filter.value) or {}
         out = []
         for e in reversed(self._events):
             if name != _ALL and e["eventName"] != name:
@@ -101,9 +116,13 @@ class AuditTrailViewer(View):
                 continue
             if self.hide_lookups.value and e["eventName"].startswith(_LOOKUPS):
                 continue
+            context = _context(e)
+            if any(context.get(k) != v for k, v in wanted.items()):
+                continue
             error = f"{e['errorCode']}: {e.get('errorMessage') or ''}".rstrip(": ") if "errorCode" in e else ""
             out.append({"time": e["eventTime"], "source": e["eventSource"].split(".")[0], "event": e["eventName"],
-                        "who": _who(e), "key": _key(e), "error": error, "event_id": e.get("eventID")})
+                        "who": _who(e), "key": _key(e), "context": context, "error": error,
+                        "event_id": e.get("eventID")})
         return out
 
     # ------------------------------------------------------------------ drawing
@@ -120,19 +139,29 @@ class AuditTrailViewer(View):
             key = r["key"]
             cells.append([f"<span style='white-space:nowrap'>{esc(r['time'].replace('T', ' ').rstrip('Z'))}</span>",
                           esc(r["source"]), f"<b>{esc(r['event'])}</b>",
-                          f"<span title='{esc(r['who'])}'>{esc(short_arn(r['who']))}</span>",
+                          f"<span title='{esc(r['who'])}' style='white-space:nowrap'>{esc(short_arn(r['who']))}</span>",
                           f"<code title='{esc(key)}'>{esc(key[:8] + '…' if len(key) > 9 else key)}</code>"
-                          if key else "", esc(r["error"])])
+                          if key else "",
+                          breakable(", ".join(f"{k}={v}" for k, v in r["context"].items())),
+                          breakable(r["error"])])
             styles.append(f"background:{RED_BG};color:{INK}" if r["error"] else "")
-        self.table.value = table_html(["time (UTC)", "source", "event", "who", "key", "error"], cells, raw=True,
-                                      row_styles=styles)
+        self.table.value = table_html(["time (UTC)", "source", "event", "who", "key", "encryption context", "error"],
+                                      cells, raw=True, row_styles=styles)
+
+    def _static_parts(self) -> list[str]:
+        filters = [f"event: {self.event_name.value}", f"source: {self.source.value}",
+                   f"who: {self.principal_filter.value}", f"context has: {self.context_filter.value or '-'}",
+                   "errors only" + (" ✔" if self.errors_only.value else ""),
+                   "hide Describe/Get/List" + (" ✔" if self.hide_lookups.value else "")]
+        return [controls_html(*filters, "refresh"), self.count.value, self.table.value]
 
     def text(self) -> str:
         rows = self.rows()
         shown = rows[:20]
         out = [f"AuditTrailViewer: {len(rows)} of {len(self._events)} event(s) match (newest first)",
-               text_table(["time", "event", "who", "key", "error"],
-                          [[r["time"], r["event"], short_arn(r["who"]), r["key"][:13], r["error"][:60]]
+               text_table(["time", "event", "who", "key", "context", "error"],
+                          [[r["time"], r["event"], short_arn(r["who"]), r["key"][:13],
+                            ",".join(f"{k}={v}" for k, v in r["context"].items())[:30], r["error"][:60]]
                            for r in shown])]
         if len(rows) > len(shown):
             out.append(f"... and {len(rows) - len(shown)} more")

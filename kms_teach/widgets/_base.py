@@ -10,14 +10,17 @@ and kept in ``last_error``.
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import html
 import json
+import re
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import ipywidgets as W
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
 __all__ = ["View", "SteppedView", "ErrorInfo", "error_info"]
@@ -35,6 +38,20 @@ BLUE_BG = "#dde9f8"
 GREY = "#6b6b6b"
 GREY_BG = "#efefef"
 INK = "#1a1a1a"
+
+# ipywidgets gives every HTML pane the line height of a control (28 px): tables of a dozen rows grew
+# to a screen's height. One style, scoped to the kms_teach views, sets text back to a reading height;
+# long tokens (ARNs, hex IDs) wrap at the <wbr> break points ``breakable`` adds, not mid-word.
+VIEW_STYLE = ("<style>.kms-teach-view .widget-html-content{line-height:1.4}"
+              ".kms-teach-view .widget-html-content table{line-height:1.3;border-collapse:collapse}"
+              ".kms-teach-view .widget-html-content td,.kms-teach-view .widget-html-content th"
+              "{line-height:1.3}"
+              ".kms-teach-view .widget-html-content code{overflow-wrap:break-word;word-break:normal}"
+              ".kms-teach-view .widget-label{line-height:1.4}</style>")
+
+# What the widgets' calls look like to AWS: boto3 checks only types, so that a value a learner types
+# (a 30-day rotation period, a 3-day waiting period) reaches KMS and gets AWS's own ValidationException.
+_WIDGET_CONFIG = Config(parameter_validation=False)
 
 
 @dataclass(frozen=True)
@@ -88,17 +105,18 @@ def table_html(headers: Iterable[str], rows: Iterable[Iterable[Any]], *, css_cla
                row_styles: Iterable[str] | None = None, row_classes: Iterable[str] | None = None,
                raw: bool = False) -> str:
     """An HTML table; cells are escaped unless ``raw`` (then they are HTML already)."""
-    head = "".join(f"<th style='text-align:left;padding:2px 8px;border-bottom:1px solid {GREY}'>{esc(h)}</th>"
-                   for h in headers)
+    head = "".join(f"<th style='text-align:left;padding:2px 8px;border-bottom:1px solid {GREY};"
+                   f"white-space:nowrap'>{esc(h)}</th>" for h in headers)
     styles = list(row_styles) if row_styles is not None else []
     classes = list(row_classes) if row_classes is not None else []
     body = []
     for i, row in enumerate(rows):
         style = styles[i] if i < len(styles) else ""
         cls = f" class='{classes[i]}'" if i < len(classes) and classes[i] else ""
-        cells = "".join(f"<td style='padding:2px 8px;vertical-align:top'>{c if raw else esc(c)}</td>" for c in row)
+        cells = "".join(f"<td style='text-align:left;padding:1px 8px;vertical-align:top'>{c if raw else breakable(c)}</td>"
+                        for c in row)
         body.append(f"<tr{cls} style='{style}'>{cells}</tr>")
-    return (f"<table class='{css_class}' style='border-collapse:collapse;font-size:90%'>"
+    return (f"<table class='{css_class}' style='border-collapse:collapse;font-size:90%;line-height:1.3'>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
@@ -123,6 +141,49 @@ def utc(value: _dt.datetime | None) -> _dt.datetime | None:
 def fmt_time(value: _dt.datetime | None) -> str:
     value = utc(value)
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def human(value: Any) -> str:
+    """A response value as a person reads it: dates in UTC, bytes by length, lists and dicts one level deep."""
+    if isinstance(value, _dt.datetime):
+        return f"{fmt_time(value)} UTC"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {human(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(human(v) for v in value) + "]"
+    return str(value)
+
+
+_BREAK_AFTER = re.compile(r"([:/,=_.\-])")
+
+
+def breakable(value: Any) -> str:
+    """Escaped text with line-break opportunities after ``: / , = _ . -`` (ARNs, IDs) and none mid-word."""
+    return _BREAK_AFTER.sub(r"\1<wbr>", esc(value))
+
+
+def svg_img(svg: str, alt: str, *, width: int | None = None) -> str:
+    """An SVG drawing as an ``<img>`` with a data URI: what an untrusted notebook (or GitHub) still shows,
+    where an inline ``<svg>`` in HTML output is removed by the sanitizer."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    size = f" width='{width}'" if width else ""
+    return f"<img alt='{esc(alt)}' src='data:image/svg+xml;base64,{data}'{size} style='max-width:100%'>"
+
+
+def png_img(png: bytes, alt: str, *, width: int | None = None) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    size = f" width='{width}'" if width else ""
+    return f"<img alt='{esc(alt)}' src='data:image/png;base64,{data}'{size} style='max-width:100%'>"
+
+
+def controls_html(*labels: str) -> str:
+    """The widget's controls drawn as inert labels (in the static picture; they work once the notebook runs)."""
+    pills = "".join(f"<span style='display:inline-block;border:1px solid #b8b8b8;border-radius:3px;"
+                    f"padding:0 8px;margin:2px 4px 2px 0;color:#444;background:#f2f2f2;font-size:90%'>"
+                    f"{esc(label)}</span>" for label in labels)
+    return f"<div style='margin:4px 0'>{pills}</div>"
 
 
 def parse_context(text: str) -> dict[str, str] | None:
@@ -224,8 +285,74 @@ class View:
         cache_key = (service, self.region, who)
         client = self._clients.get(cache_key)
         if client is None:
-            client = self._clients[cache_key] = self.cloud.client(service, region_name=self.region, principal=who)
+            client = self._clients[cache_key] = self.cloud.client(service, region_name=self.region, principal=who,
+                                                                  config=_WIDGET_CONFIG)
         return client
+
+    # ------------------------------------------------------------------ a key that is gone
+
+    def _fresh_key_controls(self) -> W.VBox:
+        """A note and a button, shown only when the widget's key was deleted (or waits for deletion)."""
+        self.key_gone = None
+        self.key_gone_note = W.HTML()
+        self.key_gone_note.add_class("kms-teach-key-gone")
+        self.fresh_key_button = button("Use a fresh key (CreateKey)", style="info", icon="plus",
+                                       css="kms-teach-fresh-key")
+        self.fresh_key_button.on_click(lambda _b: self.use_fresh_key())
+        self._fresh_box = W.VBox([self.key_gone_note, self.fresh_key_button])
+        self._fresh_box.layout.display = "none"
+        return self._fresh_box
+
+    def _fresh_key_args(self) -> dict:
+        """CreateKey's parameters for a key like the one this widget shows (a symmetric encryption key)."""
+        return {}
+
+    def _check_key(self, key_id: str) -> "ErrorInfo | None":
+        """Is the widget's key still usable? Shows the note and the fresh-key button when it is not."""
+        gone = None
+        try:
+            md = self.client("kms", as_caller=False).describe_key(KeyId=key_id)["KeyMetadata"]
+            if md["KeyState"] in ("PendingDeletion", "PendingReplicaDeletion"):
+                gone = ErrorInfo("KMSInvalidStateException", f"{md['Arn']} is pending deletion.", "DescribeKey")
+        except Exception as exc:
+            err = error_info(exc)
+            if err.code == "NotFoundException":
+                gone = err
+        self.key_gone = gone
+        if hasattr(self, "_fresh_box"):
+            if gone is None:
+                self._fresh_box.layout.display = "none"
+                self.key_gone_note.value = ""
+            else:
+                what = "was deleted" if gone.code == "NotFoundException" else "is scheduled for deletion"
+                self.key_gone_note.value = (
+                    f"<div style='background:{AMBER_BG};color:{INK};padding:6px 10px;border-left:6px solid #c77c02'>"
+                    f"The key this widget shows, <code>{esc(key_id)}</code>, {what} (perhaps by a later cell of "
+                    f"the notebook): KMS answers <b>{esc(gone.code)}</b>: {esc(gone.message)} Its ciphertexts "
+                    "cannot be decrypted now. Press the button to go on with a new key.</div>")
+                self._fresh_box.layout.display = ""
+        return gone
+
+    def use_fresh_key(self) -> str | None:
+        """CreateKey (as the account's root user) and show the new key instead; returns its key ID."""
+
+        def run():
+            md = self.client("kms", as_caller=False).create_key(
+                Description=f"a fresh key for the {type(self).__name__}", **self._fresh_key_args())["KeyMetadata"]
+            self._switch_key(md)
+            return md["KeyId"]
+
+        return self._act(run)
+
+    def _switch_key(self, metadata: dict) -> None:
+        self.key_id = metadata["KeyId"]
+
+    def _frame(self, children: list, css: str) -> W.VBox:
+        """The widget's container: the shared style first, then ``children``; CSS classes for tests and styles."""
+        box = W.VBox([W.HTML(VIEW_STYLE), *children])
+        box.add_class("kms-teach-view")
+        box.add_class(css)
+        return box
 
     def expand_principal(self, value: str | None) -> str | None:
         """``root``, ``user/alice``, ``role/admin`` or an ARN -> the ARN (None or "" -> the account's root user)."""
@@ -250,14 +377,19 @@ class View:
             arns += [r["Arn"] for r in page["Roles"]]
         return arns
 
-    def region_keys(self) -> list[tuple[str, str]]:
-        """(label, key ID) for every KMS key of the account in the Region, with aliases, state and description."""
-        kms = self.client("kms", as_caller=False)
+    def key_aliases(self) -> dict[str, list[str]]:
+        """key ID -> its aliases, for the account in the Region (every page of ListAliases)."""
         aliases: dict[str, list[str]] = {}
-        for page in kms.get_paginator("list_aliases").paginate():
+        for page in self.client("kms", as_caller=False).get_paginator("list_aliases").paginate():
             for a in page["Aliases"]:
                 if a.get("TargetKeyId"):
                     aliases.setdefault(a["TargetKeyId"], []).append(a["AliasName"])
+        return aliases
+
+    def region_keys(self) -> list[tuple[str, str]]:
+        """(label, key ID) for every KMS key of the account in the Region, with aliases, state and description."""
+        kms = self.client("kms", as_caller=False)
+        aliases = self.key_aliases()
         out = []
         for page in kms.get_paginator("list_keys").paginate():
             for k in page["Keys"]:
@@ -343,11 +475,31 @@ class View:
     def text(self) -> str:  # pragma: no cover - every widget overrides it
         return type(self).__name__
 
+    def _static_parts(self) -> list[str]:
+        """HTML for the static picture of what the widget shows now (each widget draws its own)."""
+        return [f"<pre style='line-height:1.3'>{esc(self.text())}</pre>"]
+
+    def static_html(self) -> str:
+        """A picture of the widget's present state, in HTML that needs no kernel and no widget manager.
+
+        It travels in the display bundle beside the live widget: JupyterLab shows it in a notebook that has
+        not run yet (untrusted outputs never use the widget renderer), GitHub shows it, and the committed
+        course notebooks keep only it (``tools/build_notebooks.py``)."""
+        try:
+            body = "".join(self._static_parts())
+        except Exception as exc:  # a picture must never break the display of the live widget
+            body = f"<pre>{esc(self.text())}</pre><div>({esc(error_info(exc))})</div>"
+        return (f"<div class='kms-teach-static' style='border:1px dashed #b8b8b8;border-radius:4px;padding:6px 10px;"
+                f"line-height:1.4;max-width:980px'><div style='font-size:85%;color:{GREY};margin-bottom:4px'>"
+                f"<b>{esc(type(self).__name__)}</b>: a picture of this widget as the notebook last ran. "
+                f"Run the notebook to use it.</div>{body}</div>")
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
         if isinstance(bundle, tuple):
             bundle = bundle[0]
         bundle = dict(bundle)
+        bundle["text/html"] = self.static_html()
         bundle["text/plain"] = self.text()
         return bundle
 

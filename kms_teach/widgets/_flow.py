@@ -9,8 +9,8 @@ import ipywidgets as W
 from .._crypto import BLOB_OVERHEAD, CryptoError, parse_blob_header
 from ._base import (
     snake,
-    BLUE, GREEN, GREY, INK, RED, RED_BG, ErrorInfo, SteppedView, button, context_text, error_info, esc,
-    parse_context, short_arn,
+    BLUE, GREEN, GREY, INK, RED, RED_BG, ErrorInfo, SteppedView, breakable, button, context_text, controls_html,
+    error_info, esc, parse_context, short_arn, svg_img,
 )
 from ._policy import decision_text
 
@@ -18,6 +18,17 @@ __all__ = ["EncryptFlow", "Step", "BOXES"]
 
 BOXES = ("application", "KMS", "authorization", "key store")
 OPERATIONS = ("Encrypt", "Decrypt", "GenerateDataKey")
+# What each box does in each operation: the second line of its label.
+_ROLES = {
+    "Encrypt": ("sends plaintext + key name", "finds the key", "may the caller kms:Encrypt?",
+                "encrypts with the current backing key"),
+    "Decrypt": ("sends only the ciphertext", "reads the key ID in the blob", "may the caller kms:Decrypt?",
+                "decrypts with the backing key the blob names"),
+    "GenerateDataKey": ("asks for a data key", "finds the key", "may the caller kms:GenerateDataKey?",
+                        "makes a data key, encrypts a copy"),
+}
+_RETURNS = {"Encrypt": "the ciphertext blob", "Decrypt": "the plaintext",
+            "GenerateDataKey": "the data key: plaintext + encrypted copy"}
 # Refusals that come from the key itself - its state, its usage, its key material - after authorization.
 _KEY_STORE_ERRORS = frozenset({
     "DisabledException", "KMSInvalidStateException", "KeyUnavailableException", "InvalidCiphertextException",
@@ -88,18 +99,37 @@ class EncryptFlow(SteppedView):
                                       placeholder="encryption context: one key=value a line",
                                       layout=W.Layout(width="60%", height="50px"))
         self.run_button = button("Run the call", style="primary", icon="play", css="kms-teach-run")
+        for control, css in ((self.operation, "kms-teach-operation"), (self.principal_box, "kms-teach-principal"),
+                             (self.plaintext_box, "kms-teach-plaintext"), (self.context_box, "kms-teach-context")):
+            control.add_class(css)
         self.diagram = W.HTML()
         self.diagram.add_class("kms-teach-flow-diagram")
         self.details = W.HTML()
         self.details.add_class("kms-teach-flow-step")
         self.run_button.on_click(lambda _b: self.run())
-        self.widget = W.VBox([
+        self.operation.observe(lambda _change: self._show_inputs(), names="value")
+        self.widget = self._frame([
             self.operation, self.principal_box, self.plaintext_box, self.context_box, W.HBox([self.run_button]),
-            self.error_area, self.diagram, self._navigation(), self.details,
-        ])
-        self.widget.add_class("kms-teach-encrypt-flow")
+            self.error_area, self._fresh_key_controls(), self.diagram, self._navigation(), self.details,
+        ], "kms-teach-encrypt-flow")
+        self._show_inputs()
         self._act(self._list_principals, refresh=False)
         self.run()
+
+    def _show_inputs(self) -> None:
+        """Only the inputs the chosen operation takes: Decrypt sends a ciphertext, GenerateDataKey no data."""
+        op = self.operation.value
+        needs_plaintext = op == "Encrypt" or (op == "Decrypt" and self.ciphertext is None
+                                              and self.ciphertext_made is None)
+        self.plaintext_box.layout.display = "" if needs_plaintext else "none"
+        self.plaintext_box.description = "plaintext" if op == "Encrypt" else "to encrypt first"
+
+    def _switch_key(self, metadata: dict) -> None:
+        self.key_id = metadata["KeyId"]
+        self.ciphertext = self.ciphertext_made = None
+        self._show_inputs()
+        self._run()
+        self._draw()
 
     def _root_kms(self):
         return self.client("kms", as_caller=False)
@@ -107,6 +137,7 @@ class EncryptFlow(SteppedView):
     def _run(self) -> None:
         self.steps, self.index, self.response, self.call_error, self.decision = [], 0, None, None, None
         op = self.operation.value
+        self._show_inputs()
         context = parse_context(self.context_box.value)
         who = self.expand_principal(self.principal_box.value)
         who_arn = who or f"arn:aws:iam::{self.cloud.account_id}:root"
@@ -117,6 +148,8 @@ class EncryptFlow(SteppedView):
         params: dict = {}
         blob_header = None
         key_ref = self.key_id
+        if op != "Decrypt" or (self.ciphertext is None and self.ciphertext_made is None):
+            self._check_key(self.key_id)
         if op == "Decrypt":
             blob = self._blob_for_decrypt(plaintext, context)
             params["CiphertextBlob"] = blob
@@ -125,6 +158,8 @@ class EncryptFlow(SteppedView):
                 key_ref = f"arn:aws:kms:{self.region}:{blob_header.account_id}:key/{blob_header.key_id}"
             except CryptoError:
                 blob_header = None
+            if blob_header is not None:
+                self._check_key(key_ref)
         else:
             params["KeyId"] = self.key_id
             if op == "Encrypt":
@@ -271,30 +306,42 @@ class EncryptFlow(SteppedView):
 
     def svg(self) -> str:
         cur = self.current
+        op = self.operation.value
         reached = {s.box for s in self.steps}
         failed = {s.box for s in self.steps if s.status != "ok"}
-        w, h, gap, top = 150, 54, 60, 30
-        parts = ["<svg class='kms-teach-flow' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 840 150' width='100%' "
-                 "style='max-width:840px;font-family:sans-serif'>",
+        roles = _ROLES[op]
+        # each box as wide as its two lines need (13 px and 10.5 px sans-serif)
+        widths = [max(len(box) * 8.0, len(role) * 5.9) + 24 for box, role in zip(BOXES, roles)]
+        h, gap, top, left = 58, 46, 30, 14
+        xs = []
+        x = left
+        for w in widths:
+            xs.append(x)
+            x += w + gap
+        width = x - gap + left
+        height = top + h + 48
+        parts = [f"<svg class='kms-teach-flow' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width:.0f} {height}' "
+                 f"width='{width:.0f}' style='max-width:100%;font-family:sans-serif'>",
                  "<defs><marker id='kt-flow-arrow' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' "
                  f"markerHeight='7' orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' fill='{GREY}'/></marker>"
                  "<marker id='kt-flow-arrow-hot' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='5' "
                  f"markerHeight='5' orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' fill='{BLUE}'/></marker>"
-                 "</defs><rect width='840' height='150' fill='#fff'/>"]
-        xs = [20 + i * (w + gap) for i in range(len(BOXES))]
+                 f"</defs><rect width='{width:.0f}' height='{height}' fill='#fff'/>",
+                 f"<text x='{left}' y='18' font-size='12' fill='{INK}' font-weight='bold'>{esc(op)}</text>"]
         for i in range(len(BOXES) - 1):
-            x1, x2 = xs[i] + w, xs[i + 1]
+            x1, x2 = xs[i] + widths[i], xs[i + 1]
             parts.append(f"<line x1='{x1 + 2}' y1='{top + h / 2}' x2='{x2 - 2}' y2='{top + h / 2}' stroke='{GREY}' "
                          "stroke-width='1.5' marker-end='url(#kt-flow-arrow)'/>")
         back_hot = cur is not None and cur.returning
         colour = BLUE if back_hot else "#bbb"
-        parts.append(f"<path d='M {xs[-1] + w / 2} {top + h} V {top + h + 30} H {xs[0] + w / 2} V {top + h + 3}' "
+        mid_last, mid_first = xs[-1] + widths[-1] / 2, xs[0] + widths[0] / 2
+        parts.append(f"<path d='M {mid_last} {top + h} V {top + h + 30} H {mid_first} V {top + h + 3}' "
                      f"fill='none' stroke='{colour}' stroke-width='{2.5 if back_hot else 1.2}' "
                      f"marker-end='url(#{'kt-flow-arrow-hot' if back_hot else 'kt-flow-arrow'})' "
                      "class='kms-teach-flow-return'/>")
-        parts.append(f"<text x='420' y='{top + h + 26}' font-size='11' text-anchor='middle' fill='{colour}'>"
-                     "response</text>")
-        for x, box in zip(xs, BOXES):
+        parts.append(f"<text x='{(mid_first + mid_last) / 2}' y='{top + h + 25}' font-size='11' text-anchor='middle' "
+                     f"fill='{BLUE if back_hot else '#888'}'>response: {esc(_RETURNS[op])}</text>")
+        for x, w, box, role in zip(xs, widths, BOXES, roles):
             here = cur is not None and cur.box == box and not cur.returning
             if box in failed:
                 fill, ink = (RED if here else RED_BG), ("#fff" if here else INK)
@@ -306,9 +353,11 @@ class EncryptFlow(SteppedView):
                 fill, ink = "#f4f4f4", "#999"
             dash = "" if box in reached else " stroke-dasharray='4 3'"
             parts.append(f"<g class='kms-teach-flow-box{' kms-teach-current' if here else ''}' data-box='{box}'>"
-                         f"<rect x='{x}' y='{top}' width='{w}' height='{h}' rx='8' fill='{fill}' stroke='#5a6b85'"
-                         f"{dash} stroke-width='{2.5 if here else 1}'/><text x='{x + w / 2}' y='{top + h / 2 + 5}' "
-                         f"font-size='14' text-anchor='middle' fill='{ink}'>{esc(box)}</text></g>")
+                         f"<rect x='{x}' y='{top}' width='{w:.0f}' height='{h}' rx='8' fill='{fill}' stroke='#5a6b85'"
+                         f"{dash} stroke-width='{2.5 if here else 1}'/><text x='{x + w / 2}' y='{top + 24}' "
+                         f"font-size='13' font-weight='bold' text-anchor='middle' fill='{ink}'>{esc(box)}</text>"
+                         f"<text x='{x + w / 2}' y='{top + 43}' font-size='10.5' text-anchor='middle' "
+                         f"fill='{ink}'>{esc(role)}</text></g>")
         parts.append("</svg>")
         return "".join(parts)
 
@@ -320,8 +369,8 @@ class EncryptFlow(SteppedView):
             self.details.value = ""
             return
         colour = {"ok": GREEN, "denied": RED, "failed": RED}[cur.status]
-        rows = "".join(f"<tr><td style='padding:1px 8px;color:{GREY};vertical-align:top'>{esc(k)}</td>"
-                       f"<td style='padding:1px 8px'><code style='word-break:break-all'>{esc(v)}</code></td></tr>"
+        rows = "".join(f"<tr><td style='text-align:left;padding:1px 8px;color:{GREY};vertical-align:top;white-space:nowrap'>"
+                       f"{esc(k)}</td><td style='text-align:left;padding:1px 8px'><code>{breakable(v)}</code></td></tr>"
                        for k, v in cur.items)
         error = ""
         if cur.error is not None:
@@ -329,7 +378,18 @@ class EncryptFlow(SteppedView):
                      f"border-left:6px solid {RED}'>AWS answers <b style='color:{RED}'>{esc(cur.error.code)}</b>: "
                      f"{esc(cur.error.message)}<br><i>The call stops here.</i></div>")
         self.details.value = (f"<div><b style='color:{colour}'>{esc(cur.box)}</b>: {esc(cur.title)}</div>"
-                              f"<table style='font-size:90%'>{rows}</table>{error}")
+                              f"<table style='font-size:90%;line-height:1.3'>{rows}</table>{error}")
+
+    def _static_parts(self) -> list[str]:
+        inputs = [f"operation: {self.operation.value}", f"as: {self.principal_box.value or 'root'}"]
+        if self.plaintext_box.layout.display != "none":
+            inputs.append(f"{self.plaintext_box.description}: {self.plaintext_box.value}")
+        if self.context_box.value:
+            inputs.append(f"context: {self.context_box.value}")
+        n = len(self.steps)
+        return [controls_html(*inputs, "Run the call"), svg_img(self.svg(), f"{self.operation.value} flow"),
+                controls_html("Back", f"step {self.index + 1} of {n}" if n else "no steps", "Next"),
+                self.details.value]
 
     def text(self) -> str:
         op = self.operation.value

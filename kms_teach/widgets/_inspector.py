@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import ipywidgets as W
 
 from .._crypto import BLOB_FIELDS, BLOB_HEADER_LEN, CryptoError, key_id_from_bytes, parse_blob_header
-from ._base import GREEN, INK, RED, View, button, error_info, esc, table_html, text_table
+from ._base import GREEN, GREY, INK, RED, View, button, controls_html, error_info, esc, table_html, text_table
 
 __all__ = ["CiphertextInspector", "BlobField"]
 
@@ -104,11 +104,12 @@ class CiphertextInspector(View):
         self.table.add_class("kms-teach-blob-fields")
         self.summary = W.HTML()
         self.paste = W.Text(placeholder="paste a base64 CiphertextBlob", layout=W.Layout(width="60%"))
+        self.paste.add_class("kms-teach-paste")
         self.inspect_button = button("Inspect", icon="search", css="kms-teach-inspect")
         self.inspect_button.on_click(self._on(lambda: self._set(self.paste.value)))
-        self.widget = W.VBox([self.summary, self.byte_map, self.table, W.HBox([self.paste, self.inspect_button]),
-                              self.error_area])
-        self.widget.add_class("kms-teach-ciphertext-inspector")
+        self.widget = self._frame([self.summary, self.byte_map, self.table,
+                                   W.HBox([self.paste, self.inspect_button]), self.error_area],
+                                  "kms-teach-ciphertext-inspector")
         if blob is not None:
             self.inspect(blob)
         else:
@@ -193,7 +194,10 @@ class CiphertextInspector(View):
             verdict = (f"<b style='color:{GREEN}'>Valid header.</b> Made by key <code>{esc(h.key_id)}</code> of "
                        f"account <code>{esc(h.account_id)}</code>, with backing key "
                        f"<code>{esc(h.key_material_id[:16])}…</code>")
-        lines = [f"<div>{len(self.blob)} bytes = {BLOB_HEADER_LEN}-byte header + "
+        lines = [f"<div style='color:{GREY};font-size:90%'>The layout below is kms_teach's own "
+                 "(docs/ciphertext-format.md). AWS does not publish the format of its ciphertexts; what they share "
+                 "is the idea: the blob names the KMS key and backing key, and is authenticated.</div>",
+                 f"<div>{len(self.blob)} bytes = {BLOB_HEADER_LEN}-byte header + "
                  f"{max(0, len(self.blob) - BLOB_HEADER_LEN - _TAG_LEN)}-byte ciphertext + {_TAG_LEN}-byte tag. "
                  f"{verdict}</div>"]
         if self.key_info is not None:
@@ -229,12 +233,18 @@ class CiphertextInspector(View):
         rows = []
         for i, f in enumerate(self.fields):
             colour = _PALETTE[i % len(_PALETTE)]
-            hexes = f.hex if len(f.raw) <= 32 else f.raw[:32].hex(" ") + f" … ({len(f.raw)} bytes)"
+            hexes = f.hex if len(f.raw) <= 8 else f.raw[:8].hex(" ") + " …"
+            decoded = f.decoded if len(f.decoded) <= 40 else f.decoded[:24] + "…"
             rows.append([f"<span style='background:{colour};color:{INK};padding:0 4px'>{f.offset}</span>",
                          str(f.length), f"<b>{esc(f.name)}</b>",
-                         f"<code style='font-size:85%'>{esc(hexes)}</code>", esc(f.meaning), esc(f.decoded)])
+                         f"<code style='font-size:85%;white-space:nowrap'>{esc(hexes)}</code>", esc(f.meaning),
+                         f"<span title='{esc(f.decoded)}'>{esc(decoded)}</span>"])
         return table_html(["offset", "length", "field", "hex", "meaning", "decoded"], rows, raw=True,
                           css_class="kms-teach-blob-table")
+
+    def _static_parts(self) -> list[str]:
+        return [self.summary.value, self.byte_map.value, self.table.value,
+                controls_html("paste a base64 CiphertextBlob", "Inspect")]
 
     def text(self) -> str:
         if not self.blob:

@@ -8,8 +8,8 @@ import ipywidgets as W
 
 from .. import envelope
 from ._base import (
-    AMBER_BG, BLUE, BLUE_BG, GREEN, GREY, GREY_BG, INK, RED, ErrorInfo, SteppedView, button, context_text,
-    error_info, esc, parse_context, text_table,
+    AMBER_BG, BLUE, BLUE_BG, GREEN, GREY, GREY_BG, INK, RED, ErrorInfo, SteppedView, breakable, button,
+    context_text, controls_html, error_info, esc, parse_context, svg_img, text_table,
 )
 
 __all__ = ["DataKeyLifecycle", "LifecycleStep"]
@@ -81,17 +81,20 @@ class DataKeyLifecycle(SteppedView):
             encryption_context if same else decrypt_context), placeholder="encryption context given to decrypt",
             layout=W.Layout(width="60%", height="46px"))
         self.run_button = button("Encrypt, then decrypt", style="primary", icon="play", css="kms-teach-run")
+        for control, css in ((self.principal_box, "kms-teach-principal"), (self.message_box, "kms-teach-message"),
+                             (self.context_box, "kms-teach-context"),
+                             (self.decrypt_context_box, "kms-teach-decrypt-context")):
+            control.add_class(css)
         self.diagram = W.HTML()
         self.diagram.add_class("kms-teach-lifecycle-diagram")
         self.details = W.HTML()
         self.details.add_class("kms-teach-lifecycle-step")
         self.run_button.on_click(lambda _b: self.run())
-        self.widget = W.VBox([
+        self.widget = self._frame([
             self.principal_box, self.message_box, self.context_box, self.decrypt_context_box,
-            W.HBox([self.run_button]), self.error_area, self.diagram,
+            W.HBox([self.run_button]), self.error_area, self._fresh_key_controls(), self.diagram,
             self._navigation(), self.details,
-        ])
-        self.widget.add_class("kms-teach-data-key-lifecycle")
+        ], "kms-teach-data-key-lifecycle")
         self._act(self._list_principals, refresh=False)
         self.run()
 
@@ -103,6 +106,7 @@ class DataKeyLifecycle(SteppedView):
         decrypt_context = parse_context(self.decrypt_context_box.value)
         kms = self.client("kms", principal=who) if who else self.client("kms", as_caller=False)
         data = self.message_box.value.encode("utf-8")
+        self._check_key(self.key_id)
 
         def sink(phase):
             return lambda event: self.steps.append(LifecycleStep(phase, event))
@@ -187,13 +191,13 @@ class DataKeyLifecycle(SteppedView):
                 rows.append(("data", f"{e.data_bytes} bytes in {e.chunks} chunk(s)"))
             if e.detail:
                 rows.append(("what happened", e.detail))
-            table = "".join(f"<tr><td style='padding:1px 8px;color:{GREY};vertical-align:top'>{esc(k)}</td>"
-                            f"<td style='padding:1px 8px'><code style='word-break:break-all'>{esc(v)}</code></td></tr>"
+            table = "".join(f"<tr><td style='text-align:left;padding:1px 8px;color:{GREY};vertical-align:top;white-space:nowrap'>"
+                            f"{esc(k)}</td><td style='text-align:left;padding:1px 8px'><code>{breakable(v)}</code></td></tr>"
                             for k, v in rows)
             warn = (f" <span style='background:{AMBER_BG};color:{INK};padding:0 6px'>the secret is in memory</span>"
                     if cur.secret_exposed else "")
             parts.append(f"<div><b style='color:{BLUE}'>{esc(cur.phase)}</b>: <b>{esc(e.step)}</b>{warn}</div>"
-                         f"<table style='font-size:90%'>{table}</table>")
+                         f"<table style='font-size:90%;line-height:1.3'>{table}</table>")
         if self.index == n - 1 or not n:
             if self.call_error is not None:
                 phase = "encryption" if self.encrypt_error else "decryption"
@@ -204,6 +208,22 @@ class DataKeyLifecycle(SteppedView):
                 parts.append(f"<div style='color:{GREEN if ok else RED}'>Decrypted {len(self.recovered)} bytes"
                              f"{': the original message' if ok else ' that differ from the message'}.</div>")
         self.details.value = "".join(parts)
+
+    def _switch_key(self, metadata: dict) -> None:
+        self.key_id = metadata["KeyId"]
+        self._run()
+        self._draw()
+
+    def _static_parts(self) -> list[str]:
+        n = len(self.steps)
+        inputs = [f"as: {self.principal_box.value or 'root'}", f"message: {self.message_box.value}"]
+        if self.context_box.value:
+            inputs.append(f"encrypt context: {self.context_box.value}")
+        if self.decrypt_context_box.value:
+            inputs.append(f"decrypt context: {self.decrypt_context_box.value}")
+        return [controls_html(*inputs, "Encrypt, then decrypt"), svg_img(self.svg(), "data key lifecycle"),
+                controls_html("Back", f"step {self.index + 1} of {n}" if n else "no steps", "Next"),
+                self.details.value]
 
     def text(self) -> str:
         out = [f"DataKeyLifecycle: envelope encryption under {self.key_id} as {self.principal_box.value or 'root'}"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import ipywidgets as W
 
 from ._base import (
-    AMBER_BG, GREEN, GREEN_BG, GREY, INK, KMS_ACTIONS, RED, RED_BG, View, button, context_text, esc, error_info,
-    normalize_action, parse_context, short_arn, table_html, text_table,
+    AMBER_BG, GREEN, GREEN_BG, GREY, INK, KMS_ACTIONS, RED, RED_BG, View, button, context_text, controls_html, esc,
+    error_info, normalize_action, parse_context, short_arn, table_html, text_table,
 )
 
 __all__ = ["PolicyExplainer", "RoleMatrix", "decision_html", "decision_text"]
@@ -33,7 +34,7 @@ def decision_html(decision) -> str:
         deciding = _is_deciding(r, decision)
         mark = ("DENY" if r.effect == "Deny" else "ALLOW") if r.applies else "-"
         rows.append([f"<span style='white-space:nowrap'>{'&#9654; ' if deciding else ''}{esc(mark)}</span>",
-                     esc(r.source), esc(r.label), esc(r.via or ""),
+                     f"<span style='white-space:nowrap'>{esc(r.source)}</span>", esc(r.label), esc(r.via or ""),
                      esc(r.detail)])
         classes.append("kms-teach-deciding" if deciding else ("kms-teach-applies" if r.applies else ""))
         if deciding:
@@ -46,6 +47,14 @@ def decision_html(decision) -> str:
               "counted); shaded = applies; grey = does not apply.</div>")
     return head + table_html(["", "source", "statement / grant", "counts via", "why"], rows, raw=True,
                              row_styles=styles, row_classes=classes, css_class="kms-teach-reasons") + legend
+
+
+def _action_header(action: str) -> str:
+    """``kms:ScheduleKeyDeletion`` as a column heading that wraps between words, never inside one."""
+    service, _, name = action.partition(":")
+    words = re.findall(r"[A-Z][a-z]*|[a-z]+|\d+", name) or [name]
+    return (f"<div title='{esc(action)}' style='font-weight:bold;line-height:1.2;text-align:center;"
+            f"font-size:90%'>{esc(service)}:<br>{'<wbr>'.join(esc(w) for w in words)}</div>")
 
 
 def decision_text(decision) -> str:
@@ -89,9 +98,9 @@ class PolicyExplainer(View):
         for control in (self.key, self.principal_box, self.action, self.context):
             control.observe(self._on(self._evaluate, refresh=False), names="value")
         self.refresh_button.on_click(self._on(lambda: None))
-        self.widget = W.VBox([self.key, self.principal_box, self.action, self.context, W.HBox([self.refresh_button]),
-                              self.error_area, self.result])
-        self.widget.add_class("kms-teach-policy-explainer")
+        self.widget = self._frame([self.key, self.principal_box, self.action, self.context,
+                                   W.HBox([self.refresh_button]), self.error_area, self.result],
+                                  "kms-teach-policy-explainer")
         self._act(lambda: self._fill(key_id, principal), refresh=False)
         self._quiet = False
         if self.last_error is None:  # else keep showing why the key or principals could not be listed
@@ -155,6 +164,13 @@ class PolicyExplainer(View):
                                            encryption_context=context)
         self.result.value = decision_html(self.decision)
 
+    def _static_parts(self) -> list[str]:
+        key = dict((kid, label) for label, kid in self.key.options).get(self.key.value, self.key.value)
+        inputs = [f"key: {key}", f"principal: {self.principal_box.value}", f"action: {self.action.value}"]
+        if self.context.value:
+            inputs.append(f"context: {self.context.value}")
+        return [controls_html(*inputs), self.result.value]
+
     def text(self) -> str:
         if self.decision is not None:
             out = "PolicyExplainer: " + decision_text(self.decision)
@@ -192,8 +208,11 @@ class RoleMatrix(View):
         self.explanation = W.HTML()
         self.explanation.add_class("kms-teach-cell-explanation")
         self.cells: dict[tuple[str, str], W.Button] = {}
-        children = [W.HTML("<b>principal \\ action</b>")]
-        children += [W.HTML(f"<b>{esc(a)}</b>") for a in self.actions]
+        children = [W.HTML("<div style='font-weight:bold;line-height:1.2;padding-top:4px'>principal \\ action</div>")]
+        headers = [W.HTML(_action_header(a)) for a in self.actions]
+        for h in headers:
+            h.add_class("kms-teach-matrix-header")
+        children += headers
         for p in self.principals:
             children.append(W.HTML(f"<code title='{esc(p)}'>{esc(short_arn(p))}</code>"))
             for a in self.actions:
@@ -203,7 +222,7 @@ class RoleMatrix(View):
                 self.cells[(p, a)] = b
                 children.append(b)
         self.grid_box = W.GridBox(children, layout=W.Layout(
-            grid_template_columns=f"minmax(140px, max-content) repeat({len(self.actions)}, minmax(110px, 1fr))",
+            grid_template_columns=f"minmax(140px, max-content) repeat({len(self.actions)}, minmax(104px, 1fr))",
             grid_gap="4px", width="100%"))
         self.grid_box.add_class("kms-teach-role-matrix")
         self.policy_editor = W.Textarea(layout=W.Layout(width="100%", height="300px"))
@@ -214,12 +233,11 @@ class RoleMatrix(View):
         self.apply_button.on_click(lambda _b: self.apply_policy())
         self.reload_button.on_click(self._on(lambda: None))
         self.status = W.HTML()
-        self.widget = W.VBox([
+        self.widget = self._frame([
             self.grid_box, self.error_area, self.explanation,
             W.HTML("<b>Key policy</b> (edit, then Apply: the grid is decided again)"),
             self.policy_editor, W.HBox([self.apply_button, self.reload_button]), self.status,
-        ])
-        self.widget.add_class("kms-teach-role-matrix-view")
+        ], "kms-teach-role-matrix-view")
         self.refresh()
 
     def _arn(self, principal: str | None) -> str:
@@ -306,6 +324,29 @@ class RoleMatrix(View):
                 b.description, b.button_style, b.tooltip = mark + "✔ allowed", "success", "allowed: click for why"
             else:
                 b.description, b.button_style, b.tooltip = mark + "✘ denied", "danger", "denied: click for why"
+
+    def _static_parts(self) -> list[str]:
+        head = "".join(f"<th style='padding:2px 6px;vertical-align:bottom'>{_action_header(a)}</th>"
+                       for a in self.actions)
+        body = []
+        for p in self.principals:
+            cells = []
+            for a in self.actions:
+                v = self.grid.get((p, a))
+                colour, bg, word = ((GREY, AMBER_BG, "? error") if v is None else
+                                    (GREEN, GREEN_BG, "✔ allowed") if v else (RED, RED_BG, "✘ denied"))
+                mark = "● " if (p, a) == self.selected else ""
+                cells.append(f"<td style='padding:3px 8px;text-align:center;background:{bg};color:{colour};"
+                             f"border:2px solid #fff;white-space:nowrap'><b>{mark}{word}</b></td>")
+            body.append(f"<tr><td style='text-align:left;padding:3px 8px;white-space:nowrap'><code>{esc(short_arn(p))}</code></td>"
+                        f"{''.join(cells)}</tr>")
+        grid = (f"<table style='border-collapse:collapse;line-height:1.3'><thead><tr><th style='text-align:left;"
+                f"padding:2px 6px'>principal \\ action</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+        policy = (f"<div style='margin-top:6px'><b>Key policy</b> (an editor once the notebook runs)</div>"
+                  f"<pre style='max-height:220px;overflow:auto;font-size:85%;line-height:1.25;border:1px solid #ddd;"
+                  f"padding:4px'>{esc(self.policy_editor.value)}</pre>")
+        return [grid, self.explanation.value, policy,
+                controls_html("Apply key policy (PutKeyPolicy)", "Reload (GetKeyPolicy)")]
 
     def text(self) -> str:
         rows = []

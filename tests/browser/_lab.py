@@ -45,6 +45,53 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def lab_env(home: Path, settings: Path) -> dict[str, str]:
+    return dict(os.environ,
+                JUPYTER_CONFIG_DIR=str(home / "config"),
+                JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+                JUPYTER_DATA_DIR=str(home / "data"),
+                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+                JUPYTERLAB_SETTINGS_DIR=str(settings),
+                PYTHONUNBUFFERED="1")
+
+
+def windowing_off(settings: Path) -> None:
+    """JupyterLab 4 renders only the cells near the viewport by default; the tests look for widgets anywhere
+    in the notebook, so every cell stays in the page."""
+    tracker = settings / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True, exist_ok=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+
+
+def wait_for_url(url: str, process: subprocess.Popen, timeout: float, tail) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError(f"nothing answered on {url} within {timeout} s:\n{tail()}")
+
+
+def stop_group(process: subprocess.Popen | None) -> None:
+    """Stop a server started with ``start_new_session`` and everything it started (its kernels)."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, 9)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=15)
+
+
 class Lab:
     """``python -m jupyterlab`` in its own config, runtime and settings folders under ``home``."""
 
@@ -62,36 +109,16 @@ class Lab:
         notif.mkdir(parents=True)
         (notif / "notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-        # JupyterLab 4 renders only the cells near the viewport by default; the test looks for
-        # widgets anywhere in the notebook, so every cell stays in the page.
-        tracker = settings / "@jupyterlab" / "notebook-extension"
-        tracker.mkdir(parents=True)
-        (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-        env = dict(os.environ,
-                   JUPYTER_CONFIG_DIR=str(self.home / "config"),
-                   JUPYTER_RUNTIME_DIR=str(self.home / "runtime"),
-                   JUPYTERLAB_WORKSPACES_DIR=str(self.home / "workspaces"),
-                   JUPYTERLAB_SETTINGS_DIR=str(settings),
-                   PYTHONUNBUFFERED="1")
+        windowing_off(settings)
         cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
                "--ServerApp.port_retries=0", f"--ServerApp.root_dir={self.root}",
                "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.allow_root=True",
                "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
                "--ContentsManager.allow_hidden=False"]
         self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                        cwd=self.root, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with {self.process.returncode}:\n{self.tail()}")
-            try:
-                with urllib.request.urlopen(self.url + "/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.25)
-        raise RuntimeError(f"JupyterLab did not answer on {self.url} within {timeout} s:\n{self.tail()}")
+        self.process = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                        env=lab_env(self.home, settings), cwd=self.root, start_new_session=True)
+        wait_for_url(self.url + "/api/status", self.process, timeout, self.tail)
 
     def tail(self, n: int = 40) -> str:
         try:
@@ -100,17 +127,9 @@ class Lab:
             return "(no log)"
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            # The whole session: the server and the kernels it started.
-            try:
-                os.killpg(self.process.pid, 15)
-                self.process.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(self.process.pid, 9)
-                self.process.wait(timeout=15)
-        self.log.close()
+        stop_group(self.process)
+        if self.process is not None:
+            self.log.close()
         self.process = None
 
 
@@ -139,6 +158,9 @@ CLEAR_ALL = """async () => {
 }"""
 
 RUN_ALL = """() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); return true; }"""
+
+IDLE = """() => { const k = window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel;
+  return !!k && k.status === 'idle'; }"""
 
 # Index of the first code cell whose source contains the marker (-1 if none).
 FIND_CELL = """(marker) => window.jupyterapp.shell.currentWidget.content.widgets
@@ -178,17 +200,31 @@ ERRORS_SHOWN = """() => Array.from(document.querySelectorAll(
 )).map(e => e.innerText.slice(0, 400))"""
 
 
+WIDGET_MISSING = ("model not found", "error displaying widget")
+
+
 class Notebook:
     """One open notebook tab: run it, ask its kernel, take screenshots."""
 
     def __init__(self, page, lab: Lab, name: str, shots: Path):
         self.page, self.lab, self.name, self.shots = page, lab, name, shots
+        self.console: list[str] = []
+        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
 
-    def open(self) -> None:
-        # A workspace of its own, reset: only this notebook is open.
-        workspace = self.name.split(".")[0]
+    def goto(self) -> None:
+        """Open the notebook as committed (its stored outputs), in a workspace of its own."""
+        workspace = self.name.replace("/", "-").split(".")[0]
         self.page.goto(f"{self.lab.url}/lab/workspaces/{workspace}/tree/{self.name}?reset")
         self.page.wait_for_function(KERNEL_READY, arg=self.name, timeout=90_000)
+
+    def widget_errors(self) -> list[str]:
+        """What the page says about widgets it cannot show (console, and the text JupyterLab puts instead)."""
+        shown = self.page.locator(".jp-OutputArea-output", has_text="Error displaying widget").count()
+        logged = [m for m in self.console if any(w in m.lower() for w in WIDGET_MISSING)]
+        return logged + (["Error displaying widget (in the page)"] * shown)
+
+    def open(self) -> None:
+        self.goto()
         assert self.page.evaluate(CLEAR_ALL) == 0, "clearing the outputs left execution counts behind"
 
     def open_and_run(self, timeout_ms: int = 180_000) -> None:
@@ -229,3 +265,7 @@ class Notebook:
         locator.scroll_into_view_if_needed()
         locator.screenshot(path=str(path))
         return path
+
+    def wait_idle(self, timeout_ms: int = 30_000) -> None:
+        """The kernel has finished what the last click asked of it."""
+        self.page.wait_for_function(IDLE, timeout=timeout_ms, polling=100)

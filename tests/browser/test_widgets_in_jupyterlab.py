@@ -1,23 +1,38 @@
 """The course in a real browser: JupyterLab on 127.0.0.1, driven by headless Chromium.
 
-Each test opens a copy of a course notebook, runs every cell, clicks a widget's buttons the way a
-learner would, and checks that the page shows what the Python side (asked in the same kernel)
-says happened. Screenshots go to ``artifacts/browser/`` (git-ignored) for a human to look at.
+For every course notebook, as a learner meets it:
 
-Chromium comes from the system (``tools/ensure-chromium``, which the README's test command runs,
-installs Debian's when missing); Playwright drives it through ``executable_path``.
+1. opened as committed, before anything runs: every widget shows its static picture (no "widget model
+   not found"), and every figure loads;
+2. Kernel > Restart and Run All: no error, no warning;
+3. then every widget of the notebook is driven the way a learner would (clicks, typed values), and the
+   page is checked against what the kernel (asked in the same session) says happened.
+
+And ``kms-teach course`` itself: it makes the learner's copy, prints the direct address of notebook 00,
+and JupyterLab there shows only the course's folders and no news toast.
+
+Screenshots go to ``artifacts/browser/`` (git-ignored) for a human to look at. Chromium comes from the
+system (``tools/ensure-chromium``); Playwright drives it through ``executable_path``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from ._lab import CHROMIUM_ARGS, Lab, Notebook, find_chromium
+from kms_teach.__main__ import prepare_course
+
+from ._lab import (
+    CHROMIUM_ARGS, KERNEL_READY, Lab, Notebook, find_chromium, free_port, lab_env, stop_group, wait_for_url,
+    windowing_off,
+)
 
 from playwright.sync_api import expect, sync_playwright
 
@@ -26,12 +41,20 @@ SHOTS = REPO / "artifacts" / "browser"
 
 pytestmark = pytest.mark.slow
 
+NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_screenshots():
+    """Only this run's screenshots are in artifacts/browser/: nobody looks at a stale one."""
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True)
+
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab-root")
-    for name in ("01_encrypt_decrypt.ipynb", "04_rotation_aliases_deletion.ipynb"):
-        shutil.copy(REPO / "notebooks" / name, root / name)
+    root = tmp_path_factory.mktemp("learner")
+    prepare_course(root, REPO)  # the learner's copy that `kms-teach course` makes
     server = Lab(tmp_path_factory.mktemp("lab-home"), root)
     server.start()
     yield server
@@ -60,104 +83,362 @@ def page(browser):
     context.close()
 
 
-def open_notebook(page, lab, name) -> Notebook:
-    nb = Notebook(page, lab, name, SHOTS)
-    nb.open_and_run()
-    assert nb.errors() == [], f"{name} showed errors when run in JupyterLab"
+def widget_cells(name: str) -> int:
+    nb = json.loads((REPO / "notebooks" / name).read_text(encoding="utf-8"))
+    return sum(1 for c in nb["cells"] if c["cell_type"] == "code"
+               and any("text/html" in o.get("data", {}) and "kms-teach-static" in "".join(o["data"]["text/html"])
+                       for o in c.get("outputs", [])))
+
+
+def figures(name: str) -> list[str]:
+    nb = json.loads((REPO / "notebooks" / name).read_text(encoding="utf-8"))
+    return [f for c in nb["cells"] if c["cell_type"] == "markdown"
+            for f in re.findall(r"\(figures/([\w-]+\.svg)\)", "".join(c["source"]))]
+
+
+IMAGES_LOADED = """(sel) => Array.from(document.querySelectorAll(sel)).map(i => [i.getAttribute('src') || '',
+  i.complete && i.naturalWidth > 0])"""
+
+
+def learner_opens(page, lab, name: str) -> Notebook:
+    """Open the committed notebook (pictures only), check it, then Restart and Run All as a learner would."""
+    nb = Notebook(page, lab, f"notebooks/{name}", SHOTS)
+    nb.goto()
+    stem = name.split("_")[0]
+    statics = page.locator(".kms-teach-static")
+    expected = widget_cells(name)
+    expect(statics).to_have_count(expected)
+    for i in range(expected):
+        pictures = statics.nth(i).locator("img")
+        for j in range(pictures.count()):
+            expect(pictures.nth(j)).to_have_js_property("complete", True)
+            assert pictures.nth(j).evaluate("i => i.naturalWidth") > 0, f"{name}: a widget picture did not load"
+    if expected:
+        nb.shot(statics.first, f"{stem}-before-running-first-widget")
+    wanted = figures(name)
+    if wanted:
+        page.wait_for_function("(n) => Array.from(document.querySelectorAll('.jp-RenderedMarkdown img'))"
+                               ".filter(i => i.complete && i.naturalWidth > 0).length >= n", arg=len(wanted))
+        loaded = page.evaluate(IMAGES_LOADED, ".jp-RenderedMarkdown img")
+        assert all(ok for _src, ok in loaded) and len(loaded) >= len(wanted), loaded
+        first = page.locator(".jp-RenderedMarkdown img").first
+        nb.shot(first, f"{stem}-figure-{wanted[0][:-4]}")
+    assert nb.widget_errors() == [], f"{name} before running: {nb.widget_errors()}"
+    page.screenshot(path=str(SHOTS / f"{stem}-before-running.png"))
+
+    assert page.evaluate(
+        "async () => { await window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs');"
+        " return true; }")
+    nb.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); return true; }")
+    # JupyterLab asks to confirm the restart: accept it the way a learner does.
+    dialog = page.locator(".jp-Dialog .jp-mod-accept")
+    dialog.wait_for(timeout=30_000)
+    dialog.click()
+    page.wait_for_function(ALL_RUN_AGAIN, timeout=240_000, polling=250)
+    assert nb.errors() == [], f"{name} showed errors after Restart and Run All: {nb.errors()}"
+    assert nb.widget_errors() == [], nb.widget_errors()
     return nb
 
 
-def test_flow_diagram_steps_in_the_browser_as_the_kernel_says(page, lab):
-    nb = open_notebook(page, lab, "01_encrypt_decrypt.ipynb")
+ALL_RUN_AGAIN = """() => {
+  const w = window.jupyterapp?.shell.currentWidget;
+  const k = w?.sessionContext?.session?.kernel;
+  if (!k || k.status !== 'idle' || k.connectionStatus !== 'connected') return false;
+  const cells = w.content.widgets.filter(c => c.model.type === 'code');
+  return cells.length > 0 && cells.every(c => c.model.executionCount !== null && c.promptNode?.textContent !== '[*]:');
+}"""
+
+
+def value(nb: Notebook, expr: str) -> str:
+    return nb.python(f"print({expr})").strip()
+
+
+# ---------------------------------------------------------------------- 00: no widget, the figures
+
+
+def test_00_runs_and_its_figures_show(page, lab):
+    nb = learner_opens(page, lab, "00_start_here.ipynb")
+    assert value(nb, "len(keys)") == "120"  # the paging section really read every page
+    page.screenshot(path=str(SHOTS / "00-after-run-all.png"), full_page=False)
+
+
+# ---------------------------------------------------------------------- 01
+
+
+def test_01_inspector_and_flow_after_run_all(page, lab):
+    nb = learner_opens(page, lab, "01_encrypt_decrypt.ipynb")
+    inspector = page.locator(".kms-teach-ciphertext-inspector")
+    expect(inspector).to_contain_text("Valid header")
+    expect(inspector).to_contain_text("AWS does not publish the format")
+    nb.shot(inspector, "01-inspector")
+    other = value(nb, "__import__('base64').b64encode(kms.encrypt(KeyId=other_key, Plaintext=b'pasted')['CiphertextBlob']).decode()")
+    inspector.locator(".kms-teach-paste input").fill(other)
+    inspector.locator(".kms-teach-inspect").click()
+    other_key = value(nb, "other_key")
+    expect(inspector.locator(".kms-teach-blob-fields")).to_contain_text(other_key[:8])
+    # the table is compact: about 11 rows, far from the 1,250 px it once took
+    assert inspector.locator(".kms-teach-blob-fields").bounding_box()["height"] < 520
+    nb.shot(inspector, "01-inspector-pasted")
+
     flow = page.locator(".kms-teach-encrypt-flow")
-    expect(flow).to_be_visible()
-    index, count = map(int, nb.python("print(flow.index, len(flow.steps))").split())
-    assert index == 0 and count >= 4, "a Decrypt flow has at least application, KMS, authorization, key store"
+    count = int(value(nb, "len(flow.steps)"))
     expect(flow).to_contain_text(f"step 1 of {count}")
-    before_svg = flow.locator(".kms-teach-flow-diagram").inner_html()
-    nb.shot(flow, "01-flow-step-1")
-
-    next_button = flow.locator(".kms-teach-next")
-    next_button.click()
-    expect(flow).to_contain_text(f"step 2 of {count}")
-    next_button.click()
-    expect(flow).to_contain_text(f"step 3 of {count}")
-
-    # The kernel moved with the clicks, and the page shows the step the kernel holds.
-    box, title, returning = nb.python(
-        "print(flow.current.box, flow.current.title, flow.current.returning, sep='\\n')").splitlines()
-    assert nb.python("print(flow.index)").strip() == "2"
+    assert not flow.locator(".kms-teach-plaintext").is_visible(), "Decrypt of a given blob needs no plaintext box"
+    nb.shot(flow, "01-flow-decrypt-step-1")
+    for n in (2, 3):
+        flow.locator(".kms-teach-next").click()
+        expect(flow).to_contain_text(f"step {n} of {count}")
+    title = value(nb, "flow.current.title")
     expect(flow.locator(".kms-teach-flow-step")).to_contain_text(title)
-    if returning == "False":
-        expect(flow.locator(".kms-teach-flow-box.kms-teach-current")).to_have_attribute("data-box", box)
-    assert flow.locator(".kms-teach-flow-diagram").inner_html() != before_svg
-    nb.shot(flow, "01-flow-step-3")
+    nb.shot(flow, "01-flow-decrypt-step-3")
+    # as the encrypt-only user: Decrypt stops at authorization, with AWS's error
+    flow.locator(".kms-teach-principal input").fill("user/frontend")
+    flow.locator(".kms-teach-run").click()
+    nb.wait_idle()
+    expect(flow).to_contain_text("step 1 of 3")  # application, KMS, authorization: and there it stops
+    flow.locator(".kms-teach-next").click()
+    flow.locator(".kms-teach-next").click()
+    expect(flow.locator(".kms-teach-flow-step")).to_contain_text("DENIED")
+    expect(flow.locator(".kms-teach-flow-step")).to_contain_text("AccessDeniedException")
+    nb.shot(flow, "01-flow-denied")
+    # Encrypt: the plaintext box appears, the flow runs to the response
+    flow.locator(".kms-teach-operation button", has_text="Encrypt").click()
+    flow.locator(".kms-teach-principal input").fill("root")
+    expect(flow.locator(".kms-teach-plaintext")).to_be_visible()
+    flow.locator(".kms-teach-run").click()
+    nb.wait_idle()
+    expect(flow).to_contain_text("step 1 of 5")
+    assert value(nb, "flow.response['KeyId'] == key_arn") == "True"
 
-    flow.locator(".kms-teach-back").click()
-    expect(flow).to_contain_text(f"step 2 of {count}")
-    assert nb.python("print(flow.index)").strip() == "1"
+
+# ---------------------------------------------------------------------- 02
 
 
-def test_rotation_timeline_and_key_state_machine_respond_to_clicks(page, lab):
-    # Cell by cell, as a learner reads it: section 4 of this notebook deletes the timeline's key.
-    nb = Notebook(page, lab, "04_rotation_aliases_deletion.ipynb", SHOTS)
-    nb.open()
-    timeline_cell = nb.run_through("timeline = RotationTimeline(")
-    assert nb.errors() == []
+def test_02_data_key_lifecycle_after_run_all(page, lab):
+    nb = learner_opens(page, lab, "02_data_keys.ipynb")
+    life = page.locator(".kms-teach-data-key-lifecycle")
+    expect(life).to_contain_text("step 1 of 8")
+    expect(life.locator(".kms-teach-lifecycle-step")).to_contain_text("the secret is in memory")
+    for n in range(2, 5):
+        life.locator(".kms-teach-next").click()
+        expect(life).to_contain_text(f"step {n} of 8")
+    expect(life.locator(".kms-teach-lifecycle-step")).to_contain_text("wiped")
+    nb.shot(life, "02-lifecycle-discarded")
+    life.locator(".kms-teach-decrypt-context textarea").fill("file=other.txt")
+    life.locator(".kms-teach-run").click()
+    nb.wait_idle()
+    decrypt_steps = value(nb, "[s.event.step for s in lifecycle.steps if s.phase == 'decrypt']")
+    assert decrypt_steps == "['read-encrypted-key']", "a wrong context stops before KMS is asked for the data key"
+    expect(life.locator(".kms-teach-lifecycle-diagram")).to_contain_text("the decryption stops")
+    nb.shot(life, "02-lifecycle-wrong-context")
 
-    # --- the rotation timeline: a sample, a year on the clock, a new backing key, the sample still decrypts
+
+# ---------------------------------------------------------------------- 03
+
+
+def test_03_role_matrix_after_run_all(page, lab):
+    nb = learner_opens(page, lab, "03_key_policies.ipynb")
+    matrix = page.locator(".kms-teach-role-matrix-view")
+    headers = matrix.locator(".kms-teach-matrix-header")
+    expect(headers).to_have_count(5)
+    boxes = [headers.nth(i).bounding_box() for i in range(5)]
+    for a, b in zip(boxes, boxes[1:]):
+        assert a["x"] + a["width"] <= b["x"] + 1, "the matrix's column headers overlap"
+    texts = [headers.nth(i).locator("div[title]").evaluate("e => e.scrollWidth <= e.clientWidth + 1") for i in range(5)]
+    assert all(texts), "a column heading is cut off"
+    cell = matrix.locator(".kms-teach-cell").nth(1)  # keyadmin x Decrypt
+    cell.click()
+    expect(matrix.locator(".kms-teach-cell-explanation")).to_contain_text("DENIED")
+    nb.shot(matrix, "03-role-matrix")
+    # give keyadmin Decrypt in the key policy, Apply, and the grid changes
+    policy = value(nb, "json.dumps(dict(notes_policy, Statement=notes_policy['Statement'] + [{'Sid': 'admin reads', "
+                       "'Effect': 'Allow', 'Principal': {'AWS': f'arn:aws:iam::{ACCOUNT}:user/keyadmin'}, "
+                       "'Action': 'kms:Decrypt', 'Resource': '*'}]))")
+    matrix.locator(".kms-teach-policy-editor textarea").fill(policy)
+    matrix.locator(".kms-teach-apply").click()
+    nb.wait_idle()
+    expect(matrix).to_contain_text("PutKeyPolicy succeeded")
+    assert value(nb, "cloud.explain(f'arn:aws:iam::{ACCOUNT}:user/keyadmin', 'kms:Decrypt', key_id).allowed") == "True"
+    expect(matrix.locator(".kms-teach-cell").nth(1)).to_contain_text("allowed")
+    # a policy AWS refuses is shown with AWS's error, and the draft is kept
+    matrix.locator(".kms-teach-policy-editor textarea").fill('{"Version": "2012-10-17", "Statement": [')
+    matrix.locator(".kms-teach-apply").click()
+    nb.wait_idle()
+    expect(matrix.locator(".kms-teach-error")).to_contain_text("MalformedPolicyDocumentException")
+    nb.shot(matrix, "03-role-matrix-refused")
+
+
+# ---------------------------------------------------------------------- 04
+
+
+def test_04_timeline_and_state_machine_after_run_all(page, lab):
+    nb = learner_opens(page, lab, "04_rotation_aliases_deletion.ipynb")
+    table = page.locator(".kms-teach-key-state-table")
+    expect(table).to_be_visible()
+    nb.shot(table, "04-key-state-table")
+
     timeline = page.locator(".kms-teach-rotation-timeline")
-    expect(timeline).to_be_visible()
-    before = int(nb.python("print(len(timeline.materials))"))
+    before = int(value(nb, "len(timeline.materials)"))
     expect(timeline).to_contain_text(f"{before} backing key(s)")
-    image_before = timeline.locator(".kms-teach-rotation-figure").get_attribute("src")
-    nb.shot(timeline, "04-timeline-before")
-
+    nb.shot(timeline, "04-timeline-after-run-all")
     timeline.locator(".kms-teach-encrypt-sample").click()
+    nb.wait_idle()
     expect(timeline.locator(".kms-teach-rotation-table")).to_contain_text("#1")
-    pinned = nb.python("print(timeline.samples[0].key_material_id)").strip()
+    pinned = value(nb, "timeline.samples[0].key_material_id")
     timeline.locator(".kms-teach-advance").click()
+    nb.wait_idle()
     expect(timeline).to_contain_text(f"{before + 1} backing key(s)")
-    assert int(nb.python("print(len(timeline.materials))")) == before + 1
-    current = nb.python("print(timeline.current_key_material_id)").strip()
-    assert current != pinned, "advancing a rotation period must make a new backing key current"
+    assert value(nb, "timeline.current_key_material_id") != pinned
     timeline.locator(".kms-teach-decrypt-samples").click()
+    nb.wait_idle()
     expect(timeline.locator(".kms-teach-rotation-table")).to_contain_text(f"ok, with {pinned[:12]}")
-    assert timeline.locator(".kms-teach-rotation-figure").get_attribute("src") != image_before
-    table = timeline.locator(".kms-teach-rotation-table").inner_text()
-    assert table.count("…") >= before + 1 and pinned[:16] in table and current[:16] in table
-    nb.shot(timeline, "04-timeline-after-a-year")
+    nb.shot(timeline, "04-timeline-a-year-later")
+    # a period AWS refuses: the box keeps it, and AWS's ValidationException is shown
+    timeline.locator(".kms-teach-period input").fill("30")
+    timeline.locator(".kms-teach-enable-rotation").click()
+    nb.wait_idle()
+    expect(timeline.locator(".kms-teach-error")).to_contain_text("ValidationException")
+    expect(timeline.locator(".kms-teach-error")).to_contain_text("greater than or equal to 90")
+    assert timeline.locator(".kms-teach-period input").input_value() == "30"
+    nb.shot(timeline, "04-timeline-period-refused")
 
-    # --- on through the notebook (the clicks above moved the clock a year; the lessons still hold)
-    nb.run_from(timeline_cell + 1)
-    assert nb.errors() == [], "the rest of the notebook failed after the timeline was used"
-
-    # --- the key state machine: a transition KMS makes, then one it refuses with AWS's error
     machine = page.locator(".kms-teach-key-state-machine")
-    expect(machine).to_be_visible()
-    expect(machine.locator(".kms-teach-key-info")).to_contain_text("Enabled")
+    diagram = machine.locator(".kms-teach-state-machine-diagram")
+    states = sorted(diagram.locator(".kms-teach-state").evaluate_all("els => els.map(e => e.dataset.state)"))
+    assert states == ["Deleted", "Disabled", "Enabled", "PendingDeletion"], states
+    nb.shot(machine, "04-state-machine-enabled")
     machine.locator(".kms-teach-disable").click()
+    nb.wait_idle()
     expect(machine.locator(".kms-teach-key-info")).to_contain_text("Disabled")
-    state = nb.python("print(kms.describe_key(KeyId=machine.key_id)['KeyMetadata']['KeyState'])").strip()
-    assert state == "Disabled"
-
     machine.locator(".kms-teach-cancel-deletion").click()
-    expect(machine.locator(".kms-teach-last-call")).to_contain_text("refused")
-    last_call = nb.python("print(machine.last_call)").strip()
-    code = re.search(r"refused: (\w+)", last_call)
-    assert code and code.group(1) == "KMSInvalidStateException"
+    nb.wait_idle()
     expect(machine.locator(".kms-teach-last-call")).to_contain_text("KMSInvalidStateException")
-    # The refusal left the key as it was, on both sides.
-    expect(machine.locator(".kms-teach-key-info")).to_contain_text("Disabled")
-    nb.shot(machine, "04-state-machine-refused")
-    page.screenshot(path=str(SHOTS / "04-page.png"))
+    machine.locator(".kms-teach-days input").fill("3")
+    machine.locator(".kms-teach-schedule-deletion").click()
+    nb.wait_idle()
+    expect(machine.locator(".kms-teach-error")).to_contain_text("ValidationException")
+    machine.locator(".kms-teach-days input").fill("7")
+    machine.locator(".kms-teach-schedule-deletion").click()
+    nb.wait_idle()
+    expect(machine.locator(".kms-teach-key-info")).to_contain_text("PendingDeletion")
+    expect(machine.locator(".kms-teach-key-info")).not_to_contain_text("datetime")
+    nb.shot(machine, "04-state-machine-pending-deletion")
+    machine.locator(".kms-teach-advance-days input").fill("7")
+    machine.locator(".kms-teach-advance").click()
+    nb.wait_idle()
+    expect(machine.locator(".kms-teach-key-info")).to_contain_text("The key is gone")
+    nb.shot(machine, "04-state-machine-gone")
+    machine.locator(".kms-teach-fresh-key").click()
+    nb.wait_idle()
+    expect(machine.locator(".kms-teach-key-info")).to_contain_text("Enabled")
+    assert value(nb, "machine.state") == "Enabled"
+
+
+# ---------------------------------------------------------------------- 05
+
+
+def test_05_key_ownership_after_run_all(page, lab):
+    nb = learner_opens(page, lab, "05_key_ownership.ipynb")
+    widget = page.locator(".kms-teach-key-ownership")
+    expect(widget.locator(".kms-teach-ownership-keys")).to_contain_text("alias/aws/s3")
+    keys = int(value(nb, "len(kms.list_keys()['Keys'])"))
+    widget.locator(".kms-teach-put-sse-s3").click()
+    nb.wait_idle()
+    assert int(value(nb, "len(kms.list_keys()['Keys'])")) == keys, "SSE-S3 must not create a key in the account"
+    label = value(nb, "[l for l, v in ownership.key_choice.options if v == managed['KeyId']][0]")
+    widget.locator(".kms-teach-key-choice select").select_option(label=label)
+    widget.locator(".kms-teach-try-disablekey").click()
+    nb.wait_idle()
+    expect(widget.locator(".kms-teach-ownership-attempts")).to_contain_text("AccessDeniedException")
+    widget.locator(".kms-teach-try-encrypt-through-s3").click()
+    nb.wait_idle()
+    expect(widget.locator(".kms-teach-ownership-attempts")).to_contain_text("s3.us-east-1.amazonaws.com")
+    assert value(nb, "ownership.attempts[-1].ok") == "True"
+    nb.shot(widget, "05-key-ownership")
+
+
+# ---------------------------------------------------------------------- 06
+
+
+def test_06_sign_verify_map_and_imported_key_states_after_run_all(page, lab):
+    nb = learner_opens(page, lab, "06_key_types.ipynb")
+    sign = page.locator(".kms-teach-sign-verify")
+    expect(sign.locator(".kms-teach-sign-diagram")).to_contain_text("valid")
+    nb.shot(sign, "06-sign-verify")
+    sign.locator(".kms-teach-tamper input").check()
+    sign.locator(".kms-teach-run").click()
+    nb.wait_idle()
+    expect(sign.locator(".kms-teach-sign-diagram")).to_contain_text("invalid")
+    expect(sign.locator(".kms-teach-sign-steps")).to_contain_text("KMSInvalidSignatureException")
+    nb.shot(sign, "06-sign-verify-tampered")
+    sign.locator(".kms-teach-spec select").select_option("RSA_2048")
+    sign.locator(".kms-teach-tamper input").uncheck()
+    sign.locator(".kms-teach-new-signing-key").click()
+    nb.wait_idle(60_000)
+    expect(sign).to_contain_text("RSA_2048")
+    expect(sign.locator(".kms-teach-sign-diagram")).to_contain_text("valid")
+
+    world = page.locator(".kms-teach-multi-region-map")
+    expect(world.locator(".kms-teach-mr-region[data-role='REPLICA']")).to_have_count(2)
+    nb.shot(world, "06-multi-region-map")
+    world.locator(".kms-teach-target select").select_option("eu-central-1")
+    world.locator(".kms-teach-replicate").click()
+    nb.wait_idle()
+    expect(world.locator(".kms-teach-mr-region[data-role='REPLICA']")).to_have_count(3)
+    world.locator(".kms-teach-mr-encrypt").click()
+    nb.wait_idle()
+    world.locator(".kms-teach-target select").select_option("us-west-2")
+    world.locator(".kms-teach-mr-decrypt").click()
+    nb.wait_idle()
+    expect(world.locator(".kms-teach-mr-table")).to_contain_text("AccessDeniedException")  # no key of the set there
+    world.locator(".kms-teach-target select").select_option("ap-southeast-2")
+    world.locator(".kms-teach-mr-decrypt").click()
+    nb.wait_idle()
+    expect(world.locator(".kms-teach-mr-link[data-kind='ok']")).to_have_count(1)
+    world.locator(".kms-teach-mr-rotate").click()
+    nb.wait_idle()
+    assert value(nb, "len({st['material'] for st in world.regions_state.values() if st['role']})") == "1"
+    nb.shot(world, "06-multi-region-map-travelled")
+
+    machine = page.locator(".kms-teach-key-state-machine")
+    states = machine.locator(".kms-teach-state").evaluate_all("els => els.map(e => e.dataset.state)")
+    assert "PendingImport" in states and "PendingReplicaDeletion" not in states, states
+    machine.locator(".kms-teach-delete-material").click()
+    nb.wait_idle()
+    expect(machine.locator(".kms-teach-key-info")).to_contain_text("PendingImport")
+    nb.shot(machine, "06-state-machine-imported")
+
+
+# ---------------------------------------------------------------------- 07
+
+
+def test_07_audit_viewer_after_run_all(page, lab):
+    nb = learner_opens(page, lab, "07_storage_audit_review.ipynb")
+    viewer = page.locator(".kms-teach-audit-trail")
+    expect(viewer.locator(".kms-teach-audit-table")).to_contain_text("encryption context")
+    times = viewer.locator(".kms-teach-audit-table tbody tr td:first-child").all_inner_texts()
+    assert len(set(times)) > 3, "the clock moved between events: their times differ"
+    viewer.locator(".kms-teach-context-filter input").fill("patient=7")
+    viewer.locator(".kms-teach-context-filter input").press("Enter")
+    nb.wait_idle()
+    expected = int(value(nb, "len(viewer.rows())"))
+    assert expected >= 3
+    expect(viewer.locator(".kms-teach-audit-table tbody tr")).to_have_count(expected)
+    expect(viewer.locator(".kms-teach-audit-table")).to_contain_text("intern")
+    nb.shot(viewer, "07-audit-who-read-record-7")
+    viewer.locator(".kms-teach-errors-only input").check()
+    nb.wait_idle()
+    expect(viewer.locator(".kms-teach-audit-table tbody tr")).to_have_count(1)
+    expect(viewer.locator(".kms-teach-audit-table")).to_contain_text("AccessDeniedException")
+
+
+# ---------------------------------------------------------------------- the quiz
 
 
 def test_quiz_answers_clicked_in_the_browser_are_saved_and_graded(page, lab):
     from kms_teach import grading
 
-    name = "quiz_kms-exam.ipynb"
-    shutil.copy(REPO / "exercises" / name, lab.root / name)
+    name = "exercises/quiz_kms-exam.ipynb"
     nb = Notebook(page, lab, name, SHOTS)
     nb.open()
     # A learner types their name in the cell, then runs it.
@@ -191,3 +472,62 @@ def test_quiz_answers_clicked_in_the_browser_are_saved_and_graded(page, lab):
     by_task = {t.task: t for t in report.tasks}
     assert report.assignment == "quiz_kms-exam" and report.score == 1 and report.max_score == 37
     assert by_task["limit"].passed and not by_task["fips"].passed and "Level 3" in by_task["fips"].message
+
+
+# ---------------------------------------------------------------------- kms-teach course
+
+
+def _tracked_files() -> dict[str, bytes]:
+    return {str(p.relative_to(REPO)): p.read_bytes() for folder in ("notebooks", "exercises")
+            for p in sorted((REPO / folder).rglob("*")) if p.is_file()}
+
+
+def test_course_command_opens_notebook_00_in_the_learners_copy(browser, tmp_path):
+    """The README's first command, as a learner on a remote machine runs it: --no-browser, then the address."""
+    tracked = _tracked_files()
+    home, lab_home = tmp_path / "my-course", tmp_path / "lab-home"
+    settings = lab_home / "settings"
+    windowing_off(settings)
+    port = free_port()
+    kms_teach = Path(sys.executable).with_name("kms-teach")
+    log = open(tmp_path / "course.log", "wb")
+    process = subprocess.Popen([str(kms_teach), "course", "--dir", str(home), "--no-browser", "--port", str(port),
+                                "--LabApp.expose_app_in_browser=True"],
+                               stdout=log, stderr=subprocess.STDOUT, env=lab_env(lab_home, settings),
+                               start_new_session=True)
+    try:
+        def tail():
+            return (tmp_path / "course.log").read_text(errors="replace")
+
+        direct = re.compile(r"http://127\.0\.0\.1:(\d+)/lab/tree/notebooks/00_start_here\.ipynb\?token=(\w+)")
+        deadline = time.monotonic() + 30
+        while not direct.search(tail()) and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        printed = direct.search(tail())
+        assert printed, f"no direct address of notebook 00 was printed:\n{tail()}"
+        assert int(printed.group(1)) == port
+        wait_for_url(f"http://127.0.0.1:{port}/api/status?token={printed.group(2)}", process, 90, tail)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        messages: list[str] = []
+        page.on("console", lambda m: messages.append(m.text))
+        page.goto(printed.group(0))
+        page.wait_for_function(KERNEL_READY, arg="notebooks/00_start_here.ipynb", timeout=90_000)
+        # the file browser shows the course's folders only
+        items = page.locator(".jp-DirListing-item .jp-DirListing-itemText")
+        page.locator(".jp-DirListing-item").first.wait_for()
+        page.locator(".jp-BreadCrumbs-home").click()
+        expect(items).to_have_count(2)
+        assert sorted(items.all_inner_texts()) == ["exercises", "notebooks"]
+        time.sleep(3)  # the news toast, if any, appears a moment after start
+        assert page.locator(".Toastify__toast").count() == 0, "JupyterLab's news toast appeared"
+        assert not [m for m in messages if "model not found" in m.lower()]
+        expect(page.locator(".jp-RenderedMarkdown h1").first).to_contain_text("00")
+        page.screenshot(path=str(SHOTS / "course-command-notebook-00.png"))
+        context.close()
+        # the learner's copy is theirs; the tracked notebooks are untouched
+        assert (home / "notebooks" / "00_start_here.ipynb").is_file()
+        assert _tracked_files() == tracked
+    finally:
+        stop_group(process)
+        log.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -20,9 +21,11 @@ from IPython.lib.pretty import pretty  # noqa: E402  (ipywidgets depends on IPyt
 
 from kms_teach._crypto import BLOB_FIELDS, BLOB_OVERHEAD, parse_blob_header  # noqa: E402
 from kms_teach.widgets import (  # noqa: E402
-    AuditTrailViewer, CiphertextInspector, DataKeyLifecycle, EncryptFlow, KeyStateMachine, PolicyExplainer,
-    RoleMatrix, RotationTimeline,
+    AuditTrailViewer, CiphertextInspector, DataKeyLifecycle, EncryptFlow, KeyOwnership, KeyStateMachine,
+    MultiRegionMap, PolicyExplainer, RoleMatrix, RotationTimeline, SignVerifyFlow, key_state_table,
 )
+from kms_teach.widgets._signing import verify_outside  # noqa: E402
+from kms_teach.widgets._states import states_for  # noqa: E402
 from kms_teach import envelope  # noqa: E402
 
 ACCT = "111122223333"
@@ -88,6 +91,9 @@ def _all_widgets(cloud, kms, key_id):
         AuditTrailViewer(cloud),
         EncryptFlow(cloud, key_id),
         DataKeyLifecycle(cloud, key_id),
+        KeyOwnership(cloud),
+        SignVerifyFlow(cloud),
+        MultiRegionMap(cloud, regions=["us-east-1", "eu-west-1"]),
     ]
 
 
@@ -411,9 +417,13 @@ def test_rotation_timeline_on_demand_errors_and_refresh(cloud, kms, key_id):
     w = RotationTimeline(cloud, key_id)
     w.buttons["rotate"].click()
     assert len(w.materials) == 2 and w.materials[-1]["rotation_type"] == "ON_DEMAND"
-    w.enable_rotation(30)  # below 90 days: boto3 refuses it (the API model's minimum) before sending
-    assert w.last_error.code == "ParamValidationError" and "RotationPeriodInDays" in w.last_error.message
-    assert not w.last_error.details  # bad input, not a bug: no traceback
+    w.period.value = 30  # below 90 days: the box lets it through, and KMS answers as AWS does
+    w.buttons["enable"].click()
+    assert w.last_error.code == "ValidationException" and w.last_error.operation == "EnableKeyRotation"
+    assert "'30' at 'rotationPeriodInDays'" in w.last_error.message and "greater than or equal to 90" in \
+        w.last_error.message
+    assert w.last_error.aws and not w.last_error.details  # AWS's answer, not a bug: no traceback
+    assert w.period.value == 30  # never silently turned into another period
     assert not kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
     kms.rotate_key_on_demand(KeyId=key_id)  # elsewhere
     assert len(w.materials) == 2
@@ -654,3 +664,236 @@ def test_lifecycle_shows_kms_refusals_in_the_phase_they_stop(cloud, kms, key_id,
     w.principal_box.value = "user/nobody"
     w.run()
     assert w.last_error is not None and w.last_error.code == "ValueError" and "nobody" in w.last_error.message
+
+
+# ---------------------------------------------------------------------- static pictures (before a notebook runs)
+
+
+def test_every_widget_carries_a_static_picture_an_untrusted_notebook_and_github_can_show(cloud, kms, key_id):
+    for w in _all_widgets(cloud, kms, key_id):
+        name = type(w).__name__
+        html = w._repr_mimebundle_()["text/html"]
+        assert html == w.static_html() and "kms-teach-static" in html and name in html, name
+        # an inline <svg> in HTML output is removed by JupyterLab's sanitizer: drawings travel as images
+        assert "<svg" not in html, name
+        assert "<script" not in html and "<style" not in html, name
+    flow = EncryptFlow(cloud, key_id)
+    assert "data:image/svg+xml;base64," in flow.static_html() and "Run the call" in flow.static_html()
+    timeline = RotationTimeline(cloud, key_id)
+    assert "data:image/png;base64," in timeline.static_html()
+
+
+# ---------------------------------------------------------------------- KeyStateMachine: the states of this kind of key
+
+
+def test_state_machine_draws_only_the_states_of_its_kind_of_key(cloud, kms, key_id):
+    w = KeyStateMachine(cloud, key_id)
+    assert w.states == ["Enabled", "Disabled", "PendingDeletion", "Deleted"]
+    assert "PendingImport" not in w.diagram.value and "material deleted" not in w.diagram.value
+    assert "Creating" not in w.diagram.value and "Unavailable" not in w.diagram.value
+    external = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    x = KeyStateMachine(cloud, external)
+    assert x.state == "PendingImport" and "PendingImport" in x.states
+    assert ("ImportKeyMaterial", "Enabled") in x.transitions_from()
+    assert x.buttons["DeleteImportedKeyMaterial"].layout.display == ""
+    assert w.buttons["DeleteImportedKeyMaterial"].layout.display == "none"
+    primary = kms.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    kms.replicate_key(KeyId=primary, ReplicaRegion="eu-west-1")
+    p = KeyStateMachine(cloud, primary)
+    assert "PendingReplicaDeletion" in p.states and "Creating" not in p.states and "Updating" in p.states
+    replica = KeyStateMachine(cloud, primary, region="eu-west-1")
+    assert "Creating" in replica.states and "PendingReplicaDeletion" not in replica.states
+    assert states_for(None) == ["Enabled", "Disabled", "PendingDeletion", "Deleted"]
+
+
+def test_state_machine_shows_dates_for_people_and_aws_judges_the_window(cloud, kms, key_id):
+    w = KeyStateMachine(cloud, key_id)
+    w.days.value = 3  # a box, not a slider: the learner can ask for what AWS refuses
+    w.buttons["ScheduleKeyDeletion"].click()
+    assert w.last_error.code == "ValidationException" and "greater than or equal to 7" in w.last_error.message
+    w.schedule_deletion(days=8)
+    assert "datetime" not in w.last_call and "tzinfo" not in w.last_call
+    assert re.search(r"DeletionDate 2026-01-09 09:00 UTC", w.last_call), w.last_call
+
+
+def test_state_machine_offers_a_fresh_key_once_the_key_is_gone(cloud, kms, key_id):
+    w = KeyStateMachine(cloud, key_id)
+    w.schedule_deletion(days=7)
+    w.advance(days=7)
+    assert w.gone and w._fresh_box.layout.display == ""
+    w.fresh_key_button.click()
+    assert not w.gone and w.state == "Enabled" and w.key_id != key_id
+    assert kms.describe_key(KeyId=w.key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert w._fresh_box.layout.display == "none"
+
+
+# ---------------------------------------------------------------------- widgets whose key was deleted elsewhere
+
+
+def test_timeline_says_plainly_its_key_was_deleted_and_goes_on_with_a_fresh_one(cloud, kms, key_id):
+    w = RotationTimeline(cloud, key_id)
+    w.encrypt_sample("before")
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    w.refresh()
+    assert w.key_gone.code == "KMSInvalidStateException" and "scheduled for deletion" in w.key_gone_note.value
+    cloud.clock.advance(days=7)
+    w.advance(days=1)  # the clock still moves; the widget does not pretend the key is there
+    assert w.last_error is None and w.key_gone.code == "NotFoundException"
+    assert "was deleted" in w.key_gone_note.value and "deleted" in w.info.value
+    w.encrypt_sample("after")
+    assert w.last_error.code == "NotFoundException"
+    new = w.use_fresh_key()
+    assert new and new != key_id and w.key_gone is None and w.samples == [] and len(w.materials) == 1
+    assert w.encrypt_sample("fresh").key_material_id == w.current_key_material_id
+
+
+def test_flow_and_lifecycle_notice_a_deleted_key(cloud, kms, key_id):
+    flow = EncryptFlow(cloud, key_id)
+    life = DataKeyLifecycle(cloud, key_id)
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    cloud.clock.advance(days=7)
+    flow.run()
+    life.run()
+    assert flow.key_gone.code == "NotFoundException" and life.key_gone.code == "NotFoundException"
+    flow.use_fresh_key()
+    life.use_fresh_key()
+    assert flow.steps[-1].status == "ok" and flow.key_id != key_id
+    assert life.call_error is None and life.recovered is not None
+
+
+def test_flow_shows_only_the_inputs_of_its_operation(cloud, kms, key_id):
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+    w = EncryptFlow(cloud, key_id, operation="Decrypt", ciphertext=blob)
+    assert w.plaintext_box.layout.display == "none"
+    w.operation.value = "Encrypt"
+    assert w.plaintext_box.layout.display == ""
+    w.operation.value = "GenerateDataKey"
+    assert w.plaintext_box.layout.display == "none"
+    assert "makes a data key" in w.svg() or "asks for a data key" in w.svg()
+
+
+# ---------------------------------------------------------------------- compact and readable
+
+
+def test_tables_are_compact_and_headings_wrap_between_words(cloud, kms, key_id):
+    from kms_teach.widgets._base import VIEW_STYLE, breakable, table_html
+    from kms_teach.widgets._policy import _action_header
+
+    assert "line-height:1.4" in VIEW_STYLE and "line-height:1.3" in table_html(["a"], [["b"]])
+    assert breakable("arn:aws:kms:us-east-1:1:key/abc") == "arn:<wbr>aws:<wbr>kms:<wbr>us-<wbr>east-<wbr>1:<wbr>1:<wbr>key/<wbr>abc"
+    assert "Schedule<wbr>Key<wbr>Deletion" in _action_header("kms:ScheduleKeyDeletion")
+    w = CiphertextInspector(kms.encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"])
+    assert "word-break:break-all" not in w.table.value
+    assert all("kms-teach-view" in v.widget._dom_classes for v in (w, KeyStateMachine(cloud, key_id)))
+
+
+# ---------------------------------------------------------------------- AuditTrailViewer: the encryption context
+
+
+def test_audit_viewer_shows_and_filters_the_encryption_context(cloud, kms, key_id):
+    for patient in ("7", "8", "7"):
+        cloud.clock.advance(minutes=5)
+        kms.encrypt(KeyId=key_id, Plaintext=b"chart", EncryptionContext={"patient": patient})
+    w = AuditTrailViewer(cloud)
+    assert "encryption context" in w.table.value and "patient=8" in w.table.value.replace("<wbr>", "")
+    w.context_filter.value = "patient=7"
+    rows = w.rows()
+    assert len(rows) == 2 and all(r["context"] == {"patient": "7"} for r in rows)
+    assert rows[0]["time"] != rows[1]["time"]  # the clock moved between them
+    w.context_filter.value = "patient"
+    assert w.last_error.code == "ValueError"
+
+
+# ---------------------------------------------------------------------- KeyOwnership
+
+
+def test_key_ownership_makes_each_kind_of_key_appear_and_tries_what_aws_allows(cloud, kms, key_id):
+    kms.create_alias(AliasName="alias/mine", TargetKeyId=key_id)
+    w = KeyOwnership(cloud, bucket="ownership-test")
+    assert [(r["alias"], r["manager"]) for r in w.keys] == [("alias/mine", "CUSTOMER")]
+    w.put_object("AES256")
+    w.refresh()
+    assert len(w.keys) == 1 and "AWS owned keys" in w.list_area.value  # SSE-S3: no key in the account
+    w.put_object("aws:kms")
+    w.refresh()
+    managed = [r for r in w.keys if r["manager"] == "AWS"]
+    assert [r["alias"] for r in managed] == ["alias/aws/s3"] and managed[0]["rotation"] == "every 365 days"
+    direct = w.try_action("Encrypt directly", "alias/aws/s3")
+    assert not direct.ok and direct.answer.startswith("AccessDeniedException")
+    via = w.try_action("Encrypt through S3", "alias/aws/s3")
+    assert via.ok and via.via == "s3.us-east-1.amazonaws.com" and via.caller == "root (111122223333)"
+    assert not w.try_action("DisableKey", "alias/aws/s3").ok and w.try_action("DisableKey", "alias/mine").ok
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+    assert w.try_action("GetKeyPolicy", "alias/aws/s3").ok
+    w.try_action("Sing", "alias/mine")
+    assert w.last_error.code == "ValueError"
+    assert "refused" in w.results.value and "via s3.us-east-1.amazonaws.com" in w.results.value
+
+
+# ---------------------------------------------------------------------- SignVerifyFlow
+
+
+def test_sign_verify_flow_signs_in_kms_and_verifies_outside_with_the_public_key_alone(cloud, kms):
+    w = SignVerifyFlow(cloud, key_spec="ECC_NIST_P256")
+    assert [(s.where, s.name, s.ok) for s in w.steps] == [
+        ("KMS", "Sign", True), ("KMS", "GetPublicKey", True), ("outside", "verify", True), ("KMS", "Verify", True)]
+    md = kms.describe_key(KeyId=w.key_id)["KeyMetadata"]
+    assert md["KeyUsage"] == "SIGN_VERIFY" and md["KeySpec"] == "ECC_NIST_P256"
+    w.tamper.value = True
+    w.run()
+    assert not w.steps[2].ok and not w.steps[3].ok and "KMSInvalidSignatureException" in w.steps[3].detail
+    assert "✘ invalid" in w.diagram.value
+    for spec in ("RSA_2048", "ECC_NIST_EDWARDS25519", "ECC_SECG_P256K1"):
+        w.tamper.value = False
+        w.new_key(spec)
+        assert w.metadata["KeySpec"] == spec and w.steps[2].ok, (spec, w.steps)
+
+
+def test_verify_outside_checks_every_signing_family_against_kms(cloud, kms):
+    cases = [("RSA_2048", "RSASSA_PSS_SHA_256"), ("RSA_2048", "RSASSA_PKCS1_V1_5_SHA_384"),
+             ("ECC_NIST_P384", "ECDSA_SHA_384"), ("ECC_NIST_EDWARDS25519", "ED25519_SHA_512")]
+    for spec, algorithm in cases:
+        key = kms.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+        sig = kms.sign(KeyId=key, Message=b"m", SigningAlgorithm=algorithm)["Signature"]
+        public = kms.get_public_key(KeyId=key)["PublicKey"]
+        assert verify_outside(public, algorithm, b"m", sig), (spec, algorithm)
+        assert not verify_outside(public, algorithm, b"n", sig), (spec, algorithm)
+
+
+# ---------------------------------------------------------------------- MultiRegionMap
+
+
+def test_multi_region_map_replicates_and_decrypts_across_regions(cloud):
+    w = MultiRegionMap(cloud)
+    assert w.key_id.startswith("mrk-") and w.regions_state["us-east-1"]["role"] == "PRIMARY"
+    w.replicate("eu-west-1")
+    assert "Creating" in w.last_call and w.regions_state["eu-west-1"]["role"] == "REPLICA"
+    travel = w.encrypt_in("us-east-1")
+    w.decrypt_in("eu-west-1")
+    assert travel.ok and "order 1001" in travel.answer
+    assert "data-kind='ok'" in w.map.value and "data-kind='share'" in w.map.value
+    w.encrypt_in("eu-west-1")
+    t = w.decrypt_in("ap-southeast-2")  # no key of the set there
+    assert not t.ok and t.answer.startswith("AccessDeniedException") and "data-kind='fail'" in w.map.value
+    before = w.regions_state["us-east-1"]["material"]
+    w.rotate()
+    materials = {st["material"] for st in w.regions_state.values() if st["role"]}
+    assert len(materials) == 1 and before not in materials
+    w.make_primary("eu-west-1")
+    w.refresh()
+    assert w.regions_state["eu-west-1"]["role"] == "PRIMARY" and w.regions_state["us-east-1"]["role"] == "REPLICA"
+    w.replicate("eu-west-1")  # already there
+    assert w.last_error is not None and "refused" in w.status.value
+
+
+# ---------------------------------------------------------------------- the key state table
+
+
+def test_key_state_table_is_what_kms_answers_in_each_state():
+    table = key_state_table()
+    assert table.works("Encrypt", "Enabled") and not table.works("Encrypt", "Disabled")
+    assert table.cells[("Encrypt", "Disabled")] == "DisabledException"
+    assert table.cells[("Decrypt", "PendingDeletion")] == "KMSInvalidStateException"
+    assert table.works("CancelKeyDeletion", "PendingDeletion") and not table.works("CancelKeyDeletion", "Enabled")
+    assert table.works("DescribeKey", "PendingImport") and not table.works("Encrypt", "PendingImport")
+    assert "kms-teach-key-state-table" in table._repr_html_() and "DisabledException" in repr(table)

@@ -5,6 +5,7 @@ teaches the wrong thing fail.
 """
 
 from ._cells import code, md
+from ._course import next_cell_text
 
 FILENAME = "01_encrypt_decrypt.ipynb"
 
@@ -25,10 +26,12 @@ def cells():
             By the end of this notebook you will be able to:
 
             - list the steps KMS takes for `Encrypt` and for `Decrypt`, and say where the key is at each one;
-            - find the KMS key ID and the backing key inside a ciphertext, and explain why `Decrypt` needs no key ID;
+            - explain why `Decrypt` needs no key ID, and find which key and backing key a ciphertext needs;
             - give one person permission to encrypt but not to decrypt, and show it working;
-            - use an encryption context, and predict when `Decrypt` will refuse a ciphertext;
-            - say what `IncorrectKeyException` and `InvalidCiphertextException` mean.
+            - use an encryption context, predict when `Decrypt` will refuse a ciphertext, and give a user
+              access limited to one encryption context with a grant;
+            - say what `IncorrectKeyException` and `InvalidCiphertextException` mean;
+            - run the course notes' aws CLI commands against the notebook's own KMS.
         """),
         md("""
             ## 1. Setting up
@@ -87,40 +90,46 @@ def cells():
             print("the plaintext is not in the audit trail:", plans.decode() not in str(cloud.audit.events))
         """),
         md("""
-            The ciphertext is 106 bytes longer than the plaintext. Those extra bytes are what makes `Decrypt`
-            work without you naming a key. Let's look at them.
+            The ciphertext is longer than the plaintext: besides the encrypted data it carries what KMS needs to
+            decrypt it later. That is what lets `Decrypt` work without you naming a key.
 
             ## 3. What a ciphertext carries
 
             ### Concept
 
-            A KMS ciphertext is not only scrambled data. It starts with a **header** that names the KMS key (and
-            which of its backing keys) that encrypted it. The header is not secret, but it is *authenticated*:
-            change one byte and decryption fails. kms_teach's layout is documented in
-            `docs/ciphertext-format.md` (real AWS uses a different, undocumented layout with the same idea).
+            A KMS ciphertext blob is not only scrambled data. KMS adds **metadata that identifies the KMS key**
+            (and the backing key) that encrypted it, so that `Decrypt` can find the key by itself. AWS says so
+            in the `Decrypt` API reference ("KMS can get this information from metadata that it adds to the
+            symmetric ciphertext blob") but does not publish the blob's format: treat the blob as opaque bytes
+            and ask KMS. The metadata is not secret, but it is *authenticated*: change one byte and decryption
+            fails, as notebook 00 showed.
+
+            `Decrypt` tells you what the blob named: the key's ARN, and `KeyMaterialId`, the backing key it used.
         """),
         code("""
-            import uuid
-
-            account = int.from_bytes(ciphertext[4:10], "big")
-            key_id_inside = str(uuid.UUID(bytes=ciphertext[10:26]))
-            material_inside = ciphertext[26:58].hex()
+            answer = kms.decrypt(CiphertextBlob=ciphertext)
             current_material = kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"]
 
-            print("magic + version:      ", ciphertext[:3])
-            print("account in the header:", f"{account:012d}")
-            print("key ID in the header is our key:  ", key_id_inside == key_id)
-            print("backing key in the header is the current one:", material_inside == current_material)
-            assert key_id_inside == key_id and material_inside == current_material
+            print("the blob named the key:        ", answer["KeyId"] == key_arn)
+            print("and the current backing key:   ", answer["KeyMaterialId"] == current_material)
+            print("we never said which key to use: the call had only CiphertextBlob")
+            assert answer["Plaintext"] == plans and answer["KeyMaterialId"] == current_material
         """),
         md("""
-            The **ciphertext inspector** labels every byte of the header for you (with a kernel running you can
-            paste another ciphertext into it). Without a kernel, the text below the widget shows the same fields.
+            ### Aside: how the simulator does it
+
+            `kms_teach` has to put that metadata somewhere too. Its own layout (documented in
+            `docs/ciphertext-format.md`, and **not** AWS's, which is not public) is a 90-byte header with the
+            account, the key ID and the backing key's ID, then the AES-256-GCM ciphertext and its tag. The
+            **ciphertext inspector** labels every byte of a simulator blob; with a kernel running you can paste
+            another one (base64, as the aws CLI prints it) into it. Nothing later in the course depends on this
+            layout.
         """),
         code("""
             from kms_teach.widgets import CiphertextInspector, EncryptFlow
 
-            CiphertextInspector(ciphertext, cloud=cloud)
+            inspector = CiphertextInspector(ciphertext, cloud=cloud)
+            inspector
         """, tags=["nbval-ignore-output"]),
         md("""
             ## 4. The decrypt flow
@@ -128,8 +137,8 @@ def cells():
             ### Concept
 
             `Decrypt` is the encrypt flow in reverse, with one difference: **you don't name a key**. KMS reads the
-            key ID from the ciphertext's header, checks that *you* may use `kms:Decrypt` with *that* key, checks
-            the key's state, picks the backing key the header names (even if the key has been rotated since), and
+            key ID from the ciphertext's metadata, checks that *you* may use `kms:Decrypt` with *that* key, checks
+            the key's state, picks the backing key the ciphertext names (even if the key has been rotated since), and
             returns the plaintext.
         """),
         code("""
@@ -207,8 +216,12 @@ def cells():
             statement it considered and marks what decided.
         """),
         code("""
+            import textwrap
+
             decision = cloud.explain("arn:aws:iam::111122223333:user/frontend", "kms:Decrypt", key_id)
-            print(decision.explain().replace(key_arn, "<key ARN>"))
+            for line in decision.explain().replace(key_arn, "<key ARN>").splitlines():  # wrapped between words
+                print(textwrap.fill(line, 110, subsequent_indent=" " * (len(line) - len(line.lstrip()) + 4),
+                                    break_long_words=False, break_on_hyphens=False))
             assert not decision.allowed
         """),
         md("""
@@ -248,64 +261,134 @@ def cells():
             print("the audit trail records the context:", logged["requestParameters"]["encryptionContext"])
         """),
         md("""
+            Every failure above is the same `InvalidCiphertextException`, KMS's answer whenever a ciphertext
+            cannot be authenticated: a wrong or missing encryption context, or a ciphertext that was changed.
+            KMS does not say which, on purpose: a precise error would help an attacker guess the context.
+
+            ### Permissions that depend on the encryption context
+
+            Because KMS sees the encryption context of every request, permissions can depend on it. A
+            multi-tenant application can keep one key for all its tenants and still let a reporting user read
+            only tenant `acme`'s records. One way is a key policy (or IAM policy) statement with the condition
+            key `kms:EncryptionContext:tenant` (notebook 03 writes such statements); another is a **grant**:
+            a permission attached to the key for one grantee, which may carry a constraint on the encryption
+            context (notebook 03 covers grants in full). Here the account's root user grants `reporter`
+            `Decrypt`, only for requests whose context is exactly `{"tenant": "acme"}`:
+        """),
+        code("""
+            iam = cloud.client("iam")
+            iam.create_user(UserName="reporter")
+            reporter_arn = "arn:aws:iam::111122223333:user/reporter"
+            reporter = cloud.client("kms", region_name="us-east-1", principal=reporter_arn)
+
+            acme = kms.encrypt(KeyId=key_id, Plaintext=b"acme: 12 robots", EncryptionContext={"tenant": "acme"})["CiphertextBlob"]
+            globex = kms.encrypt(KeyId=key_id, Plaintext=b"globex: 3 robots", EncryptionContext={"tenant": "globex"})["CiphertextBlob"]
+
+            grant = kms.create_grant(KeyId=key_id, GranteePrincipal=reporter_arn, Operations=["Decrypt"],
+                                     Constraints={"EncryptionContextEquals": {"tenant": "acme"}})
+            print("reporter reads acme:  ", reporter.decrypt(CiphertextBlob=acme, EncryptionContext={"tenant": "acme"},
+                                                               GrantTokens=[grant["GrantToken"]])["Plaintext"])
+            try:
+                reporter.decrypt(CiphertextBlob=globex, EncryptionContext={"tenant": "globex"})
+            except ClientError as err:
+                print("reporter reads globex:", err.response["Error"]["Code"])
+            else:
+                raise AssertionError("the grant covers only tenant acme")
+        """),
+        md("""
             ## 7. The same with the aws CLI
 
             ### Concept
 
             The course notes encrypt a file with the **aws CLI**. `cloud.serve()` puts this notebook's cloud
-            behind a local HTTP endpoint that speaks AWS's protocols and checks real request signatures, and
-            `handle.env` holds the environment variables that point the stock aws CLI at it (the endpoint URL,
-            and access keys that this cloud's IAM issued to the account's root user). The two commands below
-            are the notes' commands, verbatim: encrypt a file with `alias/catrobot`, base64-decode the
-            ciphertext into a binary file, then decrypt that file without naming any key.
+            behind a local HTTP endpoint that speaks AWS's protocols and checks real request signatures;
+            `endpoint.env` holds the environment variables that point the stock aws CLI at it: the endpoint URL,
+            and a credentials file with access keys that this cloud's IAM issued to the account's root user.
+            The next cell puts them into this notebook's environment, so that shell cells use them too.
         """),
         code("""
             import os
-            import subprocess
             import sys
 
             endpoint = cloud.serve()
-            env = {**os.environ, **endpoint.env, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+            saved_environment = dict(os.environ)
+            os.environ.update(endpoint.env)
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                os.environ.pop(name, None)  # real AWS keys of yours would win over the credentials file
+            os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]  # this venv's aws CLI
+
             with open("battleplans.txt", "w") as f:
                 f.write("attack the laser pointer at dawn\\n")
-
-            def shell(command):
-                result = subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=60)
-                assert result.returncode == 0, result.stderr
-                return result.stdout
-
-            shell("aws kms encrypt --key-id alias/catrobot --plaintext fileb://battleplans.txt --output text --query CiphertextBlob | base64 --decode > not_battleplans.enc")
-            shell("aws kms decrypt --ciphertext-blob fileb://not_battleplans.enc --output text --query Plaintext | base64 --decode > decryptedplans.txt")
-
-            print("encrypted file:", os.path.getsize("not_battleplans.enc"), "bytes")
-            print("decrypted:     ", open("decryptedplans.txt").read().strip())
-            print("the encrypted file was made by our key:", kms.decrypt(CiphertextBlob=open("not_battleplans.enc", "rb").read())["KeyId"] == key_arn)
-            assert open("decryptedplans.txt").read() == open("battleplans.txt").read()
+            print("the aws CLI now talks to this notebook's endpoint on", os.environ["AWS_ENDPOINT_URL"].split("//")[1].split(":")[0])
         """),
         md("""
-            The CLI's calls went through the same KMS, the same permission checks and the same audit trail
-            as your boto3 calls. Stop the endpoint and tidy up the files:
+            Here are the notes' two commands, line for line. The notes put a comment after several lines; a
+            comment after a `\\` line continuation would end the command in bash, so the comments are in this
+            table instead:
+
+            | part | what it does |
+            |---|---|
+            | `--key-id alias/catrobot` | the key to use: a key ID, an ARN, or an alias as `alias/<name>` |
+            | `--plaintext fileb://battleplans.txt` | `fileb://` reads the file as raw bytes (`file://` would read text) |
+            | `--output text --query CiphertextBlob` | print only the `CiphertextBlob` field of the answer, which the CLI prints in base64 |
+            | `\\| base64 --decode > not_battleplans.enc` | turn that base64 back into binary, into a file |
+            | `--ciphertext-blob fileb://not_battleplans.enc` | the encrypted file; no key is named, the blob says which |
+            | `--query Plaintext \\| base64 --decode > decryptedplans.txt` | the `Plaintext` field, base64-decoded into a file |
+
+            Encrypt:
         """),
         code("""
-            print([e["eventName"] for e in cloud.audit.events if e["eventName"] in ("Encrypt", "Decrypt")][-3:])
+            %%bash
+            aws kms encrypt \\
+              --key-id alias/catrobot \\
+              --plaintext fileb://battleplans.txt \\
+              --output text \\
+              --query CiphertextBlob \\
+              | base64 --decode > not_battleplans.enc
+        """),
+        md("""
+            Decrypt, without naming a key:
+        """),
+        code("""
+            %%bash
+            aws kms decrypt \\
+              --ciphertext-blob fileb://not_battleplans.enc \\
+              --output text \\
+              --query Plaintext | base64 --decode > decryptedplans.txt
+        """),
+        md("""
+            Both files exist, the round trip gave back the original, and the encrypted file is a ciphertext of
+            our key (boto3 decrypts it too). The CLI's calls went through the same KMS, the same permission
+            checks and the same audit trail as your boto3 calls. Then the endpoint stops, the environment is
+            put back and the files are removed:
+        """),
+        code("""
+            print("encrypted file:", os.path.getsize("not_battleplans.enc"), "bytes")
+            print("decrypted:     ", open("decryptedplans.txt").read().strip())
+            print("made by our key:", kms.decrypt(CiphertextBlob=open("not_battleplans.enc", "rb").read())["KeyId"] == key_arn)
+            assert open("decryptedplans.txt").read() == open("battleplans.txt").read()
+            cli_calls = [e for e in cloud.audit.events if e["eventName"] in ("Encrypt", "Decrypt") and "aws-cli" in e.get("userAgent", "")]
+            print("calls the aws CLI made, as the audit trail saw them:", [e["eventName"] for e in cli_calls])
+
             endpoint.stop()
+            os.environ.clear()
+            os.environ.update(saved_environment)
             for name in ("battleplans.txt", "not_battleplans.enc", "decryptedplans.txt"):
                 os.remove(name)
         """),
         md("""
-            `InvalidCiphertextException` is KMS's answer whenever the ciphertext can't be authenticated: a wrong
-            or missing encryption context, or a ciphertext that was changed. KMS doesn't say which, on purpose:
-            a detailed error would help an attacker.
-
             ## What you saw
 
             - `Encrypt` sends data and the *name* of a key; KMS checks permission, checks the key's state, and
               encrypts with the key's current backing key. The key never leaves KMS.
-            - A ciphertext's header names the KMS key and backing key that made it, so `Decrypt` needs no key
-              ID; naming one anyway makes KMS refuse ciphertexts of other keys (`IncorrectKeyException`).
+            - A ciphertext carries metadata that names the KMS key and backing key that made it, so `Decrypt`
+              needs no key ID; naming one anyway makes KMS refuse ciphertexts of other keys
+              (`IncorrectKeyException`). AWS's blob format is not public: treat blobs as opaque.
             - `kms:Encrypt` and `kms:Decrypt` are separate permissions: an encrypt-only user can't read back
               what it wrote, and `cloud.explain` shows which statement decided.
-            - The encryption context must match exactly to decrypt; it is recorded in the audit trail.
+            - The encryption context must match exactly to decrypt (else `InvalidCiphertextException`); it is
+              recorded in the audit trail, and permissions can depend on it (a grant's constraint, a policy
+              condition).
             - The course notes' aws CLI commands run verbatim against `cloud.serve()`, through the same KMS.
 
             ## Self-check
@@ -324,12 +407,6 @@ def cells():
                exactly.
 
             </details>
-
-            ## Next
-
-            The next notebook is about **data keys**: how to encrypt a file larger than 4 KB with KMS without
-            ever sending the file to KMS. Its exercise, `exercises/ex01_encrypt_decrypt.ipynb`, asks you to bind
-            records to tenants with an encryption context and to give a user narrow, context-constrained use
-            of a key.
         """),
+        md(next_cell_text("01")),
     ]

@@ -5,6 +5,7 @@ generated from a fixed pattern; message IDs and fingerprints are not printed.
 """
 
 from ._cells import code, md
+from ._course import next_cell_text
 
 FILENAME = "02_data_keys.ipynb"
 
@@ -90,6 +91,10 @@ def cells():
             To decrypt: give the encrypted data key back to KMS (`Decrypt`), decrypt the data with the plaintext
             key it returns, and discard that key again. Both things on disk are encrypted; only KMS can unlock
             the key, and only someone allowed to `kms:Decrypt` can ask it to.
+
+            ![Envelope encryption: GenerateDataKey returns a plaintext and an encrypted data key; the
+            application encrypts the data, forgets the plaintext key and stores both encrypted; to decrypt it
+            asks KMS to decrypt the data key](figures/envelope-encryption.svg)
         """),
         code("""
             import os
@@ -169,8 +174,9 @@ def cells():
         code("""
             from kms_teach.widgets import DataKeyLifecycle
 
-            DataKeyLifecycle(cloud, "alias/files", message="The plans for next year.",
-                             encryption_context={"file": "plans.txt"})
+            lifecycle = DataKeyLifecycle(cloud, "alias/files", message="The plans for next year.",
+                                         encryption_context={"file": "plans.txt"})
+            lifecycle
         """, tags=["nbval-ignore-output"]),
         md("""
             The message is authenticated from end to end. Cut it short, or change one byte, and decryption
@@ -191,20 +197,59 @@ def cells():
 
             ### Concept
 
-            Every `GenerateDataKey` call creates a new key, and KMS keeps none of them: your KMS key still has
-            exactly one backing key, however many data keys you generate. This is also why **S3 generates a
-            data key for every object** it encrypts with SSE-KMS: each object has its own key, and the encrypted
-            copy is stored with the object. Lose the encrypted data key and the data is gone; keep it, and only
-            someone allowed to decrypt with the KMS key can read the data.
+            AWS states it plainly: KMS "generates, encrypts, and decrypts data keys. However, AWS KMS does not
+            store, manage, or track your data keys, or perform cryptographic operations with data keys" (AWS
+            KMS Developer Guide, "Generate data keys"). You cannot watch the inside of AWS to prove that, but
+            you can see what it means for you:
+
+            1. **No operation gives a data key back.** KMS's API has no call to fetch or list the data keys it
+               made. To use a data key again you must bring its encrypted copy to `Decrypt`.
+            2. **So the encrypted data key is the only way back to the data.** Lose it and the data is gone,
+               however long the KMS key lives. That is why S3 stores each object's encrypted data key *with*
+               the object, and why **S3 generates a data key for every object** it encrypts with SSE-KMS: each
+               object has its own key, kept next to it.
+            3. **Nothing about a data key is kept on the KMS key.** Generating data keys changes nothing you
+              can see on the KMS key: no new backing key, no record.
+        """),
+        code("""
+            operations = kms.meta.service_model.operation_names
+            print("operations about data keys:", sorted(op for op in operations if "DataKey" in op))
+            print("any that fetch or list one?", any(op.startswith(("Get", "List")) and "DataKey" in op for op in operations))
+            assert not any(op.startswith(("Get", "List")) and "DataKey" in op for op in operations)
+        """),
+        md("""
+            Every operation there *generates* a data key (in plaintext and encrypted, or encrypted only). Two
+            messages encrypted with the recipe each carry their own encrypted data key, under the same KMS key;
+            and the KMS key looks exactly as it did before this notebook generated its data keys:
         """),
         code("""
             first = envelope.read_header(envelope.encrypt_bytes(kms, "alias/files", b"object one"))
             second = envelope.read_header(envelope.encrypt_bytes(kms, "alias/files", b"object two"))
             print("each message has its own encrypted data key:", first.encrypted_data_key != second.encrypted_data_key)
             print("both name the same KMS key:", first.kms_key_arn == second.kms_key_arn == key_arn)
+
+            key = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
             rotations = kms.list_key_rotations(KeyId=key_arn, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
-            print("backing keys the KMS key holds:", len(rotations))
-            assert len(rotations) == 1
+            print("backing keys of the KMS key:", len(rotations), "| still its first one:",
+                  rotations[0]["KeyMaterialId"] == key["CurrentKeyMaterialId"])
+            data_key_calls = sum(1 for e in cloud.audit.events if e["eventName"] == "GenerateDataKey")
+            print("GenerateDataKey calls so far:", data_key_calls, "- each one is in the audit trail, with no key in it")
+        """),
+        md("""
+            Without its encrypted data key, a message's data is gone: here is the second message with the first
+            one's encrypted data key swapped in. KMS happily decrypts that data key (it is a valid one), but it is
+            the wrong key for this data, and the authenticated format refuses:
+        """),
+        code("""
+            swapped = envelope.encrypt_bytes(kms, "alias/files", b"object two")
+            header = envelope.read_header(swapped)
+            broken = swapped.replace(header.encrypted_data_key, first.encrypted_data_key)
+            try:
+                envelope.decrypt_bytes(kms, broken)
+            except envelope.EnvelopeError as err:
+                print(f"another message's data key: refused ({err.reason}: the key does not belong to this message)")
+            else:
+                raise AssertionError("a message must not decrypt with another message's data key")
         """),
         md("""
             ## What you saw
@@ -214,7 +259,8 @@ def cells():
             - You encrypt and decrypt the data yourself; KMS only ever sees the 32-byte data key, never the data.
             - `kms_teach.envelope` does the whole pattern for data of any size, in an authenticated format, and
               reports every step of the data key's life.
-            - A fresh data key per message (per S3 object) keeps each piece of data under its own key.
+            - A fresh data key per message (per S3 object) keeps each piece of data under its own key. KMS keeps
+              no copy of any data key: the encrypted copy you store is the only way back to the data.
 
             ## Self-check
 
@@ -231,11 +277,6 @@ def cells():
                can never be recovered.
 
             </details>
-
-            ## Next
-
-            The next notebook is about **key policies and role separation**: who may manage a key and who may use
-            it. Its exercise, `exercises/ex02_data_keys.ipynb`, asks you to envelope-encrypt a file larger than 4 KB and prove the
-            plaintext data key was never stored.
         """),
+        md(next_cell_text("02")),
     ]

@@ -5,6 +5,7 @@ replaced by "<key ARN>" before printing.
 """
 
 from ._cells import code, md
+from ._course import next_cell_text
 
 FILENAME = "03_key_policies.ipynb"
 
@@ -29,11 +30,15 @@ def cells():
             - show that an IAM policy alone gives no access to a key whose policy does not trust the account;
             - write a key policy that separates key administrators from key users, and test it;
             - read a permission decision with `cloud.explain` and find the statement that decided it;
-            - say what the policy lockout safety check protects you from;
+            - say what the policy lockout safety check protects you from, and spot a policy that locks the
+              account out;
+            - give the order in which KMS evaluates a request, and write an explicit `Deny` that wins over any
+              `Allow`, with `NotPrincipal` or, better, a condition on `aws:PrincipalArn`;
             - hand one operation to one principal with a grant, constrain it by encryption context, and revoke it.
         """),
         code("""
             import json
+            import textwrap
             from datetime import datetime, timezone
 
             import kms_teach
@@ -48,6 +53,13 @@ def cells():
 
             def as_user(name):
                 return cloud.client("kms", region_name="us-east-1", principal=f"arn:aws:iam::{ACCOUNT}:user/{name}")
+
+            def say(text, width=110):
+                # long explanations, wrapped between words; each continuation indented under its line
+                for line in str(text).splitlines():
+                    indent = " " * (len(line) - len(line.lstrip()) + 4)
+                    print(textwrap.fill(line, width, subsequent_indent=indent, break_long_words=False,
+                                        break_on_hyphens=False))
 
             def attempt(client, label, call):
                 try:
@@ -112,6 +124,22 @@ def cells():
             assert attempt(as_user("keyadmin"), "keyadmin encrypts", lambda c: c.encrypt(KeyId=closed_key, Plaintext=b"x"))
         """),
         md("""
+            The lockout safety check asks one question of every new key policy: **after this change, could the
+            caller still change the key policy?** A one-digit slip is enough to fail it. This policy means to
+            trust the account but names `111122223334`, someone else's account:
+        """),
+        code("""
+            typo = json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111122223334:root"}, "Action": "kms:*", "Resource": "*"}]})
+            try:
+                kms.put_key_policy(KeyId=default_key, PolicyName="default", Policy=typo)
+            except ClientError as err:
+                print("PutKeyPolicy:", err.response["Error"]["Code"], "-", err.response["Error"]["Message"])
+            else:
+                raise AssertionError("the lockout safety check must refuse a policy that trusts another account only")
+        """),
+        md("""
             ## 3. Role separation: administrators and users
 
             ### Concept
@@ -170,7 +198,7 @@ def cells():
         code("""
             def show(principal, action):
                 decision = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/{principal}", action, key_id)
-                print(decision.explain().replace(key_arn, "<key ARN>"))
+                say(decision.explain().replace(key_arn, "<key ARN>"))
                 print()
                 return decision
 
@@ -184,10 +212,12 @@ def cells():
         code("""
             from kms_teach.widgets import RoleMatrix
 
-            RoleMatrix(cloud, key_id,
-                       principals=[f"arn:aws:iam::{ACCOUNT}:user/keyadmin", f"arn:aws:iam::{ACCOUNT}:user/keyuser",
-                                   f"arn:aws:iam::{ACCOUNT}:user/alice"],
-                       actions=["kms:Encrypt", "kms:Decrypt", "kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy"])
+            matrix = RoleMatrix(cloud, key_id,
+                                principals=[f"arn:aws:iam::{ACCOUNT}:user/keyadmin", f"arn:aws:iam::{ACCOUNT}:user/keyuser",
+                                            f"arn:aws:iam::{ACCOUNT}:user/alice"],
+                                actions=["kms:Encrypt", "kms:Decrypt", "kms:DisableKey", "kms:ScheduleKeyDeletion",
+                                         "kms:PutKeyPolicy"])
+            matrix
         """, tags=["nbval-ignore-output"]),
         md("""
             Notice the first statement, the account trust, *applies* to keyadmin's Decrypt too: it says the
@@ -208,7 +238,97 @@ def cells():
             assert decision.allowed
         """),
         md("""
-            ## 4. Grants: handing over one permission on one key
+            ## 4. An explicit Deny wins
+
+            ### Concept
+
+            So far every statement said `"Effect": "Allow"`. A statement can also say **`"Effect": "Deny"`**,
+            and a Deny that applies always wins: no Allow in any key policy, IAM policy or grant can undo it.
+            KMS decides every request in this order (AWS KMS Developer Guide, "Determining access to AWS KMS
+            keys": no principal has any permission "unless they are explicitly allowed, and never denied, in a
+            key policy, IAM policy, or grant"):
+
+            ![The order in which KMS decides: an explicit Deny in any policy denies; else the key policy, an
+            IAM policy through the account trust, or a grant may allow; else the request is denied by
+            default](figures/policy-evaluation.svg)
+
+            An IAM policy can deny access to a KMS key even when the key policy does not trust the account;
+            only its Allows need the account trust. A grant can only allow.
+
+            ### Try it: only keyadmin may delete this key
+
+            alice has an IAM policy that allows `kms:*` on every key, and the key trusts the account: she may
+            do anything with it, even schedule its deletion. A Deny statement in the key policy stops everyone
+            except keyadmin from scheduling deletion. AWS recommends writing "everyone except" as
+            `"Principal": {"AWS": "*"}` with the condition `ArnNotEquals` on `aws:PrincipalArn`:
+        """),
+        code("""
+            iam.put_user_policy(UserName="alice", PolicyName="all-of-kms", PolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}}))
+            iam.put_user_policy(UserName="keyadmin", PolicyName="delete-keys", PolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": ["kms:ScheduleKeyDeletion",
+                                                                                     "kms:CancelKeyDeletion"], "Resource": "*"}}))
+            guarded = kms.create_key(Description="guarded")["KeyMetadata"]["KeyId"]
+            assert attempt(alice, "alice may disable it (IAM: kms:*)", lambda c: c.disable_key(KeyId=guarded))
+            kms.enable_key(KeyId=guarded)
+
+            only_keyadmin_deletes = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+                    {"Sid": "Only keyadmin schedules deletion", "Effect": "Deny", "Principal": {"AWS": "*"},
+                     "Action": "kms:ScheduleKeyDeletion", "Resource": "*",
+                     "Condition": {"ArnNotEquals": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:user/keyadmin"}}},
+                ],
+            }
+            kms.put_key_policy(KeyId=guarded, PolicyName="default", Policy=json.dumps(only_keyadmin_deletes))
+
+            results = {
+                "alice": attempt(alice, "alice schedules deletion", lambda c: c.schedule_key_deletion(KeyId=guarded)),
+                "root": attempt(kms, "the account's root user schedules deletion",
+                                lambda c: c.schedule_key_deletion(KeyId=guarded)),
+                "keyadmin": attempt(as_user("keyadmin"), "keyadmin schedules deletion",
+                                    lambda c: c.schedule_key_deletion(KeyId=guarded)),
+            }
+            as_user("keyadmin").cancel_key_deletion(KeyId=guarded)
+            assert results == {"alice": False, "root": False, "keyadmin": True}
+        """),
+        md("""
+            `cloud.explain` shows why: alice's IAM policy allows it, and the key policy's account trust lets
+            that count, but the Deny applies, and it decides:
+        """),
+        code("""
+            decision = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/alice", "kms:ScheduleKeyDeletion", guarded)
+            say(decision.explain().replace(f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{guarded}", "<key ARN>"))
+            assert not decision.allowed and [r.effect for r in decision.deciding] == ["Deny"]
+        """),
+        md("""
+            ### NotPrincipal, and why AWS advises against it
+
+            The older way to write "everyone except" is **`NotPrincipal`** with `"Effect": "Deny"`: the
+            statement applies to every principal *not* named. It is easy to get wrong. A principal is matched
+            by its own ARN and by its account's, and if you name the account (as you must for some kinds of
+            principal), every principal of that account is exempt and the Deny protects nothing. AWS's IAM
+            documentation ("AWS JSON policy elements: NotPrincipal") no longer recommends it for new policies
+            and suggests `aws:PrincipalArn` with an ARN condition, as above. Here is the trap:
+        """),
+        code("""
+            trap = json.loads(json.dumps(only_keyadmin_deletes))
+            trap["Statement"][1] = {"Sid": "Deny all but keyadmin (NotPrincipal)", "Effect": "Deny",
+                                    "NotPrincipal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:user/keyadmin",
+                                                             f"arn:aws:iam::{ACCOUNT}:root"]},
+                                    "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}
+            kms.put_key_policy(KeyId=guarded, PolicyName="default", Policy=json.dumps(trap))
+            d = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/alice", "kms:ScheduleKeyDeletion", guarded)
+            print("with NotPrincipal naming the account, alice may delete again:", d.allowed)
+            for reason in d.reasons:
+                say(f"   {reason}")
+            assert d.allowed
+            _ = kms.put_key_policy(KeyId=guarded, PolicyName="default", Policy=json.dumps(only_keyadmin_deletes))
+        """),
+        md("""
+            ## 5. Grants: handing over one permission on one key
 
             ### Concept
 
@@ -217,10 +337,11 @@ def cells():
             example only `Decrypt`. Grants are how AWS services such as EBS get temporary use of your key for
             one volume. They only ever *allow*: a grant cannot override an explicit Deny. A grant can carry
             **constraints** on the encryption context, so it covers only matching requests. It stays until it is
-            **retired** (by the principal named as its retiring principal, or the grantee) or **revoked** (by
-            someone allowed `kms:RevokeGrant` on the key). `CreateGrant` returns a **grant token**: on AWS a new
-            grant can take a few minutes to work everywhere, and a request that carries the token uses the grant
-            at once.
+            **retired** or **revoked**. `RetireGrant` may be called by the grant's retiring principal, by the
+            grantee principal *if the grant includes the `RetireGrant` operation*, and by the account in which
+            the grant was created (AWS KMS API Reference, `RetireGrant`); `RevokeGrant` by anyone allowed
+            `kms:RevokeGrant` on the key. `CreateGrant` returns a **grant token**: on AWS a new grant can take a
+            few minutes to work everywhere, and a request that carries the token uses the grant at once.
 
             ### Try it
 
@@ -259,7 +380,7 @@ def cells():
             decision = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/carol", "kms:Decrypt", key_id, encryption_context=finance)
             print(decision.summary)
             for reason in decision.deciding:
-                print("  ", str(reason).replace(key_arn, "<key ARN>"))
+                say("   " + str(reason).replace(key_arn, "<key ARN>"))
             assert decision.allowed
 
             for g in kms.list_grants(KeyId=key_id)["Grants"]:
@@ -285,6 +406,8 @@ def cells():
             - The notes' key policy separates administrators (manage, schedule deletion) from users (encrypt,
               decrypt): each is refused the other's operations.
             - `cloud.explain` shows the statement behind every decision.
+            - An explicit Deny in any policy wins over every Allow; write "everyone except" with
+              `"Principal": "*"` and `ArnNotEquals` on `aws:PrincipalArn` rather than `NotPrincipal`.
             - A grant hands one grantee some operations on one key, optionally only for a matching encryption
               context, until it is retired or revoked; its grant token makes it usable at once.
 
@@ -293,6 +416,8 @@ def cells():
             1. A key's policy has only the account-trust statement. Bob has no IAM policies. Can Bob decrypt?
             2. A key's policy names only Bob. Alice has an IAM policy allowing `kms:*` on all keys. Can Alice use the key?
             3. Why might an auditor worry about a key policy that trusts the account, even with separate admin and user statements?
+            4. A key policy allows bob `kms:Decrypt`; bob's IAM policy has a statement `"Effect": "Deny", "Action":
+               "kms:Decrypt"`. Can bob decrypt?
 
             <details><summary>Answers</summary>
 
@@ -300,13 +425,10 @@ def cells():
             2. No: the key policy does not trust the account, so IAM policies count for nothing on that key.
             3. Because anyone in the account with a broad IAM policy (say `kms:*` on `*`) can use the key,
                whatever the admin and user statements say.
+            4. No: an explicit Deny in any policy wins, and an IAM policy may deny even what the key policy
+               allows.
 
             </details>
-
-            ## Next
-
-            The next notebook is about **rotation and aliases**. This notebook's exercise, `exercises/ex03_key_policies.ipynb`, asks you to write
-            a key policy that separates administrators from users, and to find and fix a statement that locks
-            the account out.
         """),
+        md(next_cell_text("03")),
     ]
