@@ -41,9 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     assign.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
     grade_cmd = sub.add_parser(
         "grade", help="grade submissions with the hidden checks",
-        description="Run each submission in a fresh kernel, in a temporary folder, against fresh clouds, with "
-                    "time limits; then run the assignment's hidden checks. One submission: a per-task report "
-                    "(and --json). Several, or a folder: graded in parallel into a CSV gradebook.")
+        description="Run each submission's cells in a fresh kernel inside a bubblewrap sandbox (no network, none "
+                    "of your files, limits on memory, processes and time), and each task's hidden checks in a "
+                    "separate process outside it, against clouds the checks own. One submission: a per-task "
+                    "report (and --json). Several, or a folder: graded in parallel into a CSV gradebook.")
     grade_cmd.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="notebooks, or folders of them")
     grade_cmd.add_argument("--assignment", default=None,
                            help="the assignment (default: read from each notebook's metadata)")
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     grade_cmd.add_argument("--cell-timeout", type=float, default=60, help="seconds allowed per cell (default 60)")
     grade_cmd.add_argument("--total-timeout", type=float, default=600,
                            help="seconds allowed per submission (default 600)")
+    grade_cmd.add_argument("--no-sandbox", action="store_true",
+                           help="run the learners' code without a sandbox where bubblewrap cannot run (it can then "
+                                "read your files and tamper with the grading; the reports say so)")
     export = sub.add_parser("export-nbgrader", help="write an assignment in nbgrader's source format",
                             description="Write COURSE_DIR/source/NAME/NAME.ipynb with nbgrader cell metadata "
                                         "(grade_id, points, solution, locked).")
@@ -126,7 +130,7 @@ def _grading_command(args, parser) -> int:
         if value and not Path(value).resolve().parent.is_dir():
             parser.error(f"{option}: the folder {Path(value).resolve().parent} does not exist")
     options = dict(assignment=args.assignment, assignments_dir=args.assignments,
-                   cell_timeout=args.cell_timeout, total_timeout=args.total_timeout)
+                   cell_timeout=args.cell_timeout, total_timeout=args.total_timeout, sandbox=not args.no_sandbox)
     files = grading._batch.submissions_in(args.submissions)
     missing = [str(f) for f in files if not f.exists()]
     if missing:
@@ -136,8 +140,14 @@ def _grading_command(args, parser) -> int:
         print(f"kms-teach grade: no notebooks (*.ipynb) in {' '.join(args.submissions)}", file=sys.stderr)
         return 2
     single = len(files) == 1 and not Path(args.submissions[0]).is_dir()
-    reports = grading.grade_many(files, jobs=args.jobs, progress=not single,
-                                 **options)
+    try:
+        reports = grading.grade_many(files, jobs=args.jobs, progress=not single, **options)
+    except grading.SandboxUnavailable as exc:
+        print(f"kms-teach grade: {exc}", file=sys.stderr)
+        return 2
+    if args.no_sandbox:
+        print("kms-teach grade: warning: graded WITHOUT a sandbox (--no-sandbox); the reports and the gradebook "
+              "record it", file=sys.stderr)
     assignments = sorted({r.assignment for r in reports if r.assignment})
     if len(assignments) > 1:
         print(f"kms-teach grade: warning: these submissions answer different assignments ({', '.join(assignments)}); "

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 
 from ._batch import grade_many, write_csv
-from ._grader import Report, TaskResult, default_assignments_dir, grade, kernel_manager, write_json
+from ._grader import (CheckResult, Report, SandboxUnavailable, TaskResult, default_assignments_dir, grade,
+                      kernel_manager, write_json)
 from ._nbgrader import export_nbgrader
 from ._quiz import ANSWERS_MIME, Bank, QuizError, bank_names, load_bank, quiz_notebook, saved_answers
 from ._source import KERNELSPEC, Assignment, SourceError, load, notebook_text
@@ -35,6 +36,8 @@ __all__ = [
     "ANSWERS_MIME",
     "Assignment",
     "Bank",
+    "CheckResult",
+    "SandboxUnavailable",
     "QuizError",
     "bank_names",
     "load_bank",
