@@ -259,7 +259,7 @@ def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, 
         report.problems.append(f"the notebook says it answers {claimed}; it was graded as {assignment}")
     name = assignment or claimed
     if name and name.startswith("quiz_"):
-        _grade_quiz(name[len("quiz_"):], submitted, report)
+        _grade_quiz(name[len("quiz_"):], submitted, report, folder)
         report.seconds = round(time.monotonic() - started, 3)
         return report
     if not name:
@@ -290,17 +290,17 @@ def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, 
     return report
 
 
-def _grade_quiz(bank_name: str, submitted, report: Report) -> None:
-    """A quiz: the answers the Quiz widget saved in the notebook, scored against the bank (no kernel)."""
-    from ._quiz import QuizError, load_bank, saved_answers, score
+def _grade_quiz(bank_name: str, submitted, report: Report, folder: Path) -> None:
+    """A quiz: the answers the Quiz widget saved in the notebook, scored against the bank (no kernel):
+    an exam's bank from the instructor's folder, a practice bank from the package."""
+    from ._quiz import QuizError, asked, load_bank, saved_answers, score
 
     try:
-        bank = load_bank(bank_name)
+        bank = load_bank(bank_name, folder)
     except QuizError as exc:
         report.problems.append(str(exc))
         return
     report.assignment = f"quiz_{bank.name}"
-    report.max_score = bank.total_points
     saved = saved_answers(submitted)
     if saved is None:
         report.problems.append("no saved quiz answers: run the quiz cell, answer, and save the notebook")
@@ -308,10 +308,17 @@ def _grade_quiz(bank_name: str, submitted, report: Report) -> None:
     elif saved.get("bank") != bank.name:
         report.problems.append(f"the saved answers are for the bank {saved.get('bank')!r}, not {bank.name!r}")
         saved = {}
+    questions = asked(bank, saved)
+    report.max_score = sum(q.points for q in questions)
+    if len(questions) < len(bank.questions):
+        report.problems.append(f"graded on the {len(questions)} questions this quiz asked "
+                               f"(of {len(bank.questions)} in the bank)")
     for q, verdict in score(bank, saved):
         title = q.prompt if len(q.prompt) <= 70 else q.prompt[:69] + "…"
-        report.tasks.append(TaskResult(q.id, title, q.points if verdict.correct else 0, q.points, verdict.correct,
-                                       "" if verdict.correct else (verdict.feedback or "wrong")[:300]))
+        points = q.points if verdict.correct else 0
+        message = "" if verdict.correct else (verdict.feedback or "wrong")[:300]
+        report.tasks.append(TaskResult(q.id, title, points, q.points, verdict.correct, message,
+                                       [CheckResult(q.id, verdict.correct, points, q.points, message)]))
     report.score = sum(t.points for t in report.tasks)
 
 
