@@ -1,4 +1,4 @@
-"""The ``kms-teach`` command: ``course``, ``serve``, ``assign``, ``grade`` and ``export-nbgrader``."""
+"""The ``kms-teach`` command: ``course``, ``serve``, ``assign``, ``grade``, ``release`` and ``export-nbgrader``."""
 
 from __future__ import annotations
 
@@ -59,6 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     grade_cmd.add_argument("--no-sandbox", action="store_true",
                            help="run the learners' code without a sandbox where bubblewrap cannot run (it can then "
                                 "read your files and tamper with the grading; the reports say so)")
+    release_cmd = sub.add_parser(
+        "release", help="write what learners get: the course, exercises and practice quizzes, no answers",
+        description="Write OUT/ for learners: the course notebooks, the exercises (made afresh from the sources), "
+                    "the practice quizzes and a README. Never a worked solution, a hidden test or an exam key.")
+    release_cmd.add_argument("out", metavar="OUT", help="the folder to write (new or empty)")
+    release_cmd.add_argument("--assignments", metavar="DIR", default=None, help="the sources (default: assignments/)")
+    release_cmd.add_argument("--exam", action="append", default=[], metavar="NAME",
+                             help="also release this exam's notebook (questions only), e.g. --exam kms-final")
+    release_cmd.add_argument("--wheel", action="store_true", help="also build the package's wheel into OUT/")
+    release_cmd.add_argument("--force", action="store_true", help="write into OUT/ even if it is not empty")
     export = sub.add_parser("export-nbgrader", help="write an assignment in nbgrader's source format",
                             description="Write COURSE_DIR/source/NAME/NAME.ipynb with nbgrader cell metadata "
                                         "(grade_id, points, solution, locked).")
@@ -68,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args, jupyter_args = parser.parse_known_args(argv)
     if args.command != "course" and jupyter_args:
         parser.error(f"unrecognized arguments: {' '.join(jupyter_args)}")
-    if args.command in ("assign", "grade", "export-nbgrader"):
+    if args.command in ("assign", "grade", "release", "export-nbgrader"):
         return _grading_command(args, parser)
     if args.command == "serve":
         if jupyter_args:
@@ -113,6 +123,15 @@ def _grading_command(args, parser) -> int:
         if not changed:
             print("exercises/ and solutions/ are up to date")
         return 1 if (args.check and changed) else 0
+    if args.command == "release":
+        try:
+            written = grading.release(args.out, assignments_dir=args.assignments, exams=args.exam, wheel=args.wheel,
+                                      force=args.force)
+        except (grading.ReleaseError, grading.SourceError, grading.QuizError) as exc:
+            print(f"kms-teach release: {exc}", file=sys.stderr)
+            return 2
+        print(f"released {len(written)} files to {args.out} (no solutions, hidden tests or exam keys)")
+        return 0
     if args.command == "export-nbgrader":
         try:
             print(f"written: {grading.export_nbgrader(args.source, args.course_dir)}")

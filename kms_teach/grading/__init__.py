@@ -5,6 +5,8 @@
 * :func:`grade` runs one submission in a fresh kernel and scores it with the hidden checks;
   :func:`grade_many` grades a folder in parallel and writes a CSV gradebook (``kms-teach grade``).
 * :func:`export_nbgrader` writes an assignment in nbgrader's source format.
+* :func:`release` writes what learners get: the course, exercises and practice quizzes, without
+  any solution, hidden test or exam key (``kms-teach release OUT/``).
 * :func:`load_bank` reads a quiz bank (``quizbank/*.json``); the ``Quiz`` widget saves answers in the
   notebook, and :func:`grade` scores them like any assignment (``quiz_<bank>``).
 
@@ -12,7 +14,10 @@ Errors::
 
     ValueError
      ├── SourceError      an assignment source that breaks the format (file and line named)
-     └── QuizError        a quiz bank that breaks the format, or an unknown bank
+     ├── QuizError        a quiz bank that breaks the format, or an unknown bank
+     └── ReleaseError     a release that cannot be written as asked
+    RuntimeError
+     └── SandboxUnavailable   learners' code would run unsandboxed, and that was not allowed
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ._batch import grade_many, write_csv
 from ._grader import (CheckResult, Report, SandboxUnavailable, TaskResult, default_assignments_dir, grade,
                       kernel_manager, write_json)
 from ._nbgrader import export_nbgrader
+from ._release import ReleaseError, release
 from ._quiz import (ANSWERS_MIME, Bank, QuizError, bank_from_spec, bank_names, exam_paths, exam_spec, load_bank,
                     quiz_notebook, saved_answers)
 from ._source import KERNELSPEC, Assignment, SourceError, load, notebook_text
@@ -40,6 +46,8 @@ __all__ = [
     "CheckResult",
     "SandboxUnavailable",
     "QuizError",
+    "ReleaseError",
+    "release",
     "bank_from_spec",
     "bank_names",
     "exam_paths",
