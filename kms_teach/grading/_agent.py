@@ -77,7 +77,6 @@ class _Agent:
         self.sock, self.namespace = sock, namespace
         self.lock = threading.RLock()  # the learner's threads may call AWS at once: one exchange at a time
         self.clients: dict[int, object] = {}
-        self._local_cloud = None
 
     def ask(self, message: dict, expect: str) -> dict:
         with self.lock:

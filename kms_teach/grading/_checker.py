@@ -61,20 +61,38 @@ class Bridge:
     # ------------------------------------------------------------------ connection
 
     def _attach(self) -> None:
-        if self.sock is not None:
-            return
-        self.listener.settimeout(max(0.01, self.deadline - time.monotonic()))
-        try:
-            sock, _ = self.listener.accept()
-        except socket.timeout:
-            raise ch.ChannelTimeout("the learner's kernel never connected to the grader (it did not run the "
-                                    "grader's cell: is it stuck, or was it changed?)") from None
-        self.sock = sock
-        hello = self._receive()
-        if hello.get("op") != "hello":
-            raise ch.ProtocolError("the kernel did not start with hello")
+        """Take the agent's connection for this task. A connection left over from a kernel that was
+        stopped (it closes at once) or that greets another task is dropped, and the next one taken."""
+        while self.sock is None:
+            self.listener.settimeout(max(0.01, self.deadline - time.monotonic()))
+            try:
+                sock, _ = self.listener.accept()
+            except socket.timeout:
+                raise ch.ChannelTimeout("the learner's kernel never connected to the grader") from None
+            try:
+                hello = ch.receive(sock, self.deadline)
+            except ch.ChannelClosed:
+                sock.close()
+                continue
+            except ch.ChannelError:
+                self.sock = sock
+                raise
+            if hello.get("op") != "hello":
+                self.sock = sock
+                raise ch.ProtocolError("the kernel did not start with hello")
+            if hello.get("task") not in (None, self.task):
+                sock.close()
+                continue
+            self.sock = sock
 
     def close(self) -> None:
+        if self.sock is None:
+            # The checks ended before calling anything: let a waiting agent go rather than hang its kernel.
+            self.listener.settimeout(0.2)
+            try:
+                self.sock, _ = self.listener.accept()
+            except OSError:
+                return
         if self.sock is not None:
             try:
                 self.sock.settimeout(1)
@@ -93,7 +111,7 @@ class Bridge:
     def _ref(self, value):
         from botocore.client import BaseClient
 
-        from .._cloud import Cloud
+        from .. import Cloud
 
         if isinstance(value, BaseClient):
             ref = self._register(value, self.clients)

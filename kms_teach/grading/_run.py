@@ -357,16 +357,14 @@ class Run:
                     (root / sub).mkdir()
             work, chan, home = root / "work", root / "chan", root / "checker"
             checker = Checker(self.source.path, root, work, chan, home)
-            try:
-                await checker.start()
-            except Exception as exc:
-                for t in self.tasks:
-                    self.results[t] = TaskRun(False, f"the grader's checker could not start: {exc}"[:400])
-                self.note(f"the grader's checker could not start: {exc}"[:400])
-                return
+            # The checker starts while the kernel starts and runs the first cells: its verdicts are
+            # wanted only when the first task's checks run.
+            self.checker_job = asyncio.ensure_future(checker.start())
             try:
                 await self._tasks(box, work, chan, checker)
             finally:
+                if not self.checker_job.done():
+                    self.checker_job.cancel()
                 await checker.stop()
         finally:
             if box is not None:
@@ -495,6 +493,12 @@ class Run:
 
         result = self.results[task]
         if result.message:  # its cells already failed it (a dead kernel, a stuck cell)
+            return
+        try:
+            await self.checker_job
+        except Exception as exc:
+            result.passed, result.message = False, f"the grader's checker could not start: {exc}"[:400]
+            self.note(result.message)
             return
         seconds = max(1.0, min(self.cell_timeout, self.left()))
         agent = (f'__import__("kms_teach.grading._agent", fromlist=["serve"]).serve({checker.socket!r}, '
