@@ -56,7 +56,7 @@ def grade_many(paths: Iterable[str | Path], *, jobs: int = 2, progress: bool | C
     sandboxed here and ``sandbox=False`` was not given.
     """
     files = submissions_in(paths)
-    if not str(grade_options.get("assignment") or "").startswith("quiz_"):
+    if any(_runs_code(f, grade_options.get("assignment")) for f in files):
         sandbox_status(grade_options.get("sandbox", True))  # raises SandboxUnavailable
     bar = ProgressBar(len(files)) if progress is True else None
     reports: dict[int, Report] = {}
@@ -76,6 +76,20 @@ def grade_many(paths: Iterable[str | Path], *, jobs: int = 2, progress: bool | C
         if stems.count(stem) > 1:
             r.student_name = Path(r.submission).parent.name or stem
     return out
+
+
+def _runs_code(path: Path, assignment: str | None) -> bool:
+    """Will grading this file run a learner's code? (Quizzes are scored without a kernel.)"""
+    import json
+
+    if assignment:
+        return not assignment.startswith("quiz_")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("kms_teach", {})
+        claimed = meta.get("assignment") if isinstance(meta, dict) else None
+    except (OSError, ValueError, AttributeError):
+        return False  # unreadable: it gets a row with the reason, and runs nothing
+    return not (isinstance(claimed, str) and claimed.startswith("quiz_"))
 
 
 def _grade_safely(path: Path, options: dict) -> Report:

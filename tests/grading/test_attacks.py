@@ -533,3 +533,7 @@ def test_grading_refuses_without_a_sandbox_unless_told(tmp_path, monkeypatch):
     reports = grading.grade_many([path], progress=False, sandbox=False)
     assert reports[0].score == FULL and reports[0].sandbox == "none (--no-sandbox)"
     assert "WITHOUT a sandbox" in reports[0].text()
+    # Quizzes run no code: they are graded without a sandbox, and say nothing about one.
+    quiz = tmp_path / "quiz.ipynb"
+    quiz.write_text((ROOT / "exercises" / "quiz_kms-exam.ipynb").read_text())
+    assert grading.grade_many([quiz], progress=False)[0].sandbox == ""

@@ -61,6 +61,8 @@ def _cases() -> dict[str, nbformat.NotebookNode | str]:
                                                              "    while True:\n        pass"})
     cases["stderr"] = with_answers(sol, {"t1": "import sys\nprint('debugging', file=sys.stderr)\n" + GOOD_T1})
     cases["kernel_exits"] = with_answers(sol, {"t2": "import os\nos._exit(3)"})
+    cases["kernel_exits_when_called"] = with_answers(sol, {"t2": (
+        "import os\ndef protect(kms, key_ref, text):\n    os._exit(3)\n\ndef reveal(kms, blob):\n    os._exit(3)")})
     cases["forged_result"] = with_answers(sol, {"t1": (
         "import IPython.display\n"
         f"def make_key(kms, description, alias):\n"
@@ -182,6 +184,14 @@ def test_a_kernel_that_exits_costs_its_own_task_only(reports):
     assert r.score == FULL - 3
     assert "kernel died while running t2-answer" in task(r, "t2").message and task(r, "t2").cell == "t2-answer"
     assert any("kernel died while running cell t2-answer (task t2)" in p for p in r.problems)
+
+
+def test_a_kernel_killed_during_a_task_s_checks_costs_that_task_only(reports):
+    r = reports["kernel_exits_when_called"]
+    assert task(r, "t1").passed and not task(r, "t2").passed and task(r, "t3").passed
+    assert "went away while protect ran" in task(r, "t2").message and task(r, "t2").cell == "hidden checks of t2"
+    assert any("kernel died during the checks of task t2" in p for p in r.problems)
+    assert any("task t3 and later ran in a fresh sandboxed kernel" in p for p in r.problems)
 
 
 def test_a_result_displayed_by_the_kernel_counts_for_nothing(reports):
