@@ -105,9 +105,9 @@ else:
 #
 # Write `seal_file(kms, key_id, src, dst)`, which writes an encrypted copy of the file `src` to the
 # path `dst` (any file format you like), and `open_file(kms, path)`, which returns the original
-# bytes. Write only at the paths you are given (or next to them). Afterwards the grader reads
-# **every file** your code could have written (your working folder, where `src` and `dst` are, and
-# everything under it) looking for the plaintext data key, raw, in hex or in base64.
+# bytes. Afterwards the grader reads **every file** your code could have written (your working
+# folder, where `src` and `dst` are, everything under it, and `/tmp`) looking for the plaintext data
+# key, raw, in hex or in base64.
 
 # %% [answer t3]
 def seal_file(kms, key_id, src, dst):
@@ -128,7 +128,7 @@ def open_file(kms, path):
 # %% [check t3 points=4 "Seal a file; no plaintext data key on disk"]
 check.t3(seal_file, open_file)
 ### BEGIN HIDDEN TESTS
-from kms_teach.exercises import files_holding, fresh, record_data_keys, work_folder, work_root
+from kms_teach.exercises import files_holding, fresh, record_data_keys, work_folder, written_folders
 cloud_, kms_ = fresh(seed=23)
 handed = record_data_keys(kms_)
 key_id = kms_.create_key()["KeyMetadata"]["KeyId"]
@@ -143,6 +143,6 @@ assert data[:40] not in sealed, "the sealed file holds the plaintext"
 folder.remove("report.pdf")
 assert open_file(kms_, dst) == data, "open_file did not give the original bytes back"
 assert handed, "no data key came from KMS (GenerateDataKey)"
-leaked = files_holding(work_root(), handed)
+leaked = files_holding(written_folders(), handed)
 assert not leaked, f"a plaintext data key was written to disk: {[Path(p).name for p in leaked]}"
 ### END HIDDEN TESTS

@@ -123,21 +123,30 @@ def forms(secret: bytes) -> list[bytes]:
 
 MAX_FILE = 64 * 1024 * 1024
 _work_root: str | None = None
+_also_written: list[str] = []
 
 
-def set_work_root(path) -> None:
-    """The folder the learner's code may write to (the grader's checker sets it; default: the
-    current folder, as in a self-check)."""
-    global _work_root
+def set_work_root(path, *others) -> None:
+    """The folder the learner's code may write to, and any others it can write (the grader's checker
+    sets them; default: the current folder, as in a self-check)."""
+    global _work_root, _also_written
     _work_root = None if path is None else str(path)
+    _also_written = [str(p) for p in others if p]
 
 
 def work_root():
-    """Every file the learner's code could have written is under this folder (its current folder
-    and HOME at grading)."""
+    """The learner's working folder (its current folder and HOME at grading)."""
     from pathlib import Path
 
     return Path(_work_root or ".").absolute()
+
+
+def written_folders() -> list:
+    """Every folder the learner's code could have written to: at grading, its working folder and
+    its /tmp (seen from outside the sandbox); in a self-check, the current folder."""
+    from pathlib import Path
+
+    return [work_root(), *(Path(p) for p in _also_written)]
 
 
 class Folder:
@@ -212,16 +221,17 @@ def work_folder(prefix: str = "check"):
     return Folder(path)
 
 
-def files_holding(folder, secrets) -> list[str]:
-    """Files under ``folder`` (recursively, links not followed) holding any of ``secrets`` in any
-    of its :func:`forms`."""
+def files_holding(folders, secrets) -> list[str]:
+    """Files under ``folders`` (a folder or a list of them; recursively, links not followed) holding
+    any of ``secrets`` in any of its :func:`forms`."""
     wanted = [f for s in secrets for f in forms(s)]
     found = []
-    for top, _dirs, files, top_fd in os.fwalk(str(folder), follow_symlinks=False):
-        for name in sorted(files):
-            data = _read_regular(name, top_fd)
-            if data is not None and any(f in data for f in wanted):
-                found.append(os.path.join(top, name))
+    for folder in ([folders] if isinstance(folders, (str, os.PathLike)) else folders):
+        for top, _dirs, files, top_fd in os.fwalk(str(folder), follow_symlinks=False):
+            for name in sorted(files):
+                data = _read_regular(name, top_fd)
+                if data is not None and any(f in data for f in wanted):
+                    found.append(os.path.join(top, name))
     return sorted(found)
 
 

@@ -365,7 +365,7 @@ def main() -> int:
         from .. import exercises
 
         assignment = _source.load(job["source"])
-        exercises.set_work_root(job["work"])
+        exercises.set_work_root(job["work"], job.get("tmp"))
         os.chdir(job["home"])  # a private folder of the checker's: never the learner's work folder
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(job["socket"])

@@ -217,7 +217,9 @@ class Checker:
                 stdout=asyncio.subprocess.PIPE, stderr=log, cwd=str(self.home), limit=1 << 20)
         finally:
             log.close()
-        job = {"source": str(self.source_path), "socket": self.socket, "work": str(self.work), "home": str(self.home)}
+        tmp = self.box_root / "tmp"  # the sandbox's /tmp, when there is a sandbox
+        job = {"source": str(self.source_path), "socket": self.socket, "work": str(self.work), "home": str(self.home),
+               "tmp": str(tmp) if tmp.is_dir() else None}
         self.proc.stdin.write((json.dumps(job) + "\n").encode())
         await self.proc.stdin.drain()
         ready = await self._line(120)

@@ -11,10 +11,11 @@ The kernel runs as ``bwrap ... python _sandbox_init.py ... -- -m ipykernel_launc
   virtual environment's ``pyvenv.cfg``, ``bin`` and ``lib`` (its site-packages), and the
   ``kms_teach`` package folder alone (an editable install points at the checkout, whose
   ``assignments/`` and ``solutions/`` must stay out of sight); the root itself is read-only;
-* a private ``/proc`` (only the sandbox's processes), a minimal ``/dev``, a private ``/tmp``
-  (a size-limited tmpfs), and two writable folders bound at the same path inside and out: the
-  work folder (the kernel's current folder and HOME, which the checker reads from outside) and
-  the channel folder (the kernel's ZMQ sockets and the checker's socket);
+* a private ``/proc`` (only the sandbox's processes), a minimal ``/dev``, and three writable
+  folders of the submission's own: the work folder (the kernel's current folder and HOME) and the
+  channel folder (the kernel's ZMQ sockets and the checker's socket), bound at the same path inside
+  and out, and ``/tmp``, bound from the submission's ``tmp/``: everything the learner's code can
+  write, the checker can read from outside;
 * resource limits (:class:`Limits`): address space, CPU time, open files, file size and number
   of processes as rlimits set inside (``_sandbox_init``), and where the machine offers writable
   control groups, a pids, memory and cpu group per sandbox (``_sandbox_launch`` joins them before
@@ -53,7 +54,6 @@ class Limits:
     cpu_seconds: int = 900                   # RLIMIT_CPU per process
     open_files: int = 512                    # RLIMIT_NOFILE
     file_size: int = 64 * 1024 * 1024        # RLIMIT_FSIZE: the largest file it can write
-    tmp_size: int = 64 * 1024 * 1024         # the private /tmp
 
 
 @dataclass
@@ -164,18 +164,20 @@ def _bwrap_has(option: str) -> bool:
 class Sandbox:
     """The folders, groups and command line of one submission's sandbox.
 
-    ``root`` (private to the grader) holds ``work/`` (the learner's writable folder), ``chan/``
-    (sockets), ``etc/`` (made-up system files) and ``checker/`` (the checker's own folder).
+    ``root`` (private to the grader) holds ``work/`` (the learner's writable folder), ``tmp/`` (its
+    ``/tmp``), ``chan/`` (sockets), ``etc/`` (made-up system files) and ``checker/`` (the checker's
+    own folder).
     """
 
     def __init__(self, root: Path, limits: Limits, support: Support, *, cgroups: bool = True):
         self.root, self.limits, self.support = Path(root), limits, support
         self.token = secrets.token_hex(8)
-        self.work, self.chan, self.etc, self.checker_home = (self.root / n for n in ("work", "chan", "etc", "checker"))
-        for d in (self.work, self.chan, self.etc, self.checker_home):
+        self.work, self.tmp, self.chan, self.etc, self.checker_home = (
+            self.root / n for n in ("work", "tmp", "chan", "etc", "checker"))
+        for d in (self.work, self.tmp, self.chan, self.etc, self.checker_home):
             d.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(self.work, 0o777)
-        os.chmod(self.chan, 0o777)
+        for d in (self.work, self.tmp, self.chan):
+            os.chmod(d, 0o777)
         (self.etc / "passwd").write_text("learner:x:%d:%d:learner:%s:/bin/sh\n" % (os.getuid(), os.getgid(), self.work))
         (self.etc / "group").write_text("learner:x:%d:\n" % os.getgid())
         (self.etc / "hosts").write_text("127.0.0.1 localhost\n::1 localhost\n")
@@ -295,8 +297,10 @@ class Sandbox:
                "PYTHONDONTWRITEBYTECODE": "1", "KMS_TEACH_SANDBOX": self.token}
         for k, v in env.items():
             args += ["--setenv", k, v]
-        args += self._system_mounts() + self.python_mounts()
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(lim.tmp_size), "--tmpfs", "/tmp",
+        # /tmp before the rest: the Python installation, the checkout and the work and channel folders
+        # may all be under the host's /tmp, and are then bound over the sandbox's own.
+        args += self._system_mounts() + ["--bind", str(self.tmp), "/tmp"] + self.python_mounts()
+        args += ["--proc", "/proc", "--dev", "/dev",
                  "--bind", str(self.work), str(self.work), "--bind", str(self.chan), str(self.chan),
                  "--remount-ro", "/", "--chdir", str(self.work)]
         if python:

@@ -149,6 +149,7 @@ def test_the_system_and_the_package_are_read_only(box):
     ''')
     assert "written" not in seen.values(), seen
     assert (box.work / "mine.txt").read_text() == "ok"  # its own folder is writable, and the checker sees it
+    assert (box.tmp / "scratch").read_text() == "ok"  # so is its /tmp
 
 
 def test_limits_hold_inside(box):
