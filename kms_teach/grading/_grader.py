@@ -101,6 +101,8 @@ class Report:
         if self.sandbox.startswith("none"):
             lines.append("  note: graded WITHOUT a sandbox (--no-sandbox): the learner's code could read and "
                          "change anything the grader can")
+        elif "not enforced" in self.sandbox:
+            lines.append(f"  note: sandboxed, but {self.sandbox[self.sandbox.index('not enforced'):].rstrip(')')}")
         for p in self.problems:
             lines.append(f"  note: {p}")
         return "\n".join(lines)

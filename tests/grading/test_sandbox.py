@@ -133,9 +133,12 @@ def test_no_network_not_even_the_grader_s_loopback(box):
 
 def test_the_system_and_the_package_are_read_only(box):
     seen = inside(box, f'''
-        import json, os, kms_teach, sys
+        import json, os, kms_teach, sys, sysconfig
+        # (Above the mounted pieces of a checkout or a venv that lies under the host's /tmp, the
+        # folders are the sandbox's own /tmp: writable, and seen by nothing else. The pieces are not.)
         targets = ["/usr/kms-teach-test", "/kms-teach-test", os.path.dirname(kms_teach.__file__) + "/x.py",
-                   sys.prefix + "/x", {str(ROOT / "assignments" / "x.py")!r}, "/etc/x"]
+                   sysconfig.get_paths()["purelib"] + "/evil.pth", sys.prefix + "/bin/evil",
+                   sys.prefix + "/pyvenv.cfg", {str(ROOT / "assignments" / "x.py")!r}, "/etc/x"]
         out = {{}}
         for t in targets:
             try:
