@@ -126,6 +126,8 @@ def support() -> Support:
         missing.append("the memory control group (RLIMIT_AS still bounds each process)")
     if "cpu" not in groups:
         missing.append("the cpu control group's share (RLIMIT_CPU still bounds each process)")
+    for parent in groups.values():
+        _remove_stale_groups(Path(parent))
     result = Support(True, bwrap=bwrap, cgroups=groups, missing=missing)
     folder = Path(_mkdtemp("kms-teach-probe-"))
     try:
@@ -141,6 +143,16 @@ def support() -> Support:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return result
+
+
+def _remove_stale_groups(parent: Path, age: float = 3600) -> None:
+    """Empty groups of sandboxes whose grader was killed before it could remove them."""
+    for group in parent.glob("kms-teach-*"):
+        try:
+            if time.time() - group.stat().st_mtime > age and not (group / "cgroup.procs").read_text().strip():
+                group.rmdir()
+        except OSError:
+            pass
 
 
 def _mkdtemp(prefix: str) -> str:
