@@ -105,8 +105,9 @@ else:
 #
 # Write `seal_file(kms, key_id, src, dst)`, which writes an encrypted copy of the file `src` to the
 # path `dst` (any file format you like), and `open_file(kms, path)`, which returns the original
-# bytes. The grader looks at **every file** in the folder afterwards for the plaintext data key,
-# raw, in hex or in base64.
+# bytes. Afterwards the grader reads **every file** your code could have written (your working
+# folder, where `src` and `dst` are, everything under it, and `/tmp`) looking for the plaintext data
+# key, raw, in hex or in base64.
 
 # %% [answer t3]
 def seal_file(kms, key_id, src, dst):
@@ -127,25 +128,21 @@ def open_file(kms, path):
 # %% [check t3 points=4 "Seal a file; no plaintext data key on disk"]
 check.t3(seal_file, open_file)
 ### BEGIN HIDDEN TESTS
-import tempfile
-from kms_teach.exercises import fresh, files_holding, record_data_keys
+from kms_teach.exercises import files_holding, fresh, record_data_keys, work_folder, written_folders
 cloud_, kms_ = fresh(seed=23)
 handed = record_data_keys(kms_)
 key_id = kms_.create_key()["KeyMetadata"]["KeyId"]
-with tempfile.TemporaryDirectory() as folder:
-    here = os.getcwd()
-    os.chdir(folder)  # anything written "next to" the file lands where it is looked for
-    try:
-        src, dst = Path(folder) / "report.pdf", Path(folder) / "report.pdf.sealed"
-        data = b"%PDF-1.7 quarterly figures " * 1000
-        src.write_bytes(data)
-        seal_file(kms_, key_id, src, dst)
-        assert dst.exists() and data[:40] not in dst.read_bytes(), "the sealed file holds the plaintext"
-        src.unlink()
-        assert open_file(kms_, dst) == data, "open_file did not give the original bytes back"
-        assert handed, "no data key came from KMS (GenerateDataKey)"
-        leaked = files_holding(folder, handed)
-        assert not leaked, f"a plaintext data key was written to disk: {[Path(p).name for p in leaked]}"
-    finally:
-        os.chdir(here)
+folder = work_folder()  # new and empty, at the same path for the learner's code and for these checks
+src, dst = folder / "report.pdf", folder / "report.pdf.sealed"
+data = b"%PDF-1.7 quarterly figures " * 1000
+folder.write("report.pdf", data)
+seal_file(kms_, key_id, src, dst)
+sealed = folder.read("report.pdf.sealed")
+assert sealed is not None, "seal_file wrote no file at dst"
+assert data[:40] not in sealed, "the sealed file holds the plaintext"
+folder.remove("report.pdf")
+assert open_file(kms_, dst) == data, "open_file did not give the original bytes back"
+assert handed, "no data key came from KMS (GenerateDataKey)"
+leaked = files_holding(written_folders(), handed)
+assert not leaked, f"a plaintext data key was written to disk: {[Path(p).name for p in leaked]}"
 ### END HIDDEN TESTS

@@ -5,16 +5,19 @@
     .venv/bin/python bench/bench_grading.py --json bench/results/grading.json
 
 Submissions are generated from exercise 02 (envelope encryption): worked answers, untouched
-exercises and three kinds of wrong answers, in rotation. Three measurements, in one run:
+exercises and three kinds of wrong answers, in rotation. Four measurements, in one run:
 
-* **reference**: each submission executed alone with nbclient in a fresh kernel (what running the
-  notebook costs, self-checks included), one after the other;
-* **graded, 1 job**: ``grade_many(jobs=1)``: rebuild from the source, fresh kernel, temporary
-  folder, time limits, hidden checks, report;
-* **graded, N jobs**: ``grade_many(jobs=N)`` with N = the CPUs available.
+* **reference**: each submission executed alone with nbclient in a fresh, unsandboxed kernel (what
+  running the notebook costs, self-checks included), one after the other;
+* **graded, 1 job**: ``grade_many(jobs=1)``: rebuild from the source, a kernel in a bubblewrap
+  sandbox (namespaces, control groups, limits), a checker process running the hidden checks from
+  outside over the channel, report;
+* **graded, N jobs**: the same with ``jobs=N``, N = the CPUs available;
+* **graded, 1 job, no sandbox**: ``sandbox=False``, to show what the sandbox itself costs.
 
 Targets: per-submission overhead (graded 1 job / reference) at most 1.5x; parallel speedup
-(1 job / N jobs) at least 1.6x on 2 cores.
+(1 job / N jobs) at least 1.6x on 2 cores. The machine's load average is printed and kept with
+the results: figures taken while other work runs are noisy (compare ratios of the same run).
 """
 
 from __future__ import annotations
@@ -90,9 +93,10 @@ def run_alone(path: Path) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="8 submissions instead of 40")
+    parser.add_argument("-n", type=int, default=None, help="this many submissions")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
-    n = 8 if args.quick else 40
+    n = args.n or (8 if args.quick else 40)
     jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
     env = environment("nbclient", "jupyter_client", "ipykernel")
     print(f"kms_teach grading benchmark: {n} submissions of {NAME}, {jobs} CPUs, load {env['loadavg_at_start']}")
@@ -111,14 +115,20 @@ def main(argv=None) -> int:
         parallel = grading.grade_many(paths, jobs=jobs, progress=False)
         graded_n = time.perf_counter() - started
 
+        started = time.perf_counter()
+        unsandboxed = grading.grade_many(paths, jobs=1, progress=False, sandbox=False)
+        graded_plain = time.perf_counter() - started
+
     scores_1 = [r.score for r in serial]
     assert scores_1 == [r.score for r in parallel], "parallel grading changed a score"
+    assert scores_1 == [r.score for r in unsandboxed], "the sandbox changed a score"
     overhead = graded_1 / reference
     speedup = graded_1 / graded_n
     rows = [
         ("reference: nbclient, one at a time", reference, reference / n),
         ("graded, 1 job", graded_1, graded_1 / n),
         (f"graded, {jobs} jobs", graded_n, graded_n / n),
+        ("graded, 1 job, no sandbox", graded_plain, graded_plain / n),
     ]
     print(f"\n{'':38} {'total s':>9} {'per submission s':>17}")
     for label, total, each in rows:
@@ -128,11 +138,13 @@ def main(argv=None) -> int:
           f"(target <= {OVERHEAD_TARGET}) {verdict(overhead <= OVERHEAD_TARGET)}")
     print(f"parallel speedup ({jobs} jobs vs 1):                 {speedup:.2f}x  "
           f"(target >= {SPEEDUP_TARGET}) {verdict(speedup >= SPEEDUP_TARGET)}")
+    print(f"the sandbox itself (1 job / 1 job without it):      {graded_1 / graded_plain:.2f}x")
     print(f"scores: {sorted(set(scores_1))} out of {serial[0].max_score}; "
           f"slowest single reference run {max(alone):.2f} s; load at end {load_average()}")
     write_results(args.json, {
         "environment": env, "submissions": n, "jobs": jobs, "reference_s": reference, "graded_1_s": graded_1,
-        "graded_n_s": graded_n, "overhead": overhead, "speedup": speedup, "scores": scores_1,
+        "graded_n_s": graded_n, "graded_1_no_sandbox_s": graded_plain, "overhead": overhead, "speedup": speedup,
+        "sandbox_cost": graded_1 / graded_plain, "sandbox": serial[0].sandbox, "scores": scores_1,
     })
     return 0
 

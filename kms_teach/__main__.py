@@ -1,4 +1,4 @@
-"""The ``kms-teach`` command: ``course``, ``serve``, ``assign``, ``grade`` and ``export-nbgrader``."""
+"""The ``kms-teach`` command: ``course``, ``serve``, ``assign``, ``grade``, ``release`` and ``export-nbgrader``."""
 
 from __future__ import annotations
 
@@ -168,9 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     assign.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
     grade_cmd = sub.add_parser(
         "grade", help="grade submissions with the hidden checks",
-        description="Run each submission in a fresh kernel, in a temporary folder, against fresh clouds, with "
-                    "time limits; then run the assignment's hidden checks. One submission: a per-task report "
-                    "(and --json). Several, or a folder: graded in parallel into a CSV gradebook.")
+        description="Run each submission's cells in a fresh kernel inside a bubblewrap sandbox (no network, none "
+                    "of your files, limits on memory, processes and time), and each task's hidden checks in a "
+                    "separate process outside it, against clouds the checks own. One submission: a per-task "
+                    "report (and --json). Several, or a folder: graded in parallel into a CSV gradebook.")
     grade_cmd.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="notebooks, or folders of them")
     grade_cmd.add_argument("--assignment", default=None,
                            help="the assignment (default: read from each notebook's metadata)")
@@ -182,6 +183,19 @@ def main(argv: list[str] | None = None) -> int:
     grade_cmd.add_argument("--cell-timeout", type=float, default=60, help="seconds allowed per cell (default 60)")
     grade_cmd.add_argument("--total-timeout", type=float, default=600,
                            help="seconds allowed per submission (default 600)")
+    grade_cmd.add_argument("--no-sandbox", action="store_true",
+                           help="run the learners' code without a sandbox where bubblewrap cannot run (it can then "
+                                "read your files and tamper with the grading; the reports say so)")
+    release_cmd = sub.add_parser(
+        "release", help="write what learners get: the course, exercises and practice quizzes, no answers",
+        description="Write OUT/ for learners: the course notebooks, the exercises (made afresh from the sources), "
+                    "the practice quizzes and a README. Never a worked solution, a hidden test or an exam key.")
+    release_cmd.add_argument("out", metavar="OUT", help="the folder to write (new or empty)")
+    release_cmd.add_argument("--assignments", metavar="DIR", default=None, help="the sources (default: assignments/)")
+    release_cmd.add_argument("--exam", action="append", default=[], metavar="NAME",
+                             help="also release this exam's notebook (questions only), e.g. --exam kms-final")
+    release_cmd.add_argument("--wheel", action="store_true", help="also build the package's wheel into OUT/")
+    release_cmd.add_argument("--force", action="store_true", help="write into OUT/ even if it is not empty")
     export = sub.add_parser("export-nbgrader", help="write an assignment in nbgrader's source format",
                             description="Write COURSE_DIR/source/NAME/NAME.ipynb with nbgrader cell metadata "
                                         "(grade_id, points, solution, locked).")
@@ -191,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     args, jupyter_args = parser.parse_known_args(argv)
     if args.command != "course" and jupyter_args:
         parser.error(f"unrecognized arguments: {' '.join(jupyter_args)}")
-    if args.command in ("assign", "grade", "export-nbgrader"):
+    if args.command in ("assign", "grade", "release", "export-nbgrader"):
         return _grading_command(args, parser)
     if args.command == "serve":
         if jupyter_args:
@@ -226,6 +240,15 @@ def _grading_command(args, parser) -> int:
         if not changed:
             print("exercises/ and solutions/ are up to date")
         return 1 if (args.check and changed) else 0
+    if args.command == "release":
+        try:
+            written = grading.release(args.out, assignments_dir=args.assignments, exams=args.exam, wheel=args.wheel,
+                                      force=args.force)
+        except (grading.ReleaseError, grading.SourceError, grading.QuizError) as exc:
+            print(f"kms-teach release: {exc}", file=sys.stderr)
+            return 2
+        print(f"released {len(written)} files to {args.out} (no solutions, hidden tests or exam keys)")
+        return 0
     if args.command == "export-nbgrader":
         try:
             print(f"written: {grading.export_nbgrader(args.source, args.course_dir)}")
@@ -243,7 +266,7 @@ def _grading_command(args, parser) -> int:
         if value and not Path(value).resolve().parent.is_dir():
             parser.error(f"{option}: the folder {Path(value).resolve().parent} does not exist")
     options = dict(assignment=args.assignment, assignments_dir=args.assignments,
-                   cell_timeout=args.cell_timeout, total_timeout=args.total_timeout)
+                   cell_timeout=args.cell_timeout, total_timeout=args.total_timeout, sandbox=not args.no_sandbox)
     files = grading._batch.submissions_in(args.submissions)
     missing = [str(f) for f in files if not f.exists()]
     if missing:
@@ -253,8 +276,14 @@ def _grading_command(args, parser) -> int:
         print(f"kms-teach grade: no notebooks (*.ipynb) in {' '.join(args.submissions)}", file=sys.stderr)
         return 2
     single = len(files) == 1 and not Path(args.submissions[0]).is_dir()
-    reports = grading.grade_many(files, jobs=args.jobs, progress=not single,
-                                 **options)
+    try:
+        reports = grading.grade_many(files, jobs=args.jobs, progress=not single, **options)
+    except grading.SandboxUnavailable as exc:
+        print(f"kms-teach grade: {exc}", file=sys.stderr)
+        return 2
+    if args.no_sandbox:
+        print("kms-teach grade: warning: graded WITHOUT a sandbox (--no-sandbox); the reports and the gradebook "
+              "record it", file=sys.stderr)
     assignments = sorted({r.assignment for r in reports if r.assignment})
     if len(assignments) > 1:
         print(f"kms-teach grade: warning: these submissions answer different assignments ({', '.join(assignments)}); "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from typing import Callable
 
 from .._clock import Clock
@@ -112,17 +113,126 @@ def forms(secret: bytes) -> list[bytes]:
             json.dumps(list(secret)).encode(), json.dumps(list(secret), separators=(",", ":")).encode()]
 
 
-def files_holding(folder, secrets) -> list[str]:
-    """Files under ``folder`` (recursively) holding any of ``secrets`` in any of its :func:`forms`."""
+# ---------------------------------------------------------------------- files the learner's code wrote
+#
+# At grading, the learner's code runs in a sandbox and the checks outside it: a folder is shared
+# (the same absolute path on both sides), and everything in it was written by code that may attack
+# the checks. So files are opened through a directory descriptor, never following a symbolic link
+# (a link to /etc/shadow, or to the instructor's sources, stays a link), only regular files are read
+# (a FIFO would block), and at most MAX_FILE bytes of each.
+
+MAX_FILE = 64 * 1024 * 1024
+_work_root: str | None = None
+_also_written: list[str] = []
+
+
+def set_work_root(path, *others) -> None:
+    """The folder the learner's code may write to, and any others it can write (the grader's checker
+    sets them; default: the current folder, as in a self-check)."""
+    global _work_root, _also_written
+    _work_root = None if path is None else str(path)
+    _also_written = [str(p) for p in others if p]
+
+
+def work_root():
+    """The learner's working folder (its current folder and HOME at grading)."""
     from pathlib import Path
 
+    return Path(_work_root or ".").absolute()
+
+
+def written_folders() -> list:
+    """Every folder the learner's code could have written to: at grading, its working folder and
+    its /tmp (seen from outside the sandbox); in a self-check, the current folder."""
+    from pathlib import Path
+
+    return [work_root(), *(Path(p) for p in _also_written)]
+
+
+class Folder:
+    """A folder shared with the learner's code, read and written without following links."""
+
+    def __init__(self, path):
+        from pathlib import Path
+
+        self.path = Path(path)
+
+    def _dir(self) -> int:
+        return os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+
+    def write(self, name: str, data: bytes) -> None:
+        """Create ``name`` (it must not exist yet) holding ``data``."""
+        d = self._dir()
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=d)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        finally:
+            os.close(d)
+
+    def read(self, name: str) -> bytes | None:
+        """The bytes of the regular file ``name``, or None (missing, a link, a folder, a FIFO, ...)."""
+        d = self._dir()
+        try:
+            return _read_regular(name, d)
+        finally:
+            os.close(d)
+
+    def remove(self, name: str) -> None:
+        d = self._dir()
+        try:
+            os.unlink(name, dir_fd=d)
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(d)
+
+    def __truediv__(self, name: str):
+        return self.path / name
+
+    def __repr__(self) -> str:
+        return f"Folder({str(self.path)!r})"
+
+
+def _read_regular(name: str, dir_fd: int) -> bytes | None:
+    import stat
+
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(MAX_FILE)
+    finally:
+        os.close(fd)
+
+
+def work_folder(prefix: str = "check"):
+    """A new, empty :class:`Folder` under :func:`work_root` with a name nobody can guess, for the
+    checks to put files in and hand their paths to the learner's functions."""
+    import secrets
+
+    path = work_root() / f"{prefix}-{secrets.token_hex(6)}"
+    os.mkdir(path, 0o777)  # fails if anything (a link, a file) took the name
+    os.chmod(path, 0o777)  # writable from the sandbox, whatever its user
+    return Folder(path)
+
+
+def files_holding(folders, secrets) -> list[str]:
+    """Files under ``folders`` (a folder or a list of them; recursively, links not followed) holding
+    any of ``secrets`` in any of its :func:`forms`."""
+    wanted = [f for s in secrets for f in forms(s)]
     found = []
-    for path in sorted(Path(folder).rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            if any(f in data for s in secrets for f in forms(s)):
-                found.append(str(path))
-    return found
+    for folder in ([folders] if isinstance(folders, (str, os.PathLike)) else folders):
+        for top, _dirs, files, top_fd in os.fwalk(str(folder), follow_symlinks=False):
+            for name in sorted(files):
+                data = _read_regular(name, top_fd)
+                if data is not None and any(f in data for f in wanted):
+                    found.append(os.path.join(top, name))
+    return sorted(found)
 
 
 def expect(condition: bool, message: str) -> None:

@@ -5,6 +5,8 @@
 * :func:`grade` runs one submission in a fresh kernel and scores it with the hidden checks;
   :func:`grade_many` grades a folder in parallel and writes a CSV gradebook (``kms-teach grade``).
 * :func:`export_nbgrader` writes an assignment in nbgrader's source format.
+* :func:`release` writes what learners get: the course, exercises and practice quizzes, without
+  any solution, hidden test or exam key (``kms-teach release OUT/``).
 * :func:`load_bank` reads a quiz bank (``quizbank/*.json``); the ``Quiz`` widget saves answers in the
   notebook, and :func:`grade` scores them like any assignment (``quiz_<bank>``).
 
@@ -12,7 +14,10 @@ Errors::
 
     ValueError
      ├── SourceError      an assignment source that breaks the format (file and line named)
-     └── QuizError        a quiz bank that breaks the format, or an unknown bank
+     ├── QuizError        a quiz bank that breaks the format, or an unknown bank
+     └── ReleaseError     a release that cannot be written as asked
+    RuntimeError
+     └── SandboxUnavailable   learners' code would run unsandboxed, and that was not allowed
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ from typing import TYPE_CHECKING
 
 
 from ._batch import grade_many, write_csv
-from ._grader import Report, TaskResult, default_assignments_dir, grade, kernel_manager, write_json
+from ._grader import (CheckResult, Report, SandboxUnavailable, TaskResult, default_assignments_dir, grade,
+                      kernel_manager, write_json)
 from ._nbgrader import export_nbgrader
-from ._quiz import ANSWERS_MIME, Bank, QuizError, bank_names, load_bank, quiz_notebook, saved_answers
+from ._release import ReleaseError, release
+from ._quiz import (ANSWERS_MIME, Bank, QuizError, bank_from_spec, bank_names, exam_paths, exam_spec, load_bank,
+                    quiz_notebook, saved_answers)
 from ._source import KERNELSPEC, Assignment, SourceError, load, notebook_text
 
 if TYPE_CHECKING:
@@ -35,8 +43,15 @@ __all__ = [
     "ANSWERS_MIME",
     "Assignment",
     "Bank",
+    "CheckResult",
+    "SandboxUnavailable",
     "QuizError",
+    "ReleaseError",
+    "release",
+    "bank_from_spec",
     "bank_names",
+    "exam_paths",
+    "exam_spec",
     "load_bank",
     "saved_answers",
     "Report",
@@ -60,7 +75,9 @@ __all__ = [
 def generate(assignments_dir: str | Path | None = None, root: str | Path | None = None, *,
              check: bool = False, banks: list[str] | None = None) -> list[str]:
     """Write ``exercises/NAME.ipynb`` and ``solutions/NAME.ipynb`` for every source, and
-    ``quiz_BANK.ipynb`` (the quiz, and its answer key) for every quiz bank (``banks``: default all).
+    ``quiz_BANK.ipynb`` (the quiz, and its answer key) for every practice bank of the package
+    (``banks``: default all) and, when ``banks`` is not given, every exam bank of the folder
+    (``quiz_NAME.json``).
 
     With ``check=True`` nothing is written; the paths that are missing or differ are returned.
     Otherwise the paths written are returned.
@@ -72,8 +89,10 @@ def generate(assignments_dir: str | Path | None = None, root: str | Path | None 
         assignment = load(source_path)
         made += [(root / sub / f"{assignment.name}.ipynb", assignment.notebook(kind))
                  for kind, sub in (("student", "exercises"), ("solution", "solutions"))]
-    for bank_name in bank_names() if banks is None else banks:
-        bank = load_bank(bank_name)
+    quiz_banks = [load_bank(b) for b in (bank_names() if banks is None else banks)]
+    if banks is None:  # the instructor's exams, beside the assignments
+        quiz_banks += [load_bank(str(p)) for p in exam_paths(folder)]
+    for bank in quiz_banks:
         made += [(root / sub / f"quiz_{bank.name}.ipynb", quiz_notebook(bank, kind))
                  for kind, sub in (("student", "exercises"), ("solution", "solutions"))]
     changed = []

@@ -1,8 +1,9 @@
 """Grade many submissions at once: in parallel, with a progress bar, into a CSV gradebook.
 
-Each submission is graded by :func:`~kms_teach.grading.grade` in its own kernel; the workers are
-threads that mostly wait on their kernels, so N workers keep N kernels busy. A submission that
-breaks anything still gets a row (score and reason): the batch never stops.
+Each submission is graded by :func:`~kms_teach.grading.grade` in its own sandbox, with its own
+checker process; the workers are threads that mostly wait on those, so N workers keep N sandboxes
+busy. A submission that breaks anything still gets a row (score and reason): the batch never stops.
+Where no sandbox can be made, the batch is refused before anything runs, unless ``sandbox=False``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ._grader import Report, grade
+from ._grader import Report, SandboxUnavailable, grade, sandbox_status
 
 
 def submissions_in(paths: Iterable[str | Path]) -> list[Path]:
@@ -49,8 +50,14 @@ class ProgressBar:
 
 def grade_many(paths: Iterable[str | Path], *, jobs: int = 2, progress: bool | Callable = True,
                **grade_options) -> list[Report]:
-    """Grade every submission (files or folders of them), ``jobs`` at a time, in the given order."""
+    """Grade every submission (files or folders of them), ``jobs`` at a time, in the given order.
+
+    Raises :class:`SandboxUnavailable` before grading anything when the learners' code cannot be
+    sandboxed here and ``sandbox=False`` was not given.
+    """
     files = submissions_in(paths)
+    if any(_runs_code(f, grade_options.get("assignment")) for f in files):
+        sandbox_status(grade_options.get("sandbox", True))  # raises SandboxUnavailable
     bar = ProgressBar(len(files)) if progress is True else None
     reports: dict[int, Report] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade") as pool:
@@ -71,9 +78,25 @@ def grade_many(paths: Iterable[str | Path], *, jobs: int = 2, progress: bool | C
     return out
 
 
+def _runs_code(path: Path, assignment: str | None) -> bool:
+    """Will grading this file run a learner's code? (Quizzes are scored without a kernel.)"""
+    import json
+
+    if assignment:
+        return not assignment.startswith("quiz_")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("kms_teach", {})
+        claimed = meta.get("assignment") if isinstance(meta, dict) else None
+    except (OSError, ValueError, AttributeError):
+        return False  # unreadable: it gets a row with the reason, and runs nothing
+    return not (isinstance(claimed, str) and claimed.startswith("quiz_"))
+
+
 def _grade_safely(path: Path, options: dict) -> Report:
     try:
         return grade(path, **options)
+    except SandboxUnavailable:
+        raise
     except Exception as exc:  # a bug of ours must not stop the class's batch either
         report = Report(submission=str(path), assignment=options.get("assignment"))
         report.problems.append(f"the grader failed: {type(exc).__name__}: {exc}")
@@ -81,7 +104,8 @@ def _grade_safely(path: Path, options: dict) -> Report:
 
 
 def write_csv(reports: list[Report], path: str | Path) -> None:
-    """One row per submission: student, file, assignment, each task's points, total, maximum, notes."""
+    """One row per submission: student, file, assignment, each task's points, total, maximum, how the
+    code ran (``bubblewrap``, or ``none (--no-sandbox)``), notes."""
     tasks: list[str] = []
     for r in reports:
         for t in r.tasks:
@@ -89,9 +113,9 @@ def write_csv(reports: list[Report], path: str | Path) -> None:
                 tasks.append(t.task)
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["student", "submission", "assignment", *tasks, "score", "max_score", "notes"])
+        out.writerow(["student", "submission", "assignment", *tasks, "score", "max_score", "sandbox", "notes"])
         for r in reports:
             points = {t.task: t.points for t in r.tasks}
             notes = "; ".join(r.problems + [f"{t.task}: {t.message}" for t in r.tasks if not t.passed])
             out.writerow([r.student, r.submission, r.assignment or "", *(points.get(t, "") for t in tasks),
-                          r.score, r.max_score, notes])
+                          r.score, r.max_score, r.sandbox, notes])

@@ -1,32 +1,26 @@
-"""Grade one submission: rebuild it from the assignment source, run it fresh, run the hidden checks.
+"""Grade one submission: rebuild it from the assignment source, run it sandboxed, check it from outside.
 
-What the grader trusts and what it does not:
+What the grader trusts and what it does not (the threat table is in docs/grading.md):
 
 * The **cells** it runs come from the assignment source, except the learner's answer cells (found by
   ``metadata.kms_teach.cell``) and the cells the learner added after them. Editing, deleting or
   duplicating a locked cell, a self-check or the notebook's metadata changes nothing; a deleted
   answer cell scores 0 for its task, with that reason.
-* The **hidden checks** come from the source and run after the learner's cells, in the same kernel
-  (they call the learner's functions on fresh inputs, against fresh clouds). Each reports through a
-  display message tagged with a random nonce made for this run; a result without it, or twice, does
-  not count.
-* Each run gets a **fresh kernel** in a **temporary folder**, a per-cell time limit and a total one.
-  Anything that goes wrong (invalid JSON, a cell that raises, hangs or writes to stderr, a dead
-  kernel) becomes a score and a reason; :func:`grade` never raises for a bad submission.
-
-Fidelity: like nbgrader and otter-grader, this grades code by running it; it is not a sandbox against
-a submission written to attack the grader from inside the kernel.
+* The learner's cells run in a **kernel inside a bubblewrap sandbox** (``_sandbox``): no network,
+  nothing of the instructor's files, limits on memory, processes, CPU, files; every process of it
+  ends with it. Without bubblewrap a batch is refused unless ``sandbox=False`` (``--no-sandbox``),
+  which the report records.
+* The **hidden checks** come from the source and run in a **checker process outside the sandbox**
+  (``_checker``), which owns every cloud they inspect; the learner's functions are called through a
+  narrow channel (``_channel``, ``_agent``). Nothing the kernel prints or displays counts.
+* A task whose cells or checks crash, hang or kill the kernel costs that task only (``_run``).
+  Anything that goes wrong becomes a score and a reason; :func:`grade` never raises for a bad
+  submission.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import math
-import secrets
-import subprocess
-import tempfile
-import textwrap
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,7 +31,6 @@ from ._source import Assignment, SourceError, load
 if TYPE_CHECKING:
     import nbformat
 
-RESULT_MIME = "application/vnd.kms-teach.check-result+json"
 DEFAULT_CELL_TIMEOUT = 60
 DEFAULT_TOTAL_TIMEOUT = 600
 
@@ -45,6 +38,21 @@ DEFAULT_TOTAL_TIMEOUT = 600
 def default_assignments_dir() -> Path:
     """``assignments/`` next to the package (a source checkout, as the course is run)."""
     return Path(__file__).resolve().parent.parent.parent / "assignments"
+
+
+class SandboxUnavailable(RuntimeError):
+    """The learner's code would run unsandboxed, and the instructor did not say that is acceptable."""
+
+
+@dataclass
+class CheckResult:
+    """One named check of a task (today one per task, worth the task's points)."""
+
+    name: str
+    passed: bool
+    points: int
+    max_points: int
+    message: str = ""
 
 
 @dataclass
@@ -55,6 +63,8 @@ class TaskResult:
     max_points: int
     passed: bool
     message: str
+    checks: list[CheckResult] = field(default_factory=list)
+    cell: str | None = None  # the cell that failed ("t2-answer", "hidden checks of t2"), if one did
 
 
 @dataclass
@@ -69,6 +79,7 @@ class Report:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     student_name: str | None = None  # default: the file's name without .ipynb
+    sandbox: str = ""  # how the learner's code ran: "bubblewrap", "none (--no-sandbox)", "" (no code ran)
 
     @property
     def student(self) -> str:
@@ -84,8 +95,14 @@ class Report:
                  + (f" ({self.assignment})" if self.assignment else "")]
         for t in self.tasks:
             mark = "PASS" if t.passed else "FAIL"
+            where = f" [{t.cell}]" if (t.cell and not t.passed) else ""
             lines.append(f"  {t.task} {mark} {t.points}/{t.max_points}  {t.title}"
-                         + ("" if t.passed else f"\n      {t.message}"))
+                         + ("" if t.passed else f"\n      {t.message}{where}"))
+        if self.sandbox.startswith("none"):
+            lines.append("  note: graded WITHOUT a sandbox (--no-sandbox): the learner's code could read and "
+                         "change anything the grader can")
+        elif "not enforced" in self.sandbox:
+            lines.append(f"  note: sandboxed, but {self.sandbox[self.sandbox.index('not enforced'):].rstrip(')')}")
         for p in self.problems:
             lines.append(f"  note: {p}")
         return "\n".join(lines)
@@ -99,14 +116,15 @@ def _meta(cell) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def assemble(assignment: Assignment, submitted: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str],
-                                                                                  dict[str, str], set[str]]:
-    """The notebook to run: the source's locked cells, the learner's answers and added cells.
+def assemble(assignment: Assignment, submitted: nbformat.NotebookNode) -> tuple[list, list[str], set[str]]:
+    """The cells to run, in order, each with the task it belongs to: the source's setup cells and
+    the learner's answers and added cells.
 
-    Returns it, the problems noticed (deleted or duplicated answer cells), for each cell id of the
-    result the task whose answer it holds, and the tasks whose answer cell was deleted.
+    Setup cells and cells added before an answer belong to the next task; cells added after an answer
+    to that answer's task; cells after the last answer to the last task. Returns the cells, the
+    problems noticed (deleted or duplicated answer cells) and the tasks whose answer cell was deleted.
     """
-    import nbformat  # here, not at the top: it costs about 1 s, and the widgets import this package
+    from ._run import Cell
 
     template = assignment.notebook("template")
     known = {_meta(c).get("cell"): c for c in template.cells}
@@ -137,62 +155,30 @@ def assemble(assignment: Assignment, submitted: nbformat.NotebookNode) -> tuple[
         elif len(found) > 1:
             problems.append(f"the answer cell of task {task} appears {len(found)} times; the last one was graded")
 
-    out = nbformat.v4.new_notebook(metadata=template.metadata)
-    owner: dict[str, str] = {}
+    tasks = list(assignment.tasks)
+    out: list[Cell] = []
+    upcoming = 0  # index of the next task whose answer cell has not come yet
 
-    def add(source: str, label: str, task: str | None = None):
-        cell = nbformat.v4.new_code_cell(source)
-        cell.id = f"run-{len(out.cells):03d}"
-        if task:
-            owner[cell.id] = task
-        cell.metadata["kms_teach"] = {"cell": label}
-        out.cells.append(cell)
+    def add(source, label: str, task: str | None) -> None:
+        source = source if isinstance(source, str) else "".join(source) if isinstance(source, list) else ""
+        owner = task or tasks[min(upcoming, len(tasks) - 1)]
+        out.append(Cell(source, label, owner))
 
     for i, extra in enumerate(extras_after.get(None, [])):
-        add(extra.get("source", ""), f"added-{i}")
+        add(extra.get("source", ""), f"added-{i}", None)
     for tcell in template.cells:
         meta = _meta(tcell)
-        label, role = meta.get("cell"), meta.get("role")
+        label, role, task = meta.get("cell"), meta.get("role"), meta.get("task")
         if role == "setup":
-            add(tcell.source, label)
+            add(tcell.source, label, None)
         elif role == "answer":
             found = answers.get(label)
-            add(found[-1].get("source", "") if found else tcell.source, label, meta.get("task"))
-        # markdown and self-check cells are not needed to grade: the hidden checks decide
+            if task not in deleted:
+                add(found[-1].get("source", ""), label, task)
+            upcoming = tasks.index(task) + 1
         for i, extra in enumerate(extras_after.get(label, [])):
-            add(extra.get("source", ""), f"added-after-{label}-{i}", meta.get("task") if role == "answer" else None)
-    return out, problems, owner, deleted
-
-
-def hidden_cell(task_id: str, code: str, nonce: str) -> str:
-    """The hidden checks of one task, wrapped so that their outcome is reported exactly once."""
-    # No hidden checks would pass everything: a source without them is refused, and this fails safe.
-    body = textwrap.indent(code or "raise AssertionError('this task has no hidden checks')", "    ")
-    return f'''def __kms_teach_check():
-{body}
-
-def __kms_teach_report():
-    outcome = {{"task": {task_id!r}, "nonce": {nonce!r}, "passed": False, "message": ""}}
-    try:
-        __kms_teach_check()
-        outcome["passed"] = True
-    except NotImplementedError:
-        outcome["message"] = "not answered yet (the cell still raises NotImplementedError)"
-    except AssertionError as exc:
-        outcome["message"] = str(exc) or "a hidden check failed"
-    except Exception as exc:
-        outcome["message"] = f"{{type(exc).__name__}}: {{exc}}"[:600]
-    except SystemExit:
-        outcome["message"] = "the code called exit()"
-    import IPython.display
-    IPython.display.display({{{RESULT_MIME!r}: outcome}}, raw=True)
-
-__kms_teach_report()
-del __kms_teach_check, __kms_teach_report
-'''
-
-
-# ---------------------------------------------------------------------- running
+            add(extra.get("source", ""), f"added-after-{label}-{i}", task if role == "answer" else None)
+    return out, problems, deleted
 
 
 def kernel_manager():
@@ -217,16 +203,31 @@ def kernel_manager():
     return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnvKernelSpecs())
 
 
-def _error_text(outputs) -> str | None:
-    for out in outputs:
-        if out.get("output_type") == "error":
-            return f"{out.get('ename')}: {out.get('evalue')}"[:400]
-    return None
+def sandbox_status(sandbox: bool) -> str:
+    """What the reports say about how the code ran; raises SandboxUnavailable where it cannot be
+    sandboxed and ``sandbox`` is True."""
+    from ._sandbox import support
+
+    if not sandbox:
+        return "none (--no-sandbox)"
+    found = support()
+    if not found.ok:
+        raise SandboxUnavailable(
+            f"cannot sandbox the learners' code on this machine: {found.reason}. Grading runs each "
+            "submission's code; without a sandbox it can read the hidden checks' sources and other "
+            "submissions, and change the grader. Install bubblewrap (tools/ensure-bubblewrap), or grade "
+            "with --no-sandbox (sandbox=False) if you trust these submissions.")
+    return "bubblewrap" + (f" (not enforced: {'; '.join(found.missing)})" if found.missing else "")
 
 
 def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, assignment: str | None = None,
-          cell_timeout: float = DEFAULT_CELL_TIMEOUT, total_timeout: float = DEFAULT_TOTAL_TIMEOUT) -> Report:
-    """Grade one submitted notebook; never raises for anything wrong with the submission."""
+          cell_timeout: float = DEFAULT_CELL_TIMEOUT, total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+          sandbox: bool = True) -> Report:
+    """Grade one submitted notebook; never raises for anything wrong with the submission.
+
+    The learner's code runs in a bubblewrap sandbox; where there is none, :class:`SandboxUnavailable`
+    is raised unless ``sandbox=False`` (the code then runs as a plain process, and the report says so).
+    """
     import nbformat
 
     started = time.monotonic()
@@ -260,7 +261,7 @@ def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, 
         report.problems.append(f"the notebook says it answers {claimed}; it was graded as {assignment}")
     name = assignment or claimed
     if name and name.startswith("quiz_"):
-        _grade_quiz(name[len("quiz_"):], submitted, report)
+        _grade_quiz(name[len("quiz_"):], submitted, report, folder)
         report.seconds = round(time.monotonic() - started, 3)
         return report
     if not name:
@@ -275,27 +276,33 @@ def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, 
         return report
     report.assignment = source.name
     report.max_score = source.total_points
-    outcomes = run(source, submitted, report, cell_timeout=cell_timeout, total_timeout=total_timeout)
+    report.sandbox = sandbox_status(sandbox)
+    outcomes = run(source, submitted, report, cell_timeout=cell_timeout, total_timeout=total_timeout,
+                   sandbox=sandbox)
     for task in source.tasks.values():
-        passed, message = outcomes.get(task.task_id, (False, "the hidden checks did not run"))
-        report.tasks.append(TaskResult(task.task_id, task.title, task.points if passed else 0, task.points,
-                                       passed, message))
+        got = outcomes[task.task_id]
+        points = task.points if got.passed else 0
+        checks = [CheckResult(c.get("name") or task.title, bool(c.get("passed")), points, task.points,
+                              str(c.get("message", ""))) for c in got.checks] or \
+                 [CheckResult(task.title, got.passed, points, task.points, got.message)]
+        report.tasks.append(TaskResult(task.task_id, task.title, points, task.points, got.passed, got.message,
+                                       checks, None if got.passed else got.cell))
     report.score = sum(t.points for t in report.tasks)
     report.seconds = round(time.monotonic() - started, 3)
     return report
 
 
-def _grade_quiz(bank_name: str, submitted, report: Report) -> None:
-    """A quiz: the answers the Quiz widget saved in the notebook, scored against the bank (no kernel)."""
-    from ._quiz import QuizError, load_bank, saved_answers, score
+def _grade_quiz(bank_name: str, submitted, report: Report, folder: Path) -> None:
+    """A quiz: the answers the Quiz widget saved in the notebook, scored against the bank (no kernel):
+    an exam's bank from the instructor's folder, a practice bank from the package."""
+    from ._quiz import QuizError, asked, load_bank, saved_answers, score
 
     try:
-        bank = load_bank(bank_name)
+        bank = load_bank(bank_name, folder)
     except QuizError as exc:
         report.problems.append(str(exc))
         return
     report.assignment = f"quiz_{bank.name}"
-    report.max_score = bank.total_points
     saved = saved_answers(submitted)
     if saved is None:
         report.problems.append("no saved quiz answers: run the quiz cell, answer, and save the notebook")
@@ -303,138 +310,43 @@ def _grade_quiz(bank_name: str, submitted, report: Report) -> None:
     elif saved.get("bank") != bank.name:
         report.problems.append(f"the saved answers are for the bank {saved.get('bank')!r}, not {bank.name!r}")
         saved = {}
+    questions = asked(bank, saved)
+    report.max_score = sum(q.points for q in questions)
+    if len(questions) < len(bank.questions):
+        report.problems.append(f"graded on the {len(questions)} questions this quiz asked "
+                               f"(of {len(bank.questions)} in the bank)")
     for q, verdict in score(bank, saved):
         title = q.prompt if len(q.prompt) <= 70 else q.prompt[:69] + "…"
-        report.tasks.append(TaskResult(q.id, title, q.points if verdict.correct else 0, q.points, verdict.correct,
-                                       "" if verdict.correct else (verdict.feedback or "wrong")[:300]))
+        points = q.points if verdict.correct else 0
+        message = "" if verdict.correct else (verdict.feedback or "wrong")[:300]
+        report.tasks.append(TaskResult(q.id, title, points, q.points, verdict.correct, message,
+                                       [CheckResult(q.id, verdict.correct, points, q.points, message)]))
     report.score = sum(t.points for t in report.tasks)
 
 
-def run(source: Assignment, submitted, report: Report, *, cell_timeout: float,
-        total_timeout: float) -> dict[str, tuple[bool, str]]:
-    import nbformat
-    from nbclient.exceptions import DeadKernelError
+def run(source: Assignment, submitted, report: Report, *, cell_timeout: float, total_timeout: float,
+        sandbox: bool = True) -> dict:
+    """Run the submission task by task (``_run``); the outcome of each task, by task id."""
+    from ._run import Run, TaskRun
 
-    _LimitedClient = _client_class()
-
-    nb, problems, owner, deleted = assemble(source, submitted)
+    cells, problems, deleted = assemble(source, submitted)
     report.problems.extend(problems)
-    nonce = secrets.token_hex(16)
-    first_hidden = len(nb.cells)
-    for task in source.tasks.values():
-        cell = nbformat.v4.new_code_cell(hidden_cell(task.task_id, task.hidden, nonce))
-        cell.id = f"hidden-{task.task_id}"
-        owner[cell.id] = task.task_id
-        nb.cells.append(cell)
-
-    deadline = time.monotonic() + total_timeout
-    outcomes: dict[str, tuple[bool, str]] = {}
-    answer_errors: dict[str, str] = {}
-    stderr_cells: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="kms-teach-grade-") as workdir:
-        client = _LimitedClient(nb, km=kernel_manager(), timeout=max(1, math.ceil(cell_timeout)),
-                                allow_errors=True, interrupt_on_timeout=True, record_timing=False,
-                                shutdown_kernel="immediate",  # a kernel stuck in a loop is killed, not asked
-                                # A timed-out cell ends with this reply instead of waiting again and again.
-                                error_on_timeout={"ename": "CellTimeoutError", "evalue": "time limit",
-                                                  "traceback": []},
-                                resources={"metadata": {"path": workdir}})
-        try:
-            # The kernel's own stderr is start-up noise; what cells print arrives over the protocol.
-            with client.setup_kernel(cwd=workdir, stderr=subprocess.DEVNULL, cleanup_kc=True):
-                for index, cell in enumerate(nb.cells):
-                    left = deadline - time.monotonic()
-                    task = owner.get(cell.id)
-                    if left <= 0:
-                        report.problems.append(f"the total time limit ({total_timeout:g} s) ran out; "
-                                               "the remaining cells did not run")
-                        break
-                    client.timeout = max(1, math.ceil(min(cell_timeout, left)))  # whole seconds (a trait)
-                    began = time.monotonic()
-                    # On timeout nbclient interrupts the kernel itself and moves on (its own recovery:
-                    # interrupting from here instead leaves a stray output reader on the channel).
-                    client.execute_cell(cell, index)
-                    where = f"task {task}'s" if task else "a"
-                    if client.truncated.get(index):
-                        report.problems.append(f"{where} cell printed more than {MAX_CELL_OUTPUT:,} characters; "
-                                               "the rest was dropped")
-                    if time.monotonic() - began >= client.timeout:
-                        report.problems.append(f"{where} cell ran longer than {client.timeout:g} s and was stopped")
-                        if task and index >= first_hidden:
-                            outcomes[task] = (False, f"the hidden checks ran longer than {client.timeout:g} s "
-                                                     "(an answer that never returns?)")
-                        if not _interrupted(cell.outputs):
-                            # The code caught the interrupt and carried on (a bare except in a retry
-                            # loop): the kernel is still busy, so nothing after it can run.
-                            report.problems.append("the code did not stop when interrupted; the kernel was "
-                                                   "stopped and the remaining cells did not run")
-                            break
-                        continue
-                    if index < first_hidden:
-                        error = _error_text(cell.outputs)
-                        if error and task:
-                            answer_errors.setdefault(task, error)
-                        elif error:
-                            report.problems.append(f"a cell raised {error}")
-                    if any(o.get("output_type") == "stream" and o.get("name") == "stderr" for o in cell.outputs):
-                        stderr_cells.append((task or "setup") if index < first_hidden else f"checks of {task}")
-                    if index >= first_hidden and task:
-                        outcomes[task] = _outcome(cell.outputs, task, nonce)
-        except DeadKernelError:
-            report.problems.append("the kernel died (the code exited or crashed it); later cells did not run")
-        except Exception as exc:  # the kernel would not start, or the client failed: still a report
-            report.problems.append(f"the notebook could not be run: {type(exc).__name__}: {exc}"[:400])
-    if stderr_cells:
-        report.problems.append("wrote to stderr in: " + ", ".join(dict.fromkeys(stderr_cells)))
+    tasks = list(source.tasks)
+    runner = Run(source, cells, tasks, sandboxed=sandbox, cell_timeout=cell_timeout, total_timeout=total_timeout)
+    try:
+        outcomes = runner.run()
+    except Exception as exc:  # a bug of ours must still give a report
+        report.problems.append(f"the submission could not be run: {type(exc).__name__}: {exc}"[:400])
+        outcomes = {t: TaskRun(False, "the hidden checks did not run") for t in tasks}
+    report.problems.extend(runner.problems)
     for task in deleted:
-        outcomes[task] = (False, "its answer cell was deleted")
-    for task, error in answer_errors.items():
-        report.problems.append(f"task {task}'s answer cell raised {error}")
-        passed, message = outcomes.get(task, (False, "the hidden checks did not run"))
-        if not passed:
-            outcomes[task] = (False, f"your answer cell raised {error}; {message}")
+        outcomes[task] = TaskRun(False, "its answer cell was deleted", cell=f"{task}-answer")
+    for task, got in outcomes.items():
+        if not got.passed and got.answer_error and not got.message.startswith("your answer cell raised"):
+            got.message = f"your answer cell raised {got.answer_error}; {got.message or 'the hidden checks failed'}"
+        if not got.passed and not got.message:
+            got.message = "the hidden checks did not run"
     return outcomes
-
-
-def _interrupted(outputs) -> bool:
-    """Did the interrupt stop the code (KeyboardInterrupt reached the top of the cell)?"""
-    return any(o.get("output_type") == "error" and o.get("ename") == "KeyboardInterrupt" for o in outputs)
-
-
-MAX_CELL_OUTPUT = 2_000_000  # characters kept per cell: a print loop must not fill the grader's memory
-
-
-@functools.cache  # made once, on first use: importing nbclient is deferred until something runs
-def _client_class():
-    from nbclient import NotebookClient
-
-    class LimitedClient(NotebookClient):
-        """nbclient, keeping at most MAX_CELL_OUTPUT characters of output per cell."""
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.kept: dict[int, int] = {}
-            self.truncated: dict[int, bool] = {}
-
-        def output(self, outs, msg, display_id, cell_index):
-            content = msg.get("content", {})
-            size = len(content.get("text", "")) + sum(len(str(v)) for v in (content.get("data") or {}).values())
-            if self.kept.get(cell_index, 0) + size > MAX_CELL_OUTPUT:
-                self.truncated[cell_index] = True
-                return None
-            self.kept[cell_index] = self.kept.get(cell_index, 0) + size
-            return super().output(outs, msg, display_id, cell_index)
-
-    return LimitedClient
-
-
-def _outcome(outputs, task: str, nonce: str) -> tuple[bool, str]:
-    found = [o.get("data", {}).get(RESULT_MIME) for o in outputs
-             if o.get("output_type") == "display_data" and RESULT_MIME in o.get("data", {})]
-    genuine = [f for f in found if isinstance(f, dict) and f.get("nonce") == nonce and f.get("task") == task]
-    if len(genuine) != 1 or len(found) != 1:
-        return False, "the hidden checks' result was missing or forged"
-    return bool(genuine[0].get("passed")), str(genuine[0].get("message", ""))
 
 
 def write_json(report: Report, path: str | Path) -> None:

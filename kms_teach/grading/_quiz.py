@@ -1,7 +1,17 @@
-"""Quizzes: a question bank (JSON data files), checking answers, and scoring saved answers.
+"""Quizzes: question banks (JSON data files), checking answers, and scoring saved answers.
 
-A bank is ``quizbank/<name>.json``: ``{"bank", "title", "questions": [...]}``. Each question has an
-``id``, the ``topic`` (the course notes' section) and a ``type``:
+Two modes:
+
+* **practice** banks ship with the package (``quizbank/<name>.json``): the ``Quiz`` widget checks
+  each answer at once and explains it, so the key is necessarily with the learner (anyone can
+  read the package). For self-study and for quizzes whose marks do not matter.
+* **exam** banks live with the instructor's sources (``assignments/quiz_<name>.json``, with
+  ``"mode": "exam"``): ``kms-teach assign`` writes a notebook holding the questions and option ids
+  only (:func:`exam_spec`: no key, no feedback), the widget records answers without checking
+  them, and ``kms-teach grade`` scores them against the instructor's bank.
+
+A bank is ``{"bank", "title", "mode"?, "questions": [...]}``. Each question has an ``id``, the
+``topic`` (the course notes' section) and a ``type``:
 
 * ``single`` / ``multiple``: ``options`` = ``[{"id", "text", "correct"?, "feedback"}]``; the answer
   is an option id, or a list of them (all and only the correct ones score);
@@ -77,6 +87,9 @@ class Bank:
     name: str
     title: str
     questions: list[Question]
+    mode: str = "practice"  # or "exam": the key stays with the instructor
+    path: Path | None = None
+    raw: dict = field(default_factory=dict)  # the questions as written, by id
 
     def question(self, qid: str) -> Question:
         for q in self.questions:
@@ -151,17 +164,36 @@ def check(question: Question, answer: Any) -> Verdict:
 
 
 def bank_names() -> list[str]:
+    """The practice banks the package ships."""
     return sorted(p.stem for p in BANK_DIR.glob("*.json"))
 
 
-def load_bank(name: str = "kms-exam") -> Bank:
-    path = BANK_DIR / f"{name}.json" if not str(name).endswith(".json") else Path(name)
+def exam_paths(folder: str | Path) -> list[Path]:
+    """The exam banks of an instructor's folder (``quiz_<name>.json``)."""
+    return sorted(Path(folder).glob("quiz_*.json"))
+
+
+def load_bank(name: str = "kms-exam", folder: str | Path | None = None) -> Bank:
+    """A bank by name: the instructor's ``folder/quiz_<name>.json`` if there is one, else the
+    package's practice bank ``<name>``; or a bank file by path (a name ending in .json)."""
+    if str(name).endswith(".json"):
+        path = Path(name)
+    elif folder is not None and (Path(folder) / f"quiz_{name}.json").is_file():
+        path = Path(folder) / f"quiz_{name}.json"
+    else:
+        path = BANK_DIR / f"{name}.json"
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
         raise QuizError(f"no quiz bank {name!r} (banks: {', '.join(bank_names())})") from None
     except ValueError as exc:
         raise QuizError(f"{path}: not valid JSON ({exc})") from None
+    mode = doc.get("mode", "practice")
+    if mode not in ("practice", "exam"):
+        raise QuizError(f"{path.name}: mode is practice or exam, not {mode!r}")
+    if mode == "exam" and path.parent.resolve() == BANK_DIR:
+        raise QuizError(f"{path.name}: an exam bank must not ship in the package (its key would reach every "
+                        "learner); keep it with the assignments")
     questions, seen = [], set()
     for i, raw in enumerate(doc.get("questions", [])):
         q = _question(raw, f"{path.name} question {i + 1}")
@@ -172,7 +204,42 @@ def load_bank(name: str = "kms-exam") -> Bank:
     engine = [q for q in questions if q.type == "engine"]
     if engine:
         _resolve_engine(engine, {r["id"]: r for r in doc["questions"] if r.get("type") == "engine"})
-    return Bank(doc.get("bank", path.stem), doc.get("title", path.stem), questions)
+    default_name = path.stem[len("quiz_"):] if path.stem.startswith("quiz_") else path.stem
+    return Bank(doc.get("bank", default_name), doc.get("title", default_name), questions, mode, path,
+                {r.get("id"): r for r in doc.get("questions", []) if isinstance(r, dict)})
+
+
+def exam_spec(bank: Bank) -> dict:
+    """What an exam notebook holds: the questions and their option ids, no key and no feedback.
+
+    Engine questions keep their policy, action and encryption context (the question needs them);
+    which principals the engine allows is not written down, as in every bank.
+    """
+    questions = []
+    for q in bank.questions:
+        spec = {"id": q.id, "type": q.type, "topic": q.topic, "prompt": q.prompt, "points": q.points}
+        if q.options:
+            spec["options"] = [{"id": o.id, "text": o.text} for o in q.options]
+        if q.type == "numeric" and q.unit:
+            spec["unit"] = q.unit
+        if q.type == "engine":
+            raw = bank.raw.get(q.id, {})
+            spec.update({k: raw[k] for k in ("policy", "action", "encryption_context") if k in raw})
+        questions.append(spec)
+    return {"bank": bank.name, "title": bank.title, "mode": "exam", "questions": questions}
+
+
+def bank_from_spec(spec: dict) -> Bank:
+    """The questions of an exam notebook (key-free), to show and shuffle them: no answer is right."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("questions"), list):
+        raise QuizError("an exam's questions are a dict with a list of questions")
+    questions = []
+    for raw in spec["questions"]:
+        questions.append(Question(id=raw["id"], topic=raw.get("topic", ""), type=raw["type"], prompt=raw["prompt"],
+                                  points=int(raw.get("points", 1)), unit=raw.get("unit", ""),
+                                  options=[Option(o["id"], o["text"]) for o in raw.get("options", [])]))
+    return Bank(spec.get("bank", "exam"), spec.get("title", "Exam"), questions, "exam", None,
+                {r["id"]: r for r in spec["questions"]})
 
 
 def _question(raw: dict, where: str) -> Question:
@@ -266,29 +333,66 @@ def saved_answers(nb) -> dict | None:
     return found
 
 
+def asked(bank: Bank, answers: dict) -> list[Question]:
+    """The questions a saved quiz is graded on. An exam: all of its questions. A practice quiz made
+    with ``Quiz(..., questions=[...])``: the questions it asked, as saved (the key of a practice
+    quiz is with the learner anyway); otherwise the whole bank."""
+    if bank.mode == "exam":
+        return list(bank.questions)
+    ids = answers.get("questions") if isinstance(answers, dict) else None
+    known = {q.id: q for q in bank.questions}
+    if isinstance(ids, list) and ids and all(isinstance(i, str) and i in known for i in ids) \
+            and len(set(ids)) == len(ids):
+        wanted = set(ids)
+        return [q for q in bank.questions if q.id in wanted]
+    return list(bank.questions)
+
+
 def score(bank: Bank, answers: dict) -> list[tuple[Question, Verdict]]:
-    """Every question of the bank with its verdict (unanswered questions are wrong)."""
+    """Every question asked (:func:`asked`) with its verdict (unanswered questions are wrong)."""
     given = answers.get("answers", {}) if isinstance(answers, dict) else {}
     given = given if isinstance(given, dict) else {}
-    return [(q, check(q, given.get(q.id))) for q in bank.questions]
+    return [(q, check(q, given.get(q.id))) for q in asked(bank, answers)]
 
 
 # ---------------------------------------------------------------------- the quiz notebooks
 
 
 def quiz_notebook(bank: Bank, kind: str):
-    """The learner's quiz notebook (``student``) or the answer key (``solution``)."""
+    """The learner's quiz notebook (``student``) or the answer key (``solution``).
+
+    A practice quiz's notebook names the bank (the widget loads it, key and all, from the package);
+    an exam's holds the key-free questions (:func:`exam_spec`) in a locked cell above the quiz.
+    """
+    import pprint
+
     import nbformat
 
     from ._source import KERNELSPEC
 
     nb = nbformat.v4.new_notebook()
-    cells = [nbformat.v4.new_markdown_cell(
-        f"# Quiz: {bank.title}\n\n{len(bank.questions)} questions, {bank.total_points} points, covering the course "
-        "notes. Put your name in the cell below and run it: the questions and their options come in an order of "
-        "your own. **Check** gives feedback on each answer at once.\n\nYour answers are kept in the cell's output: "
-        "**save the notebook** when you are done, and hand in this file; `kms-teach grade` scores the saved answers.")]
-    if kind == "student":
+    exam = bank.mode == "exam"
+    if exam:
+        intro = (f"# Exam: {bank.title}\n\n{len(bank.questions)} questions, {bank.total_points} points. Put your "
+                 "name in the cell below and run it: the questions and their options come in an order of your own. "
+                 "**Save answer** records an answer; nothing is checked until your instructor grades the exam, so "
+                 "there is no feedback here.\n\nYour answers are kept in the cell's output: **save the notebook** "
+                 "when you are done, and hand in this file.")
+    else:
+        intro = (f"# Quiz: {bank.title}\n\n{len(bank.questions)} questions, {bank.total_points} points, covering "
+                 "the course notes. Put your name in the cell below and run it: the questions and their options "
+                 "come in an order of your own. **Check** gives feedback on each answer at once.\n\nYour answers "
+                 "are kept in the cell's output: **save the notebook** when you are done, and hand in this file; "
+                 "`kms-teach grade` scores the saved answers.")
+    cells = [nbformat.v4.new_markdown_cell(intro)]
+    if kind == "student" and exam:
+        questions = nbformat.v4.new_code_cell("# The exam's questions (no answers here). Run this cell, then the next.\n"
+                                              f"EXAM = {pprint.pformat(exam_spec(bank), width=110, sort_dicts=False)}")
+        questions.metadata.update({"editable": False, "deletable": False, "jupyter": {"source_hidden": True}})
+        cells.append(questions)
+        cells.append(nbformat.v4.new_code_cell(
+            'from kms_teach.widgets import Quiz\n\nquiz = Quiz.exam(EXAM, student="YOUR NAME")\nquiz'))
+    elif kind == "student":
         code = (f'from kms_teach.widgets import Quiz\n\nquiz = Quiz("{bank.name}", student="YOUR NAME")\nquiz')
         cells.append(nbformat.v4.new_code_cell(code))
     else:
@@ -310,6 +414,6 @@ def quiz_notebook(bank: Bank, kind: str):
     nb.metadata = nbformat.NotebookNode(
         kernelspec=dict(KERNELSPEC),
         language_info={"name": "python"},
-        kms_teach={"assignment": f"quiz_{bank.name}", "quiz": bank.name})
+        kms_teach={"assignment": f"quiz_{bank.name}", "quiz": bank.name, "mode": bank.mode})
     nbformat.validate(nb)
     return nb

@@ -67,3 +67,29 @@ def test_output_paths_and_limits_are_checked_before_any_grading(tmp_path):
     (tmp_path / "empty").mkdir()
     out = kms_teach("grade", tmp_path / "empty")
     assert out.returncode == 2 and "no notebooks" in out.stderr
+
+
+def test_without_bubblewrap_grading_is_refused_unless_no_sandbox_is_given(tmp_path):
+    import os
+
+    env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on this PATH
+    sub = ROOT / "solutions" / "ex00_first_steps.ipynb"
+    out = subprocess.run([sys.executable, "-m", "kms_teach", "grade", sub], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert out.returncode == 2 and "bubblewrap (bwrap) is not installed" in out.stderr and "--no-sandbox" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = subprocess.run([sys.executable, "-m", "kms_teach", "grade", sub, "--no-sandbox", "--csv", tmp_path / "g.csv"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "8/8" in out.stdout and "WITHOUT a sandbox" in out.stdout and "WITHOUT a sandbox" in out.stderr
+    rows = list(csv.DictReader(open(tmp_path / "g.csv")))
+    assert rows[0]["sandbox"] == "none (--no-sandbox)"
+
+
+def test_release_from_the_command_line(tmp_path):
+    out = kms_teach("release", tmp_path / "course", cwd=tmp_path)
+    assert out.returncode == 0 and "no solutions, hidden tests or exam keys" in out.stdout, out.stderr
+    assert (tmp_path / "course" / "exercises" / "ex02_data_keys.ipynb").exists()
+    assert not (tmp_path / "course" / "exercises" / "quiz_kms-final.ipynb").exists()  # exams only when asked
+    again = kms_teach("release", tmp_path / "course", cwd=tmp_path)
+    assert again.returncode == 2 and "not empty" in again.stderr

@@ -13,11 +13,11 @@ import nbformat
 import pytest
 
 from kms_teach import grading
-from kms_teach.grading._grader import RESULT_MIME
 
 from ._submissions import answer_index, notebook, with_answers, write
 
 NAME = "ex00_first_steps"
+RESULT_MIME = "application/vnd.kms-teach.check-result+json"  # how the in-kernel grader of old reported
 FULL = 8
 
 GOOD_T1 = '''def make_key(kms, description, alias):
@@ -61,6 +61,8 @@ def _cases() -> dict[str, nbformat.NotebookNode | str]:
                                                              "    while True:\n        pass"})
     cases["stderr"] = with_answers(sol, {"t1": "import sys\nprint('debugging', file=sys.stderr)\n" + GOOD_T1})
     cases["kernel_exits"] = with_answers(sol, {"t2": "import os\nos._exit(3)"})
+    cases["kernel_exits_when_called"] = with_answers(sol, {"t2": (
+        "import os\ndef protect(kms, key_ref, text):\n    os._exit(3)\n\ndef reveal(kms, blob):\n    os._exit(3)")})
     cases["forged_result"] = with_answers(sol, {"t1": (
         "import IPython.display\n"
         f"def make_key(kms, description, alias):\n"
@@ -176,15 +178,25 @@ def test_stderr_is_noted_without_costing_points(reports):
     assert r.score == FULL and any("stderr" in p and "t1" in p for p in r.problems)
 
 
-def test_a_kernel_that_exits_gives_zero_with_the_reason(reports):
+def test_a_kernel_that_exits_costs_its_own_task_only(reports):
     r = reports["kernel_exits"]
-    assert r.score == 0 and r.max_score == FULL
-    assert any("kernel died" in p for p in r.problems)
+    assert task(r, "t1").passed and not task(r, "t2").passed and task(r, "t3").passed  # t3: a fresh kernel
+    assert r.score == FULL - 3
+    assert "kernel died while running t2-answer" in task(r, "t2").message and task(r, "t2").cell == "t2-answer"
+    assert any("kernel died while running cell t2-answer (task t2)" in p for p in r.problems)
 
 
-def test_a_forged_check_result_does_not_count(reports):
+def test_a_kernel_killed_during_a_task_s_checks_costs_that_task_only(reports):
+    r = reports["kernel_exits_when_called"]
+    assert task(r, "t1").passed and not task(r, "t2").passed and task(r, "t3").passed
+    assert "went away while protect ran" in task(r, "t2").message and task(r, "t2").cell == "hidden checks of t2"
+    assert any("kernel died during the checks of task t2" in p for p in r.problems)
+    assert any("task t3 and later ran in a fresh sandboxed kernel" in p for p in r.problems)
+
+
+def test_a_result_displayed_by_the_kernel_counts_for_nothing(reports):
     r = reports["forged_result"]
-    assert not task(r, "t1").passed and "forged" in task(r, "t1").message
+    assert not task(r, "t1").passed and "make_key raised AssertionError: stop" in task(r, "t1").message
     assert task(r, "t2").passed
 
 
@@ -220,10 +232,11 @@ def test_the_total_time_limit_stops_a_slow_submission(tmp_path):
     assert r.score < FULL
 
 
-def test_code_that_swallows_the_interrupt_cannot_hang_the_grader(reports):
+def test_code_that_swallows_the_interrupt_costs_its_own_task_only(reports):
     r = reports["t1_swallows_the_interrupt"]
-    assert any("did not stop when interrupted" in p for p in r.problems)
-    assert r.score == 0 and r.seconds < 40  # the kernel was stopped: nothing after it could run
+    assert any("still busy after the checks of task t1" in p for p in r.problems)
+    assert not task(r, "t1").passed and "did not return within the time limit" in task(r, "t1").message
+    assert task(r, "t2").passed and task(r, "t3").passed and r.seconds < 40  # later tasks: a fresh kernel
 
 
 def test_a_print_loop_is_cut_off_and_noted(reports):

@@ -170,3 +170,139 @@ def test_saved_answers_of_any_shape_get_a_verdict_not_a_crash(answers, tmp_path)
 def test_an_empty_choice_is_an_answer_for_multiple_choice(bank):
     assert check(bank.question("never-leave"), []).feedback.startswith("also true")
     assert check(bank.question("never-leave"), None).feedback == "not answered"
+
+
+# ---------------------------------------------------------------------- two modes, and the bugs fixed
+
+from kms_teach.widgets import _quiz as quiz_widget  # noqa: E402
+
+ASSIGNMENTS = grading.default_assignments_dir()
+EXAM = "kms-final"
+
+
+@pytest.fixture(autouse=True)
+def _no_one_try_record_between_tests():
+    quiz_widget._CHECKED.clear()
+    yield
+    quiz_widget._CHECKED.clear()
+
+
+@pytest.fixture(scope="module")
+def exam_bank():
+    return load_bank(EXAM, ASSIGNMENTS)
+
+
+def _exam_questions(path) -> dict:
+    """Run the locked cell of an exam notebook: the questions it holds."""
+    nb = nbformat.read(path, as_version=4)
+    ns: dict = {}
+    exec(nb.cells[1].source, ns)
+    return ns["EXAM"]
+
+
+def test_an_exam_notebook_holds_questions_and_option_ids_but_no_key(exam_bank):
+    path = grading.default_assignments_dir().parent / "exercises" / f"quiz_{EXAM}.ipynb"
+    text = path.read_text(encoding="utf-8")
+    spec = _exam_questions(path)
+    assert [q["id"] for q in spec["questions"]] == [q.id for q in exam_bank.questions]
+    for q in spec["questions"]:
+        assert not {"correct", "answer", "accept", "feedback", "feedback_right", "feedback_wrong", "tolerance"} & set(q)
+        for o in q.get("options", []):
+            assert set(o) == {"id", "text"}
+    for q in exam_bank.questions:  # nothing that tells the right answer, anywhere in the file
+        for secret in [q.feedback_right, q.feedback_wrong, *q.accept, *(o.feedback for o in q.options)]:
+            assert not secret or secret not in text, secret
+    assert '"correct"' not in text and nbformat.read(path, as_version=4).metadata["kms_teach"]["mode"] == "exam"
+
+
+def test_an_exam_records_answers_without_checking_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = ASSIGNMENTS.parent / "exercises" / f"quiz_{EXAM}.ipynb"
+    quiz = Quiz.exam(_exam_questions(path), student="ada")
+    assert quiz.mode == "exam" and quiz.answer("exam-reencrypt", "b") is None
+    assert quiz.verdicts == {} and "recorded" in quiz.feedback["exam-reencrypt"].value
+    assert "Right" not in quiz.feedback["exam-reencrypt"].value and "points so far" not in quiz.summary.value
+    assert quiz.check_buttons["exam-reencrypt"].description == "Save answer"
+    assert quiz.payload()["mode"] == "exam" and quiz.payload()["answers"] == {"exam-reencrypt": "b"}
+
+
+def _saved_exam(answers: dict) -> nbformat.NotebookNode:
+    nb = quiz_notebook(load_bank(EXAM, ASSIGNMENTS), "student")
+    nb.cells[2].outputs = [nbformat.v4.new_output("display_data", data={
+        ANSWERS_MIME: {"bank": EXAM, "mode": "exam", "student": "ada", "answers": answers}, "text/plain": "saved"})]
+    return nb
+
+
+def test_kms_teach_grade_scores_an_exam_against_the_instructor_s_key(tmp_path, exam_bank):
+    right = {}
+    for q in exam_bank.questions:
+        if q.type == "single":
+            right[q.id] = next(o.id for o in q.options if o.correct)
+        elif q.multiple:
+            right[q.id] = [o.id for o in q.options if o.correct]
+        elif q.type == "numeric":
+            right[q.id] = str(q.answer)
+        else:
+            right[q.id] = q.accept[0]
+    nbformat.write(_saved_exam(right), tmp_path / "ada.ipynb")
+    r = grading.grade(tmp_path / "ada.ipynb")
+    assert (r.assignment, r.score, r.max_score) == (f"quiz_{EXAM}", exam_bank.total_points, exam_bank.total_points)
+    wrong = dict(right, **{"exam-reencrypt": "a", "exam-rotation-min": "365"})
+    nbformat.write(_saved_exam(wrong), tmp_path / "bob.ipynb")
+    r = grading.grade(tmp_path / "bob.ipynb")
+    assert r.score == exam_bank.total_points - 2
+    # The key is the instructor's: without the assignments folder, there is nothing to grade against.
+    r = grading.grade(tmp_path / "bob.ipynb", assignments_dir=tmp_path)
+    assert r.score == 0 and "no quiz bank" in r.problems[0]
+
+
+def test_an_exam_bank_is_refused_in_the_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(grading._quiz, "BANK_DIR", tmp_path)
+    (tmp_path / "leaky.json").write_text(json.dumps({"bank": "leaky", "mode": "exam", "questions": []}))
+    with pytest.raises(QuizError, match="must not ship in the package"):
+        load_bank("leaky")
+
+
+def test_a_quiz_on_a_subset_of_the_bank_is_graded_on_that_subset(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    picked = ["fips", "limit", "regional", "container", "rotation-default"]
+    quiz = Quiz("kms-exam", student="ada", questions=picked)
+    bank = load_bank()
+    for q in bank.questions:
+        if q.id in picked:
+            quiz.answer(q.id, next(o.id for o in q.options if o.correct) if q.type == "single" else
+                        [o.id for o in q.options if o.correct] if q.multiple else str(q.answer))
+    assert quiz.score == (5, 5)
+    nb = quiz_notebook(bank, "student")
+    nb.cells[1].outputs = [nbformat.v4.new_output("display_data", data={ANSWERS_MIME: quiz.payload(),
+                                                                          "text/plain": "saved"})]
+    nbformat.write(nb, tmp_path / "ada.ipynb")
+    r = grading.grade(tmp_path / "ada.ipynb")
+    assert (r.score, r.max_score) == (5, 5) and any("the 5 questions this quiz asked" in p for p in r.problems)
+
+
+def test_one_try_is_not_bypassed_by_typing_another_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = Quiz("kms-exam", student="ada", questions=["fips", "limit"], one_try=True)
+    first.answer("fips", "c")  # wrong, and now the learner knows it
+    again = Quiz("kms-exam", student="somebody else", questions=["fips", "limit"], one_try=True)
+    assert again.answers == {"fips": "c"} and again.check_buttons["fips"].disabled
+    with pytest.raises(ValueError, match="one try"):
+        again.answer("fips", "b")
+    assert again.payload()["answers"]["fips"] == "c"
+
+
+def test_a_shared_lab_account_does_not_hand_one_student_s_answers_to_the_next(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for anonymous in (None, "YOUR NAME", "  "):  # nothing kept for a quiz without a name
+        quiz = Quiz("kms-exam", student=anonymous, questions=["fips"])
+        quiz.answer("fips", "b")
+        assert quiz.keep_path is None and "Put your name" in quiz.summary.value
+    assert not (tmp_path / ".kms-teach").exists()
+    assert Quiz("kms-exam", student=None, questions=["fips"]).answers == {}
+    mine = Quiz("kms-exam", student="Ada L.", questions=["fips"])
+    mine.answer("fips", "b")
+    lookalike = Quiz("kms-exam", student="ada-l", questions=["fips"])  # the same file name, another student
+    assert lookalike.answers == {} and lookalike.restored == ""
+    back = Quiz("kms-exam", student="Ada L.", questions=["fips"])
+    assert back.answers == {"fips": "b"} and "Brought back 1 answer saved for Ada L." in back.summary.value

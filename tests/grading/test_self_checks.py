@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,10 @@ def _run(name: str, kind: str, replace: dict[str, str] | None = None, tmp_path: 
     a = grading.load(ROOT / "assignments" / f"{name}.py")
     ns: dict = {"__name__": "__main__"}
     printed: dict[str, str] = {}
-    here = os.getcwd()
+    here, temp = os.getcwd(), tempfile.tempdir
     if tmp_path:
         os.chdir(tmp_path)
+        tempfile.tempdir = str(tmp_path)  # what a wrong answer leaves in "/tmp" stays in the test's folder
     try:
         for cell in a.cells:
             if cell.role == "setup":
@@ -45,6 +47,7 @@ def _run(name: str, kind: str, replace: dict[str, str] | None = None, tmp_path: 
                 printed[cell.task] = out.getvalue()
     finally:
         os.chdir(here)
+        tempfile.tempdir = temp
     return printed
 
 
@@ -75,6 +78,7 @@ MISCONCEPTIONS = [
     ("ex02_data_keys", "t3", "a plaintext data key next to the file", "plaintext data key is on disk"),
     ("ex02_data_keys", "t3", "the data key in base64 in a JSON file", "plaintext data key is on disk"),
     ("ex02_data_keys", "t3", "the whole file sent to Encrypt", "more than 4096 bytes"),
+    ("ex02_data_keys", "t3", "the plaintext data key kept in /tmp", "plaintext data key is on disk"),
     ("ex03_key_policies", "t1", "administrators get kms:*", "administrator may Decrypt"),
     ("ex03_key_policies", "t1", "users are Principal *", 'Principal "*"'),
     ("ex03_key_policies", "t2", "returns the policy unchanged", "root user"),

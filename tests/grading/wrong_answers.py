@@ -596,3 +596,22 @@ def fix_lockout(policy, account):
     kept.insert(0, {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"})
     return dict(policy, Statement=kept)
 '''))
+
+WRONG["ex02_data_keys"]["t3"].append(("the plaintext data key kept in /tmp", '''
+import tempfile, uuid
+
+def seal_file(kms, key_id, src, dst):
+    dk = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")
+    Path(tempfile.gettempdir(), f"dek-{uuid.uuid4().hex}.bin").write_bytes(dk["Plaintext"])  # "for later"
+    nonce = os.urandom(12)
+    ek = dk["CiphertextBlob"]
+    body = AESGCM(dk["Plaintext"]).encrypt(nonce, Path(src).read_bytes(), None)
+    Path(dst).write_bytes(len(ek).to_bytes(2, "big") + ek + nonce + body)
+
+
+def open_file(kms, path):
+    raw = Path(path).read_bytes()
+    n = int.from_bytes(raw[:2], "big")
+    dek = kms.decrypt(CiphertextBlob=raw[2:2 + n])["Plaintext"]
+    return AESGCM(dek).decrypt(raw[2 + n:14 + n], raw[14 + n:], None)
+'''))
