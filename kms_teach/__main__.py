@@ -163,9 +163,20 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--verbose", action="store_true", help="log one line per request to stderr")
     assign = sub.add_parser("assign", help="make exercises/ and solutions/ from the sources in assignments/",
                             description="Generate the student notebooks (exercises/) and worked answers "
-                                        "(solutions/) from the instructor sources (assignments/exNN_*.py).")
+                                        "(solutions/) from the instructor sources (assignments/exNN_*.py), then "
+                                        "validate them: each worked solution must get full marks, each untouched "
+                                        "exercise zero, and each wrong answer in exNN_*.wrong.py must lose its "
+                                        "task. The solution's run sizes the per-cell time limit (10x its slowest "
+                                        "cell, at least 10 s), recorded in cell-limits.json beside the sources.")
     assign.add_argument("--assignments", metavar="DIR", default=None, help="the sources (default: assignments/)")
-    assign.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
+    assign.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if anything is out of date (no validation unless --validate)")
+    assign.add_argument("--validate", action="store_true",
+                        help="only validate (grade the solutions, exercises and wrong answers); write no notebooks")
+    assign.add_argument("--no-validate", action="store_true", help="generate the notebooks without validating")
+    assign.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="notebooks graded at once")
+    assign.add_argument("--no-sandbox", action="store_true",
+                        help="validate without the bubblewrap sandbox (default: sandboxed where it can run)")
     grade_cmd = sub.add_parser(
         "grade", help="grade submissions with the hidden checks",
         description="Run each submission's cells in a fresh kernel inside a bubblewrap sandbox (no network, none "
@@ -180,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     grade_cmd.add_argument("--csv", metavar="FILE", default=None,
                            help="write a gradebook (default for several submissions: gradebook.csv)")
     grade_cmd.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="submissions graded at once")
-    grade_cmd.add_argument("--cell-timeout", type=float, default=60, help="seconds allowed per cell (default 60)")
+    grade_cmd.add_argument("--cell-timeout", type=float, default=None,
+                           help="seconds allowed per cell (default: the limit `kms-teach assign` measured for the "
+                                "assignment, 10x its solution's slowest cell and at least 10 s; else 60)")
     grade_cmd.add_argument("--total-timeout", type=float, default=600,
                            help="seconds allowed per submission (default 600)")
     grade_cmd.add_argument("--no-sandbox", action="store_true",
@@ -230,16 +243,7 @@ def _grading_command(args, parser) -> int:
     from . import grading
 
     if args.command == "assign":
-        try:
-            changed = grading.generate(args.assignments, check=args.check)
-        except grading.SourceError as exc:
-            print(f"kms-teach assign: {exc}", file=sys.stderr)
-            return 2
-        for path in changed:
-            print(("out of date: " if args.check else "written: ") + path)
-        if not changed:
-            print("exercises/ and solutions/ are up to date")
-        return 1 if (args.check and changed) else 0
+        return _assign(args, parser, grading)
     if args.command == "release":
         try:
             written = grading.release(args.out, assignments_dir=args.assignments, exams=args.exam, wheel=args.wheel,
@@ -258,7 +262,7 @@ def _grading_command(args, parser) -> int:
         return 0
     import math
 
-    if args.jobs < 1 or not (math.isfinite(args.cell_timeout) and args.cell_timeout > 0) \
+    if args.jobs < 1 or not (args.cell_timeout is None or (math.isfinite(args.cell_timeout) and args.cell_timeout > 0)) \
             or not (math.isfinite(args.total_timeout) and args.total_timeout > 0):
         parser.error("--jobs, --cell-timeout and --total-timeout must be positive numbers")
     for option, value in (("--json", args.json), ("--csv", args.csv)):
@@ -301,6 +305,45 @@ def _grading_command(args, parser) -> int:
         grading.write_csv(reports, csv_path)
         print(f"gradebook: {csv_path}")
     return 0
+
+
+def _assign(args, parser, grading) -> int:
+    """``kms-teach assign``: generate (unless --validate), then validate (unless --no-validate, or --check)."""
+    from .grading import _validate
+
+    if args.validate and args.no_validate:
+        parser.error("--validate and --no-validate contradict each other")
+    if args.jobs < 1:
+        parser.error("--jobs must be a positive number")
+    folder = Path(args.assignments) if args.assignments else grading.default_assignments_dir()
+    if not folder.is_dir():
+        print(f"kms-teach assign: {folder}: no such folder of assignment sources", file=sys.stderr)
+        return 2
+    status = 0
+    validating = not (args.no_validate or (args.check and not args.validate))
+    if not args.validate:
+        for warning in [] if validating else grading.discover(folder)[1]:  # else the validation's text has them
+            print(f"kms-teach assign: warning: {warning}", file=sys.stderr)
+        try:
+            changed = grading.generate(args.assignments, check=args.check)
+        except grading.SourceError as exc:
+            print(f"kms-teach assign: {exc}", file=sys.stderr)
+            return 2
+        for path in changed:
+            print(("out of date: " if args.check else "written: ") + path)
+        if not changed:
+            print("exercises/ and solutions/ are up to date")
+        status = 1 if (args.check and changed) else 0
+    if not validating:
+        return status
+    print("validating: grading each solution, untouched exercise and wrong answer (kms-teach assign "
+          "--no-validate skips this)", flush=True)
+    found = _validate.validate(folder, jobs=args.jobs, sandbox=False if args.no_sandbox else None,
+                               record=not args.check, progress=sys.stderr.isatty())
+    print(found.text())
+    if not found.ok:
+        return 1
+    return status
 
 
 def serve(data: str | os.PathLike | None, host: str = "127.0.0.1", port: int | None = None, *,

@@ -4,6 +4,9 @@
   ``exercises/`` and the worked answers in ``solutions/`` (``kms-teach assign``).
 * :func:`grade` runs one submission in a fresh kernel and scores it with the hidden checks;
   :func:`grade_many` grades a folder in parallel and writes a CSV gradebook (``kms-teach grade``).
+* :func:`validate` grades every assignment's solution (full marks), untouched exercise (zero) and
+  the instructor's wrong answers beside the source (each loses its task), and records the per-cell
+  time limit its solution's run gives (``kms-teach assign``).
 * :func:`export_nbgrader` writes an assignment in nbgrader's source format.
 * :func:`release` writes what learners get: the course, exercises and practice quizzes, without
   any solution, hidden test or exam key (``kms-teach release OUT/``).
@@ -31,10 +34,12 @@ from ._batch import grade_many, write_csv
 from ._grader import (CheckResult, Report, SandboxUnavailable, TaskResult, default_assignments_dir, grade,
                       kernel_manager, write_json)
 from ._nbgrader import export_nbgrader
+from ._validate import Validation, validate
 from ._release import ReleaseError, release
 from ._quiz import (ANSWERS_MIME, Bank, QuizError, bank_from_spec, bank_names, exam_paths, exam_spec, load_bank,
                     quiz_notebook, saved_answers)
-from ._source import KERNELSPEC, Assignment, SourceError, load, notebook_text
+from ._source import (KERNELSPEC, Assignment, Check, SourceError, WrongAnswer, discover, load, load_wrong_answers,
+                      notebook_text)
 
 if TYPE_CHECKING:
     import nbformat
@@ -43,7 +48,11 @@ __all__ = [
     "ANSWERS_MIME",
     "Assignment",
     "Bank",
+    "Check",
     "CheckResult",
+    "WrongAnswer",
+    "discover",
+    "load_wrong_answers",
     "SandboxUnavailable",
     "QuizError",
     "ReleaseError",
@@ -60,6 +69,8 @@ __all__ = [
     "default_assignments_dir",
     "export_nbgrader",
     "generate",
+    "validate",
+    "Validation",
     "grade",
     "grade_many",
     "kernel_manager",
@@ -85,7 +96,7 @@ def generate(assignments_dir: str | Path | None = None, root: str | Path | None 
     folder = Path(assignments_dir) if assignments_dir else default_assignments_dir()
     root = Path(root) if root else folder.parent
     made: list[tuple[Path, nbformat.NotebookNode]] = []
-    for source_path in sorted(folder.glob("ex[0-9][0-9]_*.py")):
+    for source_path in discover(folder)[0]:
         assignment = load(source_path)
         made += [(root / sub / f"{assignment.name}.ipynb", assignment.notebook(kind))
                  for kind, sub in (("student", "exercises"), ("solution", "solutions"))]

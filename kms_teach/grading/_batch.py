@@ -116,6 +116,6 @@ def write_csv(reports: list[Report], path: str | Path) -> None:
         out.writerow(["student", "submission", "assignment", *tasks, "score", "max_score", "sandbox", "notes"])
         for r in reports:
             points = {t.task: t.points for t in r.tasks}
-            notes = "; ".join(r.problems + [f"{t.task}: {t.message}" for t in r.tasks if not t.passed])
+            notes = "; ".join(r.notes())  # each lost check with its reason (partial credit)
             out.writerow([r.student, r.submission, r.assignment or "", *(points.get(t, "") for t in tasks),
                           r.score, r.max_score, r.sandbox, notes])

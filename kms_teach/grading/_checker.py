@@ -309,40 +309,81 @@ def answer_names(assignment) -> list[str]:
     return names
 
 
+def visible_definitions(code: str):
+    """The check cell's visible part as the checker runs it: its imports, assignments, ``def`` and
+    ``class`` statements, so the names it defines exist for the hidden tests; not its bare
+    expressions (the self-check call, whose printout is for the learner)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    tree.body = [node for node in tree.body if not isinstance(node, ast.Expr)]
+    return compile(tree, "<the check cell's visible part>", "exec") if tree.body else None
+
+
+def _attempt(code, filename: str, namespace: dict, bridge: Bridge) -> tuple[bool, str]:
+    """Run one piece of the hidden checks: (passed, why not)."""
+    try:
+        exec(compile(code, filename, "exec") if isinstance(code, str) else code, namespace)
+        return True, ""
+    except ch.ChannelError:
+        return False, bridge.broken or "the channel to the learner's kernel broke"
+    except NotImplementedError:
+        return False, "not answered yet (the cell still raises NotImplementedError)"
+    except AssertionError as exc:
+        return False, str(exc) or "a hidden check failed"
+    except LearnerRaised as exc:
+        return False, str(exc)
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    except SystemExit:
+        return False, "the hidden checks called exit()"
+
+
 def run_task(task, base: dict, names: list[str], listener: socket.socket, seconds: float) -> dict:
-    """Run one task's hidden checks; the result has per-check verdicts (one check per task for now)."""
+    """Run one task's hidden checks: each named check (``### CHECK points=N "Name"``) in turn, in one
+    namespace, each with its own verdict; a check that fails costs its points only, unless the
+    channel broke (every check from then on fails) or the learner's code is not answered yet."""
     started = time.monotonic()
     bridge = Bridge(listener, started + seconds, task.task_id)
     namespace = dict(base)
     namespace.update({name: RemoteFunction(name, lambda: bridge) for name in names})
-    passed, message = False, ""
+    checks = getattr(task, "checks", None) or []
+    if not checks:  # a task made without named checks: its hidden code is its one check
+        from ._source import Check
+
+        checks = [Check(task.title, task.points, task.hidden or "raise AssertionError('this task has no hidden checks')")]
+    verdicts: list[dict] = []
     try:
-        exec(compile(task.hidden or "raise AssertionError('this task has no hidden checks')",
-                     f"<hidden checks of {task.task_id}>", "exec"), namespace)
-        passed = True
-    except ch.ChannelError:
-        message = bridge.broken or "the channel to the learner's kernel broke"
-    except NotImplementedError:
-        message = "not answered yet (the cell still raises NotImplementedError)"
-    except AssertionError as exc:
-        message = str(exc) or "a hidden check failed"
-    except LearnerRaised as exc:
-        message = str(exc)
-    except Exception as exc:
-        message = f"{type(exc).__name__}: {exc}"
-    except SystemExit:
-        message = "the hidden checks called exit()"
+        ok, why = True, ""
+        visible = visible_definitions(getattr(task, "visible", "") or "")
+        if visible is not None:
+            ok, why = _attempt(visible, "<the check cell's visible part>", namespace, bridge)
+            why = why and f"the check cell's own code failed: {why}"
+        if ok and getattr(task, "preamble", "") and checks[0].line:  # shared code before the first ### CHECK
+            ok, why = _attempt(task.preamble, f"<hidden checks of {task.task_id}>", namespace, bridge)
+        for check in checks:
+            if ok and not bridge.broken:
+                passed, message = _attempt(check.code, f"<hidden check {check.name!r} of {task.task_id}>",
+                                           namespace, bridge)
+                if bridge.broken:  # whatever the hidden code did with it, a broken channel fails the check
+                    passed, message = False, bridge.broken
+            else:
+                passed, message = False, bridge.broken or why
+            verdicts.append({"name": check.name, "points": check.points, "passed": passed, "message": message})
     finally:
         bridge.close()
-    if bridge.broken:  # whatever the hidden code did with it, a broken channel fails the task
-        passed, message = False, bridge.broken
-    elif bridge.not_answered:
-        passed, message = False, "not answered yet (the cell still raises NotImplementedError)"
-    elif passed and bridge.calls == 0:
-        passed, message = False, "the hidden checks never called the learner's code"
-    message = message[:MESSAGE_LIMIT]
-    return {"task": task.task_id, "passed": passed, "message": message,
-            "checks": [{"name": task.title, "passed": passed, "message": message}],
+    if bridge.not_answered:
+        for v in verdicts:
+            v["passed"], v["message"] = False, "not answered yet (the cell still raises NotImplementedError)"
+    elif bridge.calls == 0 and all(v["passed"] for v in verdicts):
+        for v in verdicts:
+            v["passed"], v["message"] = False, "the hidden checks never called the learner's code"
+    for v in verdicts:
+        v["message"] = v["message"][:MESSAGE_LIMIT]
+    passed = all(v["passed"] for v in verdicts)
+    message = next((v["message"] for v in verdicts if not v["passed"]), "")
+    return {"task": task.task_id, "passed": passed, "message": message, "checks": verdicts,
             "calls": bridge.calls, "channel_broken": bool(bridge.broken),
             "seconds": round(time.monotonic() - started, 3)}
 

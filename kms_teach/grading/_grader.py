@@ -21,6 +21,8 @@ What the grader trusts and what it does not (the threat table is in docs/grading
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,13 +33,49 @@ from ._source import Assignment, SourceError, load
 if TYPE_CHECKING:
     import nbformat
 
-DEFAULT_CELL_TIMEOUT = 60
+DEFAULT_CELL_TIMEOUT = 60     # seconds per cell when the assignment's solution was never timed
 DEFAULT_TOTAL_TIMEOUT = 600
+CELL_LIMITS_FILE = "cell-limits.json"  # beside the sources: each assignment's measured cell limit
+LIMIT_FACTOR, MIN_CELL_TIMEOUT = 10, 10  # a cell may take 10x the solution's slowest cell, and at least 10 s
 
 
 def default_assignments_dir() -> Path:
     """``assignments/`` next to the package (a source checkout, as the course is run)."""
     return Path(__file__).resolve().parent.parent.parent / "assignments"
+
+
+def sized_cell_timeout(seconds: dict[str, float]) -> tuple[str | None, float, int]:
+    """(the slowest cell, its seconds, the cell limit it gives): LIMIT_FACTOR times it, at least
+    MIN_CELL_TIMEOUT seconds, in whole seconds."""
+    if not seconds:
+        return None, 0.0, DEFAULT_CELL_TIMEOUT
+    label = max(seconds, key=seconds.get)
+    return label, seconds[label], max(MIN_CELL_TIMEOUT, math.ceil(LIMIT_FACTOR * seconds[label]))
+
+
+def recorded_cell_limits(folder: str | Path) -> dict[str, dict]:
+    """What ``kms-teach assign`` measured: {assignment: {"cell_timeout": s, "slowest_cell": ..., ...}}."""
+    try:
+        data = json.loads((Path(folder) / CELL_LIMITS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def recorded_cell_timeout(folder: str | Path, name: str) -> float | None:
+    found = recorded_cell_limits(folder).get(name)
+    value = found.get("cell_timeout") if isinstance(found, dict) else None
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) and value > 0 else None
+
+
+def record_cell_limits(folder: str | Path, measured: dict[str, dict]) -> Path:
+    """Merge ``measured`` into the folder's cell-limits file (written whole, then renamed: atomic)."""
+    path = Path(folder) / CELL_LIMITS_FILE
+    data = {**recorded_cell_limits(folder), **measured}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 class SandboxUnavailable(RuntimeError):
@@ -46,7 +84,8 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass
 class CheckResult:
-    """One named check of a task (today one per task, worth the task's points)."""
+    """One named check of a task, worth its share of the task's points (``### CHECK points=N "Name"``
+    in the source; a task without such lines has one check, worth all its points)."""
 
     name: str
     passed: bool
@@ -80,10 +119,22 @@ class Report:
     seconds: float = 0.0
     student_name: str | None = None  # default: the file's name without .ipynb
     sandbox: str = ""  # how the learner's code ran: "bubblewrap", "none (--no-sandbox)", "" (no code ran)
+    cell_timeout: float | None = None  # the per-cell limit it was graded with (seconds)
+    cell_seconds: dict[str, float] = field(default_factory=dict)  # how long each cell and task's checks ran
 
     @property
     def student(self) -> str:
         return self.student_name or Path(self.submission).stem
+
+    def notes(self) -> list[str]:
+        """The problems, then why each task (or each of its named checks) lost points: a gradebook's notes."""
+        out = list(self.problems)
+        for t in self.tasks:
+            if len(t.checks) > 1:
+                out += [f"{t.task} {c.name!r} {c.points}/{c.max_points}: {c.message}" for c in t.checks if not c.passed]
+            elif not t.passed:
+                out.append(f"{t.task}: {t.message}")
+        return out
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -94,10 +145,17 @@ class Report:
         lines = [f"{self.submission}: {self.score}/{self.max_score}"
                  + (f" ({self.assignment})" if self.assignment else "")]
         for t in self.tasks:
-            mark = "PASS" if t.passed else "FAIL"
+            mark = "PASS" if t.passed else ("PART" if t.points else "FAIL")
             where = f" [{t.cell}]" if (t.cell and not t.passed) else ""
-            lines.append(f"  {t.task} {mark} {t.points}/{t.max_points}  {t.title}"
-                         + ("" if t.passed else f"\n      {t.message}{where}"))
+            lines.append(f"  {t.task} {mark} {t.points}/{t.max_points}  {t.title}")
+            if len(t.checks) > 1:  # partial credit: each named check with its points and reason
+                for c in t.checks:
+                    lines.append(f"      {'ok ' if c.passed else 'x  '} {c.points}/{c.max_points}  {c.name}"
+                                 + ("" if c.passed else f": {c.message}"))
+                if not t.passed and t.cell:
+                    lines.append(f"      [{t.cell}]")
+            elif not t.passed:
+                lines.append(f"      {t.message}{where}")
         if self.sandbox.startswith("none"):
             lines.append("  note: graded WITHOUT a sandbox (--no-sandbox): the learner's code could read and "
                          "change anything the grader can")
@@ -221,9 +279,13 @@ def sandbox_status(sandbox: bool) -> str:
 
 
 def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, assignment: str | None = None,
-          cell_timeout: float = DEFAULT_CELL_TIMEOUT, total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+          cell_timeout: float | None = None, total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
           sandbox: bool = True) -> Report:
     """Grade one submitted notebook; never raises for anything wrong with the submission.
+
+    ``cell_timeout`` (seconds per cell, and for each task's hidden checks): by default the limit
+    ``kms-teach assign`` recorded for the assignment (10x its solution's slowest cell, at least 10 s;
+    :data:`CELL_LIMITS_FILE` beside the sources), else :data:`DEFAULT_CELL_TIMEOUT`.
 
     The learner's code runs in a bubblewrap sandbox; where there is none, :class:`SandboxUnavailable`
     is raised unless ``sandbox=False`` (the code then runs as a plain process, and the report says so).
@@ -277,19 +339,37 @@ def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, 
     report.assignment = source.name
     report.max_score = source.total_points
     report.sandbox = sandbox_status(sandbox)
+    if cell_timeout is None:
+        cell_timeout = recorded_cell_timeout(folder, source.name) or DEFAULT_CELL_TIMEOUT
+    report.cell_timeout = cell_timeout
     outcomes = run(source, submitted, report, cell_timeout=cell_timeout, total_timeout=total_timeout,
                    sandbox=sandbox)
     for task in source.tasks.values():
-        got = outcomes[task.task_id]
-        points = task.points if got.passed else 0
-        checks = [CheckResult(c.get("name") or task.title, bool(c.get("passed")), points, task.points,
-                              str(c.get("message", ""))) for c in got.checks] or \
-                 [CheckResult(task.title, got.passed, points, task.points, got.message)]
-        report.tasks.append(TaskResult(task.task_id, task.title, points, task.points, got.passed, got.message,
-                                       checks, None if got.passed else got.cell))
+        report.tasks.append(task_result(task, outcomes[task.task_id]))
     report.score = sum(t.points for t in report.tasks)
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def task_result(task, got) -> TaskResult:
+    """A task's result from what its run gave: each named check's points and reason (partial
+    credit); checks that did not run (the task failed before them) score 0 with the task's reason."""
+    verdicts = {c.get("name"): c for c in got.checks if isinstance(c, dict)}
+    checks = []
+    for spec in task.checks:
+        found = verdicts.get(spec.name)
+        if found is None:
+            passed, message = False, got.message or "the hidden checks did not run"
+        else:
+            passed, message = bool(found.get("passed")), str(found.get("message", ""))
+            if not passed and not message:
+                message = got.message or "a hidden check failed"
+        checks.append(CheckResult(spec.name, passed, spec.points if passed else 0, spec.points, message))
+    points = sum(c.points for c in checks)
+    passed = bool(checks) and all(c.passed for c in checks)
+    message = "" if passed else (got.message or next((c.message for c in checks if not c.passed), ""))
+    return TaskResult(task.task_id, task.title, points, task.points, passed, message, checks,
+                      None if passed else got.cell)
 
 
 def _grade_quiz(bank_name: str, submitted, report: Report, folder: Path) -> None:
@@ -339,6 +419,7 @@ def run(source: Assignment, submitted, report: Report, *, cell_timeout: float, t
         report.problems.append(f"the submission could not be run: {type(exc).__name__}: {exc}"[:400])
         outcomes = {t: TaskRun(False, "the hidden checks did not run") for t in tasks}
     report.problems.extend(runner.problems)
+    report.cell_seconds = dict(runner.seconds)
     for task in deleted:
         outcomes[task] = TaskRun(False, "its answer cell was deleted", cell=f"{task}-answer")
     for task, got in outcomes.items():

@@ -25,7 +25,7 @@ def nbgrader_notebook(assignment: Assignment) -> nbformat.NotebookNode:
 
     nb = nbformat.v4.new_notebook(metadata=assignment.notebook("student").metadata)
     for cell in assignment.cells:
-        label = (cell.role if cell.task is None else f"{cell.task}-{cell.role}")
+        label = cell.label or (cell.role if cell.task is None else f"{cell.task}-{cell.role}")
         if cell.role == "markdown":
             nbcell = nbformat.v4.new_markdown_cell(cell.source)
             meta = {"grade": False, "solution": False, "locked": True}

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ._quiz import bank_names, exam_paths, load_bank, quiz_notebook
-from ._source import load, notebook_text
+from ._source import discover, load, notebook_text
 
 
 class ReleaseError(ValueError):
@@ -96,7 +96,7 @@ def release(out: str | Path, *, assignments_dir: str | Path | None = None, root:
     for notebook in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(notebook, as_version=4)
         put(f"notebooks/{notebook.name}", notebook_text(nb))
-    for source in sorted(folder.glob("ex[0-9][0-9]_*.py")):
+    for source in discover(folder)[0]:  # the sources only: never a .wrong.py file of the instructor's
         assignment = load(source)
         put(f"exercises/{assignment.name}.ipynb", notebook_text(assignment.notebook("student")))
     practice = [load_bank(name) for name in bank_names()]

@@ -328,6 +328,7 @@ class Run:
         self.stderr_in: list[str] = []
         self.deadline = 0.0
         self.kernels_started = 0
+        self.seconds: dict[str, float] = {}  # how long each cell (and each task's checks) ran: sizes time limits
 
     def note(self, text: str) -> None:
         if text not in self.problems:
@@ -461,6 +462,8 @@ class Run:
             if not quiet:
                 self.note(f"{where} could not be run: {type(exc).__name__}: {exc}"[:400])
             raise KernelBroken("client") from None
+        if not quiet:
+            self.seconds[cell.label] = round(time.monotonic() - began, 3)
         if quiet:
             if time.monotonic() - began >= limit and not _interrupted(nbcell.outputs) and not await _answers(kernel):
                 cell.killed_kernel = True
@@ -507,6 +510,7 @@ class Run:
                  f"globals(), {task!r})")
         nbcell, index = kernel.new_cell(agent)
         kernel.client.timeout = math.ceil(seconds + 60)  # the checker keeps time; this is a backstop
+        began = time.monotonic()
         cell_job = asyncio.ensure_future(kernel.client.async_execute_cell(nbcell, index))
         verdict_job = asyncio.ensure_future(checker.run_task(task, seconds))
         verdict = None
@@ -519,6 +523,7 @@ class Run:
                 if isinstance(exc, DeadKernelError):
                     broken = "died"
             verdict = await verdict_job
+            self.seconds[f"checks of {task}"] = round(time.monotonic() - began, 3)
             if not cell_job.done():
                 finished, _ = await asyncio.wait({cell_job}, timeout=CHECK_GRACE)
                 if not finished:

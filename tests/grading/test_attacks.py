@@ -39,7 +39,6 @@ import pytest
 from kms_teach import grading
 
 from ._submissions import answer_index, notebook, with_answers, write
-from .wrong_answers import WRONG
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME, FULL = "ex00_first_steps", 8
@@ -47,7 +46,9 @@ SOURCE = ROOT / "assignments" / f"{NAME}.py"
 
 
 def _wrong(name: str) -> dict[str, str]:
-    return {task: answers[0][1] for task, answers in WRONG[name].items()}
+    """The first wrong answer of each task (assignments/NAME.wrong.py)."""
+    return {task: w.code for task, w in grading._validate.variants(
+        grading.load_wrong_answers(ROOT / "assignments" / f"{name}.py"))[0].items()}
 
 
 def _with_attack(attack: str, *, name: str = NAME, replace: dict[str, str] | None = None) -> nbformat.NotebookNode:

@@ -20,7 +20,7 @@ from kms_teach import grading
 from kms_teach.grading._source import BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = sorted((ROOT / "assignments").glob("ex[0-9][0-9]_*.py"))
+SOURCES = grading.discover(ROOT / "assignments")[0]
 EXAMS = grading.exam_paths(ROOT / "assignments")
 
 

@@ -17,10 +17,9 @@ import pytest
 from kms_teach import grading
 from kms_teach.grading._source import solution_version, student_version, without_hidden
 
-from .wrong_answers import WRONG
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSIGNMENTS = sorted(p.stem for p in (ROOT / "assignments").glob("ex[0-9][0-9]_*.py"))
+ASSIGNMENTS = [p.stem for p in grading.discover(ROOT / "assignments")[0]]
 
 
 def _run(name: str, kind: str, replace: dict[str, str] | None = None, tmp_path: Path | None = None) -> dict[str, str]:
@@ -64,7 +63,7 @@ def test_the_handed_out_exercise_says_not_answered_yet(name, tmp_path):
         assert text.startswith(f"[ ] Task {task[1:]}: not answered yet"), (task, text)
 
 
-# (assignment, task, label of a wrong answer in wrong_answers.py, words the feedback must contain)
+# (assignment, task, label of a wrong answer in assignments/NAME.wrong.py, words the feedback must contain)
 MISCONCEPTIONS = [
     ("ex00_first_steps", "t2", "identity 'encryption'", "that is not encryption"),
     ("ex00_first_steps", "t2", "returns base64 text of the blob", "not base64"),
@@ -100,7 +99,8 @@ MISCONCEPTIONS = [
 
 @pytest.mark.parametrize("name, task, label, words", MISCONCEPTIONS)
 def test_a_common_mistake_gets_feedback_aimed_at_it(name, task, label, words, tmp_path):
-    code = dict(WRONG[name][task])[label]
+    code = next(w.code for w in grading.load_wrong_answers(ROOT / "assignments" / f"{name}.py")
+                if w.task == task and w.label == label)
     text = _run(name, "solution", {task: code}, tmp_path=tmp_path)[task]
     assert text.startswith(f"[x] Task {task[1:]}:"), text
     assert words in text, text
