@@ -264,7 +264,7 @@ def parse(text: str, path: Path) -> Assignment:
 SELF_CHECKS_SUFFIX = ".checks.py"   # assignments/ex08_name.checks.py: that assignment's self-checks
 WRONG_SUFFIX = ".wrong.py"          # assignments/ex08_name.wrong.py: its instructor's wrong answers
 _LOOKS_LIKE_MARKER = re.compile(r"^#\s*%%")
-_CHECK_LINE = re.compile(r"^###\s*CHECK\b", re.IGNORECASE)
+_CHECK_LINE = re.compile(r"^###\s*CHECK")  # upper case: "### check that ..." stays a comment
 
 
 def _marker_fix(line: str) -> str:
