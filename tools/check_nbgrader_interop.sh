@@ -2,7 +2,9 @@
 # Check an exported assignment against real nbgrader (not part of the test suite: nbgrader and its
 # database stack are heavy). Makes a throw-away venv with nbgrader and kms_teach, exports
 # ASSIGNMENT, runs `nbgrader generate_assignment`, then `nbgrader autograde` on two submissions:
-# alice (the worked answers) and bob (the release untouched). Prints both scores.
+# alice (the worked answers) and bob (the release untouched). Prints both scores, then grades the
+# same two released-and-submitted notebooks back with `kms-teach grade` (cells matched by nbgrader's
+# grade_id) and prints those scores too: the interop works both ways.
 #
 #   tools/check_nbgrader_interop.sh [ASSIGNMENT]      (default ex02_data_keys; about 1 minute)
 set -euo pipefail
@@ -43,3 +45,12 @@ with Gradebook("sqlite:///gradebook.db") as gb:
         sub = gb.find_submission(name, student)
         print(f"nbgrader autograde {name}: {student} {sub.score:g}/{sub.max_score:g}")
 PY
+for student in alice bob; do
+  kms-teach grade "submitted/$student/$ASSIGNMENT/$ASSIGNMENT.ipynb" --assignments "$REPO/assignments" \
+    --json "$WORK/$student.json" > "$WORK/$student.txt" || true
+  python - "$WORK/$student.json" "$student" "$ASSIGNMENT" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"kms-teach grade {sys.argv[3]}: {sys.argv[2]} {r['score']}/{r['max_score']}  ({'; '.join(r['problems'])[:160]})")
+PY
+done

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._source import Assignment, SourceError, load
+from ._source import Assignment, SourceError, is_source_name, load
 
 if TYPE_CHECKING:
     import nbformat
@@ -188,25 +188,26 @@ def assemble(assignment: Assignment, submitted: nbformat.NotebookNode) -> tuple[
     known = {_meta(c).get("cell"): c for c in template.cells}
     answer_labels = {label for label, c in known.items() if _meta(c).get("role") == "answer"}
     problems: list[str] = []
+    labels, covered = cell_labels(assignment, template, submitted.cells, problems)
 
     answers: dict[str, list] = {}
     extras_after: dict[str | None, list] = {}  # label of the known cell they follow -> added cells
     anchor: str | None = None
-    for cell in submitted.cells:
-        label = _meta(cell).get("cell")
-        label = label if isinstance(label, str) else None  # forged metadata of another type: not a label
+    for cell, label in zip(submitted.cells, labels):
         if label in known:
             anchor = label
             if label in answer_labels:
                 answers.setdefault(label, []).append(cell)
-        elif cell.get("cell_type") == "code" and not _meta(cell):
+        elif cell.get("cell_type") == "code" and not _meta(cell) and label is None:
             extras_after.setdefault(anchor, []).append(cell)
-        # a markdown cell the learner added, or a cell with forged metadata: not run
+        # a markdown cell the learner added, a cell with forged metadata, a superseded draft: not run
 
     deleted: set[str] = set()
     for label in sorted(answer_labels):
         found = answers.get(label, [])
         task = _meta(known[label]).get("task")
+        if not found and label in covered:
+            continue  # its functions are in another task's cell of a pasted notebook: that cell defines them
         if not found:
             deleted.add(task)
             problems.append(f"the answer cell of task {task} was deleted; the task scores 0")
@@ -231,12 +232,88 @@ def assemble(assignment: Assignment, submitted: nbformat.NotebookNode) -> tuple[
             add(tcell.source, label, None)
         elif role == "answer":
             found = answers.get(label)
-            if task not in deleted:
+            if task not in deleted and found:
                 add(found[-1].get("source", ""), label, task)
             upcoming = tasks.index(task) + 1
         for i, extra in enumerate(extras_after.get(label, [])):
             add(extra.get("source", ""), f"added-after-{label}-{i}", task if role == "answer" else None)
     return out, problems, deleted
+
+
+def _nbgrader_id(cell) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    value = meta.get("grade_id") if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _defined_functions(source) -> set[str]:
+    import ast
+
+    source = source if isinstance(source, str) else "".join(source) if isinstance(source, list) else ""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def cell_labels(assignment: Assignment, template, cells: list, problems: list[str]) -> tuple[list, set[str]]:
+    """Which cell of the source each submitted cell is (its label; None: an added cell; "": a draft
+    superseded by a later cell, not run), and the answer labels whose functions a pasted notebook
+    defines in another task's cell.
+
+    The project's own labels (``metadata.kms_teach.cell``) decide when the notebook has any. Without
+    them (a notebook that went through nbgrader's release, or answers pasted into a fresh notebook),
+    cells are matched by nbgrader's ``grade_id`` (``kms-teach export-nbgrader`` gives the same
+    labels), then answer cells by the functions they define (``def seal`` is task 1's answer, as in
+    the worked solution); the report says how.
+    """
+    from ._source import solution_version
+
+    known = {_meta(c).get("cell"): c for c in template.cells}
+    own = [_meta(c).get("cell") for c in cells]
+    own = [label if isinstance(label, str) else None for label in own]  # forged metadata of another type
+    if any(label in known for label in own):
+        return own, set()
+    labels: list = [None] * len(cells)
+    by_id = 0
+    for i, cell in enumerate(cells):
+        if _meta(cell):
+            continue  # metadata of ours that names no known cell: never matched another way
+        grade_id = _nbgrader_id(cell)
+        if grade_id in known:
+            labels[i], by_id = grade_id, by_id + 1
+    functions: dict[str, set[str]] = {}  # answer label -> the functions its worked solution defines
+    for cell in assignment.cells:
+        if cell.role == "answer":
+            functions[f"{cell.task}-answer"] = _defined_functions(solution_version(cell.source))
+    missing = [label for label in functions if label not in labels]
+    by_name: dict[str, int] = {}
+    covered: set[str] = set()
+    for i, cell in enumerate(cells):
+        if labels[i] is not None or _meta(cell) or cell.get("cell_type") != "code":
+            continue
+        defined = _defined_functions(cell.get("source", ""))
+        matched = [label for label in missing if functions[label] & defined]
+        if matched:
+            for label, j in list(by_name.items()):
+                if j != i and label in matched:  # a later cell defines it again: the later one is the answer,
+                    labels[j] = ""               # the earlier draft is not run (it would run after it)
+            first = matched[0]
+            labels[i] = first
+            for label in matched:
+                by_name[label] = i
+            covered |= set(matched[1:])
+    covered -= {labels[i] for i in by_name.values()}
+    drafts = [i + 1 for i, label in enumerate(labels) if label == ""]
+    if by_id:
+        problems.append("the notebook has no kms-teach cell labels; its cells were matched by nbgrader's grade_id")
+    if by_name:
+        found = ", ".join(f"{label.split('-')[0]}: cell {i + 1}" for label, i in sorted(by_name.items()))
+        problems.append(f"the notebook has no answer cells of the assignment; the answers were found by the "
+                        f"functions they define ({found})"
+                        + (f"; earlier definitions in cell(s) {', '.join(map(str, drafts))} were not run" if drafts else ""))
+    return labels, covered
 
 
 def kernel_manager():
@@ -326,6 +403,15 @@ def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, 
         _grade_quiz(name[len("quiz_"):], submitted, report, folder)
         report.seconds = round(time.monotonic() - started, 3)
         return report
+    if not name:
+        # nbgrader's folders name the assignment (submitted/STUDENT/ASSIGNMENT/NOTEBOOK.ipynb), and so
+        # may the file itself: used when it is an assignment of the folder, and said.
+        for guess in (submission.stem, submission.parent.name):
+            if is_source_name(f"{guess}.py") and (folder / f"{guess}.py").is_file():
+                name = guess
+                report.problems.append(f"the notebook does not say which assignment it answers; graded as {name} "
+                                       "(its file or folder name)")
+                break
     if not name:
         report.problems.append("the notebook does not say which assignment it answers; grade it with --assignment NAME")
         report.seconds = time.monotonic() - started
