@@ -13,7 +13,13 @@ reviews like code. A header comment block names the assignment; each cell starts
     # %% [answer t1]                the learner's code; ### BEGIN SOLUTION / ### END SOLUTION
     # %% [check t1 points=3 "Seal a file"]
     #                               the self-check the learner sees, then
-    #                               ### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS
+    #                               ### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS, whose points may
+    #                               be split over ### CHECK points=N "Name" lines (partial credit)
+
+Beside a source, in the instructor's folder: ``exNN_name.wrong.py`` (plausible wrong answers, each
+of which must lose its task: :func:`load_wrong_answers`, used by ``kms-teach assign --validate``)
+and ``exNN_name.checks.py`` (the self-checks of an assignment that has no module in the package:
+the notebooks' first code cell). :func:`discover` finds the sources and warns of the rest.
 
 From it come (nbgrader's conventions): the **student** notebook (solution regions replaced by
 ``raise NotImplementedError(...)``, hidden tests removed), the **solution** notebook (solutions
