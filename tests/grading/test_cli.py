@@ -21,7 +21,8 @@ def test_grading_one_submission_prints_a_report_and_writes_json(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "9/9 (ex04_rotation)" in out.stdout and "t3 PASS 4/4" in out.stdout
     report = json.loads((tmp_path / "r.json").read_text())
-    assert (report["score"], report["max_score"], report["student"]) == (9, 9, "ex04_rotation")
+    # A file named after its assignment is named for the folder it is in (class/ike/ex04_rotation.ipynb: ike).
+    assert (report["score"], report["max_score"], report["student"]) == (9, 9, "solutions")
     assert [t["task"] for t in report["tasks"]] == ["t1", "t2", "t3"]
 
 
@@ -32,11 +33,13 @@ def test_grading_a_folder_writes_a_gradebook_even_with_broken_files(tmp_path):
     (subs / "ben.ipynb").write_text((ROOT / "exercises" / "ex00_first_steps.ipynb").read_text())
     (subs / "cy.ipynb").write_text("{ broken")
     out = kms_teach("grade", subs, "--assignment", "ex00_first_steps", "--jobs", 2, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
+    # An unreadable submission is not a zero: it is marked, listed, and the exit status says so.
+    assert out.returncode == 1, out.stderr
     assert "3/3" in out.stderr  # the progress bar
+    assert "could not grade" in out.stderr and "cy.ipynb (unreadable)" in out.stderr
     rows = list(csv.DictReader(open(tmp_path / "gradebook.csv")))
-    assert [(r["student"], r["score"], r["max_score"]) for r in rows] == [("ana", "8", "8"), ("ben", "0", "8"),
-                                                                          ("cy", "0", "8")]
+    assert [(r["student"], r["status"], r["score"], r["max_score"]) for r in rows] == [
+        ("ana", "graded", "8", "8"), ("ben", "graded", "0", "8"), ("cy", "unreadable", "", "8")]
     assert "not a valid notebook" in rows[2]["notes"] and "not answered" in rows[1]["notes"]
 
 

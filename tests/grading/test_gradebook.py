@@ -1,0 +1,209 @@
+"""The gradebook file, the roster and the late policy, without grading anything (fast)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from kms_teach.grading import _batch, _gradebook, _roster
+from kms_teach.grading._gradebook import Entry, Gradebook, GradebookError, LatePolicy
+
+
+def row(student, assignment="ex00_first_steps", score="8", **more):
+    return Entry({"student": student, "assignment": assignment, "status": "graded", "t1": score, "score": score,
+                  "max_score": "8", "final_score": score, **more}, {"tasks": [], "score": int(score or 0)})
+
+
+def read(path):
+    return list(csv.DictReader(open(path, encoding="utf-8")))
+
+
+def test_regrading_one_student_replaces_that_row_and_keeps_every_other(tmp_path):
+    book = Gradebook(tmp_path / "gradebook.csv")
+    book.update([row(f"s{i:02d}", score=str(i % 9)) for i in range(36)])
+    before = read(book.path)
+    assert len(before) == 36
+    book.update([row("s07", score="0")])
+    after = read(book.path)
+    assert len(after) == 36
+    assert [r for r in after if r["student"] != "s07"] == [r for r in before if r["student"] != "s07"]
+    assert next(r for r in after if r["student"] == "s07")["score"] == "0"
+    details = json.loads(book.details_path.read_text())
+    assert len(details["entries"]) == 36
+    assert next(d for d in details["entries"] if d["student"] == "s07")["score"] == 0
+
+
+def test_a_student_has_one_row_per_assignment(tmp_path):
+    book = Gradebook(tmp_path / "g.csv")
+    book.update([row("ana"), row("ana", "ex02_data_keys", "5")])
+    book.update([row("ana", "ex02_data_keys", "9")])
+    assert [(r["student"], r["assignment"], r["score"]) for r in read(book.path)] == [
+        ("ana", "ex00_first_steps", "8"), ("ana", "ex02_data_keys", "9")]
+
+
+def test_columns_the_instructor_added_by_hand_survive_regrading(tmp_path):
+    book = Gradebook(tmp_path / "g.csv")
+    book.update([row("ana"), row("ben")])
+    rows = read(book.path)
+    columns = list(rows[0]) + ["comment"]
+    for r in rows:
+        r["comment"] = f"seen {r['student']}"
+    with open(book.path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, columns)
+        w.writeheader()
+        w.writerows(rows)
+    book.update([row("ana", score="3")])
+    got = {r["student"]: r for r in read(book.path)}
+    assert got["ana"]["comment"] == "seen ana" and got["ana"]["score"] == "3"
+    assert got["ben"]["comment"] == "seen ben"
+    assert list(got["ana"])[-1] == "comment"
+
+
+def test_a_failed_write_leaves_the_previous_gradebook_whole(tmp_path, monkeypatch):
+    book = Gradebook(tmp_path / "g.csv")
+    book.update([row("ana"), row("ben")])
+    before = book.path.read_bytes()
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_gradebook.os, "replace", no_space)
+    with pytest.raises(GradebookError, match="No space left"):
+        book.update([row("cy")])
+    assert book.path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []  # no temporary file left
+
+
+def test_two_graders_writing_one_gradebook_take_turns_and_lose_nothing(tmp_path):
+    path = tmp_path / "g.csv"
+
+    def grader(prefix):
+        for i in range(15):
+            Gradebook(path).update([row(f"{prefix}{i:02d}")])
+
+    threads = [threading.Thread(target=grader, args=(p,)) for p in "abc"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(read(path)) == 45
+    assert len(json.loads(Gradebook(path).details_path.read_text())["entries"]) == 45
+
+
+def test_a_file_that_is_not_a_gradebook_is_refused_not_overwritten(tmp_path):
+    path = tmp_path / "grades.csv"
+    path.write_text("name,mark\nana,7\n")
+    with pytest.raises(GradebookError, match="not a kms-teach gradebook"):
+        Gradebook(path).update([row("ana")])
+    assert path.read_text() == "name,mark\nana,7\n"
+
+
+# ---------------------------------------------------------------------- roster
+
+
+def test_a_roster_maps_folders_files_and_emails_to_students(tmp_path):
+    roster_path = tmp_path / "roster.csv"
+    roster_path.write_text("\ufeffStudent ID;Name;Email Address;Section\n"  # Excel's BOM and semicolons
+                           "1001;Ana Lima;ana.lima@uni.example;A\n1002;Ben Okafor;bokafor@uni.example;B\n"
+                           "1003;Ike Turner;ike@uni.example;B\n", encoding="utf-8")
+    roster = _roster.load_roster(roster_path)
+    root = tmp_path / "class"
+    (root / "ike").mkdir(parents=True)
+    assert roster.match(root / "1001.ipynb", root)[0].name == "Ana Lima"
+    assert roster.match(root / "bokafor_ex02_data_keys.ipynb", root)[0].student_id == "1002"
+    assert roster.match(root / "ike" / "ex02_data_keys.ipynb", root)[0].student_id == "1003"
+    # graded alone, the file in its student's folder is still that student's
+    assert roster.match(root / "ike" / "ex02_data_keys.ipynb", None)[0].student_id == "1003"
+    who, why = roster.match(root / "zed.ipynb", root)
+    assert who is None and "not on the roster" in why and "'zed'" in why
+    assert roster.get("1002").section == "B"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name,email\nAna,a@x\n", "no student id column"),
+    ("id,name\n7,Ana\n7,Ben\n", "on line 2 already"),
+    ("id,name\n,Ana\n", "the student id is empty"),
+    ("id,submitted_at\n7,yesterday\n", "not a date and time"),
+    ("", "the roster is empty"),
+])
+def test_a_broken_roster_is_refused_with_its_line(tmp_path, text, message):
+    path = tmp_path / "roster.csv"
+    path.write_text(text)
+    with pytest.raises(_roster.RosterError, match=message):
+        _roster.load_roster(path)
+
+
+def test_without_a_roster_the_folder_below_the_class_names_the_student(tmp_path):
+    root = tmp_path / "class"
+    assert _batch.default_student(root / "ike" / "ex03_key_policies.ipynb", root, None) == "ike"
+    assert _batch.default_student(root / "ana.ipynb", root, "ex03_key_policies") == "ana"
+    # graded alone from its folder, a file named after the assignment is its folder's student's
+    assert _batch.default_student(root / "ike" / "ex03_key_policies.ipynb", None, "ex03_key_policies") == "ike"
+
+
+def test_discovery_is_recursive_and_says_what_it_left_out(tmp_path):
+    root = tmp_path / "class"
+    for name in ("ana.ipynb", "ike/ex03_key_policies.ipynb", "ike/.ipynb_checkpoints/ex03-checkpoint.ipynb",
+                 "notes.txt", ".DS_Store", "joe/sub/answers.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("{}")
+    found, skipped = _batch.discover([root])
+    assert sorted(str(s.path.relative_to(root)) for s in found) == ["ana.ipynb", "ike/ex03_key_policies.ipynb"]
+    reasons = {str(Path(s.path).relative_to(root)): s.reason for s in skipped}
+    assert "checkpoint" in reasons["ike/.ipynb_checkpoints/ex03-checkpoint.ipynb"]
+    assert "hidden" in reasons[".DS_Store"] and "not a notebook (.txt" in reasons["notes.txt"]
+    assert "not a notebook (.py" in reasons["joe/sub/answers.py"]
+
+
+def test_an_earlier_submission_of_the_same_student_is_left_out_and_listed(tmp_path):
+    root = tmp_path / "class"
+    (root / "ana").mkdir(parents=True)
+    old, new = root / "ana" / "first.ipynb", root / "ana" / "second.ipynb"
+    for p in (old, new):
+        p.write_text(json.dumps({"cells": [], "metadata": {"kms_teach": {"assignment": "ex00_first_steps"}}}))
+    os.utime(old, (1_000_000, 1_000_000))
+    subs, _ = _batch.discover([root])
+    skipped = _batch._who(subs, None, None)
+    assert [s.path for s in subs] == [new]
+    assert len(skipped) == 1 and skipped[0].path == str(old) and "earlier submission of ana" in skipped[0].reason
+
+
+# ---------------------------------------------------------------------- late policy
+
+
+def test_points_off_per_day_or_part_of_a_day_never_below_zero():
+    due = datetime(2026, 12, 1, 23, 59, tzinfo=timezone.utc)
+    policy = LatePolicy.parse(due, "2")
+    assert policy.days_late(due) == 0 and policy.days_late(due - timedelta(days=3)) == 0
+    assert policy.days_late(due + timedelta(minutes=1)) == 1
+    assert policy.days_late(due + timedelta(days=1, seconds=1)) == 2
+    assert policy.penalty(2, 10) == 4
+    share = LatePolicy.parse(due, "10%/day")
+    assert share.penalty(3, 8) == 2.4
+    for bad in ("ten", "-1", "120%", "nan"):
+        with pytest.raises(GradebookError):
+            LatePolicy.parse(due, bad)
+
+
+def test_the_late_penalty_is_applied_from_the_roster_time_or_the_file_time(tmp_path):
+    from kms_teach.grading import CheckResult, Report, TaskResult
+
+    sub_path = tmp_path / "ana.ipynb"
+    sub_path.write_text(json.dumps({"cells": [], "metadata": {}}))
+    due = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    os.utime(sub_path, ((due + timedelta(hours=30)).timestamp(),) * 2)  # 2 days late by the file
+    report = Report(str(sub_path), "ex00_first_steps", score=7, max_score=8,
+                    tasks=[TaskResult("t1", "T", 7, 8, False, "no", [CheckResult("c", False, 7, 8, "no")])])
+    student = _roster.Student("7", "Ana", submitted_at=due + timedelta(hours=1))  # 1 day late by the roster
+    sub = _batch.Submission(sub_path, None, "7", student)
+    by_file = _batch.entry_for(sub, report, late=LatePolicy.parse(due, "1", "mtime"), now=0)
+    assert (by_file.row["late_days"], by_file.row["late_penalty"], by_file.row["final_score"]) == ("2", "2", "5")
+    by_roster = _batch.entry_for(sub, report, late=LatePolicy.parse(due, "1", "auto"), now=0)
+    assert (by_roster.row["late_days"], by_roster.row["final_score"], by_roster.row["score"]) == ("1", "6", "7")
+    assert "1 day late: -1" in by_roster.row["notes"]
