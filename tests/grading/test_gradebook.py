@@ -207,3 +207,53 @@ def test_the_late_penalty_is_applied_from_the_roster_time_or_the_file_time(tmp_p
     by_roster = _batch.entry_for(sub, report, late=LatePolicy.parse(due, "1", "auto"), now=0)
     assert (by_roster.row["late_days"], by_roster.row["final_score"], by_roster.row["score"]) == ("1", "6", "7")
     assert "1 day late: -1" in by_roster.row["notes"]
+
+
+# ---------------------------------------------------------------------- LMS export
+
+
+def _class_book(tmp_path):
+    book = Gradebook(tmp_path / "g.csv")
+    book.update([
+        row("1001", name="Ana Lima", email="Ana.Lima@uni.example", section="A", score="8", final_score="6.4"),
+        Entry({"student": "1002", "name": "Ben, Jr. Okafor", "email": "ben@uni.example", "assignment": "ex00_first_steps",
+               "status": "unreadable", "max_score": "8", "notes": "not a valid notebook"}, {}),
+        Entry({"student": "1003", "name": "Cy", "email": "", "assignment": "ex00_first_steps", "status": "missing",
+               "max_score": "8"}, {}),
+        row("1001", "ex02_data_keys", "9"),
+    ])
+    return book
+
+
+def test_canvas_export_has_canvas_columns_points_possible_and_blank_for_ungraded(tmp_path):
+    from kms_teach.grading import _export
+
+    book = _class_book(tmp_path)
+    with pytest.raises(GradebookError, match="holds 2 assignments"):
+        _export.export(book, "canvas", tmp_path / "c.csv")
+    done = _export.export(book, "canvas", tmp_path / "c.csv", assignment="ex00_first_steps",
+                          column="First steps (4711)")
+    lines = list(csv.reader(open(tmp_path / "c.csv", newline="", encoding="utf-8")))
+    assert lines[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "First steps (4711)"]
+    assert lines[1] == ["Points Possible", "", "", "", "", "8"]
+    assert lines[2:] == [["Ana Lima", "", "1001", "", "A", "6.4"], ["Ben, Jr. Okafor", "", "1002", "", "", ""],
+                         ["Cy", "", "1003", "", "", ""]]
+    assert (done.rows, done.blank) == (3, 2) and "1002" in done.warnings[0]
+    raw = _export.export(book, "canvas", tmp_path / "r.csv", assignment="ex00_first_steps", final=False)
+    assert list(csv.reader(open(tmp_path / "r.csv")))[2][-1] == "8" and raw.blank == 2
+
+
+def test_moodle_export_has_moodle_user_fields_a_grade_and_its_feedback(tmp_path):
+    from kms_teach.grading import _export
+
+    book = _class_book(tmp_path)
+    done = _export.export(book, "moodle", tmp_path / "m.csv", assignment="ex00_first_steps")
+    lines = list(csv.DictReader(open(tmp_path / "m.csv", newline="", encoding="utf-8")))
+    assert list(lines[0]) == ["First name", "Last name", "ID number", "Email address", "ex00_first_steps",
+                              "Feedback: ex00_first_steps"]
+    ana = lines[0]
+    assert (ana["First name"], ana["Last name"], ana["Email address"], ana["ex00_first_steps"]) == (
+        "Ana", "Lima", "Ana.Lima@uni.example", "6.4")  # Moodle matches emails case-sensitively: as given
+    assert lines[1]["ex00_first_steps"] == "" and "could not be read" in lines[1]["Feedback: ex00_first_steps"]
+    assert lines[2]["Feedback: ex00_first_steps"] == "Nothing handed in."
+    assert any("1003 has no email" in w for w in done.warnings)
