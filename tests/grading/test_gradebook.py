@@ -257,3 +257,52 @@ def test_moodle_export_has_moodle_user_fields_a_grade_and_its_feedback(tmp_path)
     assert lines[1]["ex00_first_steps"] == "" and "could not be read" in lines[1]["Feedback: ex00_first_steps"]
     assert lines[2]["Feedback: ex00_first_steps"] == "Nothing handed in."
     assert any("1003 has no email" in w for w in done.warnings)
+
+
+# ---------------------------------------------------------------------- feedback
+
+
+def _graded_entry(student="../../etc/ana", answer="def f():\n    return '<script>alert(1)</script>'\n"):
+    from kms_teach.grading import CheckResult, Report, TaskResult
+
+    report = Report("ana.ipynb", "ex02_data_keys", score=3, max_score=9, tasks=[
+        TaskResult("t1", "Seal a file", 3, 3, True, "", [CheckResult("seals", True, 3, 3, "")]),
+        TaskResult("t2", "Open it", 0, 6, False, "sent more than 4 KB to Encrypt", [
+            CheckResult("uses a data key", False, 0, 4, "sent more than 4 KB to Encrypt"),
+            CheckResult("round trip", False, 0, 2, "the plaintext differs")], cell="hidden checks of t2")])
+    details = {**report.to_dict(), "status": "graded", "answers": {"t1-answer": "x = 1\n", "t2-answer": answer},
+               "late": {"days": 1, "penalty": 1, "policy": "due 2026-12-01T23:59; 1 points off per day late"}}
+    return Entry({"student": student, "name": "Ana <b>Lima</b>", "email": "", "assignment": "ex02_data_keys",
+                  "status": "graded", "score": "3", "final_score": "2", "max_score": "9", "graded_at": "now"}, details)
+
+
+def test_feedback_shows_each_tasks_points_each_checks_reason_and_the_failing_cell_escaped(tmp_path):
+    from kms_teach.grading import _feedback
+
+    book = Gradebook(tmp_path / "g.csv")
+    book.update([_graded_entry()])
+    paths = _feedback.write_feedback(book, tmp_path / "out")
+    assert sorted(p.name for p in paths) == ["etc_ana-ex02_data_keys.html", "etc_ana-ex02_data_keys.md"]
+    assert all(p.parent == tmp_path / "out" for p in paths)  # a student id cannot write outside OUT
+    page = (tmp_path / "out" / "etc_ana-ex02_data_keys.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Ana &lt;b&gt;Lima&lt;/b&gt;" in page
+    assert "sent more than 4 KB to Encrypt" in page and "the plaintext differs" in page
+    assert "0 / 4" in page and "3 / 3" in page and "1 day late" in page
+    md = (tmp_path / "out" / "etc_ana-ex02_data_keys.md").read_text()
+    assert "**Score: 2 / 9**" in md and "The hidden checks of t2 failed on your answer cell:" in md
+    assert "```python\ndef f():" in md and "✗ uses a data key (0/4): sent more than 4 KB to Encrypt" in md
+    assert "x = 1" not in md  # a task that passed shows no code
+
+
+def test_feedback_for_an_unreadable_file_says_so_and_asks_for_it_again(tmp_path):
+    from kms_teach.grading import _feedback
+
+    book = Gradebook(tmp_path / "g.csv")
+    book.update([Entry({"student": "cy", "assignment": "ex02_data_keys", "status": "unreadable", "max_score": "9"},
+                       {"status": "unreadable", "tasks": [], "problems": ["not a valid notebook (JSON)"]})])
+    _feedback.write_feedback(book, tmp_path / "out", students=["cy"])
+    md = (tmp_path / "out" / "cy-ex02_data_keys.md").read_text()
+    assert "could not be read as a notebook" in md and "Score" not in md
+    with pytest.raises(GradebookError, match="no row for zed"):
+        _feedback.write_feedback(book, tmp_path / "out", students=["zed"])
