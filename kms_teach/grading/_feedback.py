@@ -109,7 +109,7 @@ def markdown(entry: Entry) -> str:
                 lines += [what, ""]
             if code is not None:
                 fence = "````" if "```" in code else "```"
-                lines += [f"{fence}python", code.rstrip(), fence, ""]
+                lines += [f"{fence}python", code.strip("\n").rstrip(), fence, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -159,7 +159,7 @@ def page(entry: Entry) -> str:
             if what:
                 out.append(f"<p class='where'>{e(what)}</p>")
             if code is not None:
-                out.append(f"<pre><code>{e(code.rstrip()) or e('(empty)')}</code></pre>")
+                out.append(f"<pre><code>{e(code.strip(chr(10)).rstrip()) or e('(empty)')}</code></pre>")
         out.append("</div>")
     out.append("</body></html>\n")
     return "\n".join(out)

@@ -214,6 +214,14 @@ def _atomic_write(path: Path, text: str) -> None:
     except OSError as exc:
         raise GradebookError(f"cannot write {path}: {exc}") from None
     try:
+        # mkstemp makes the file private (0600); keep the replaced file's mode, else the usual one.
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
