@@ -395,9 +395,9 @@ def _grade(args, parser) -> int:
               file=sys.stderr)
     if run.exit_status:
         blocked = sum(s.blocking for s in run.skipped)
-        print(f"kms-teach grade: {len(run.failed)} submission(s) could not be graded"
-              + (f", {blocked} file(s) could not be matched to a student" if blocked else "")
-              + " (listed above); exit status 1", file=sys.stderr)
+        said = ([f"{len(run.failed)} submission(s) could not be graded"] if run.failed else []) + \
+               ([f"{blocked} file(s) could not be matched to a student"] if blocked else [])
+        print(f"kms-teach grade: {' and '.join(said)} (listed above); exit status 1", file=sys.stderr)
     return run.exit_status
 
 

@@ -96,3 +96,37 @@ def test_release_from_the_command_line(tmp_path):
     assert not (tmp_path / "course" / "exercises" / "quiz_kms-final.ipynb").exists()  # exams only when asked
     again = kms_teach("release", tmp_path / "course", cwd=tmp_path)
     assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_a_wrong_configuration_exits_2_before_anything_is_graded(tmp_path):
+    sub = ROOT / "solutions" / "ex00_first_steps.ipynb"
+    (tmp_path / "roster.csv").write_text("name,email\nAna,a@x\n")
+    cases = [
+        (["--assignments", tmp_path / "nonexistent"], "no such folder"),
+        (["--assignments", tmp_path], "holds no assignment sources"),
+        (["--assignment", "ex99_nothing"], "no source ex99_nothing.py"),
+        (["--roster", tmp_path / "roster.csv"], "no student id column"),
+        (["--roster", tmp_path / "missing.csv"], "cannot read the roster"),
+        (["--due", "2026-12-01T23:59"], "--due and --late-penalty go together"),
+        (["--due", "friday", "--late-penalty", "1"], "not a date and time"),
+        (["--due", "2026-12-01", "--late-penalty", "lots"], "neither points per day"),
+        (["--submitted-from", "mtime"], "needs --due"),
+    ]
+    for options, message in cases:
+        out = kms_teach("grade", sub, *options, cwd=tmp_path)
+        assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, (options, out.stderr)
+    assert not (tmp_path / "gradebook.csv").exists()
+
+
+def test_files_of_nobody_on_the_roster_are_not_graded_and_the_exit_status_says_so(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "ana").mkdir(parents=True)
+    (subs / "ana" / "ex00_first_steps.ipynb").write_text((ROOT / "solutions" / "ex00_first_steps.ipynb").read_text())
+    (subs / "zed.ipynb").write_text((ROOT / "solutions" / "ex00_first_steps.ipynb").read_text())
+    (tmp_path / "roster.csv").write_text("student_id,name,email\n1001,Ana Lima,ana@uni.example\n")
+    out = kms_teach("grade", "subs", "--roster", "roster.csv", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "skipped subs/zed.ipynb: not on the roster roster.csv" in out.stderr
+    assert "could not be matched to a student" in out.stderr
+    rows = list(csv.DictReader(open(tmp_path / "gradebook.csv")))
+    assert [(r["student"], r["name"], r["score"]) for r in rows] == [("1001", "Ana Lima", "8")]

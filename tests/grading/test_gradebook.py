@@ -306,3 +306,47 @@ def test_feedback_for_an_unreadable_file_says_so_and_asks_for_it_again(tmp_path)
     assert "could not be read as a notebook" in md and "Score" not in md
     with pytest.raises(GradebookError, match="no row for zed"):
         _feedback.write_feedback(book, tmp_path / "out", students=["zed"])
+
+
+# ---------------------------------------------------------------------- class report
+
+
+def _quiz_entry(student, right):
+    from kms_teach.grading import CheckResult, Report, TaskResult
+
+    tasks = [TaskResult(q, f"Question {q}?", 1 if ok else 0, 1, ok, "" if ok else "a KMS key never leaves KMS",
+                        [CheckResult(q, ok, 1 if ok else 0, 1, "" if ok else "a KMS key never leaves KMS")])
+             for q, ok in right.items()]
+    report = Report(f"{student}.ipynb", "quiz_kms-exam", score=sum(right.values()), max_score=len(right), tasks=tasks)
+    return Entry({"student": student, "assignment": "quiz_kms-exam", "status": "graded",
+                  "score": str(report.score), "final_score": str(report.score), "max_score": str(len(right))},
+                 {**report.to_dict(), "status": "graded", "answers": {}, "self_checks": []})
+
+
+def test_the_report_gives_each_quiz_questions_pass_rate_and_the_reasons_counted(tmp_path):
+    from kms_teach.grading import _report
+
+    book = Gradebook(tmp_path / "g.csv")
+    book.update([_quiz_entry("a", {"q1": True, "q2": False}), _quiz_entry("b", {"q1": True, "q2": False}),
+                 _quiz_entry("c", {"q1": False, "q2": True}),
+                 Entry({"student": "d", "assignment": "quiz_kms-exam", "status": "missing", "max_score": "2"}, {})])
+    stats, = _report.analyse(book, assignments_dir=tmp_path)
+    assert stats.quiz and stats.counts == {"graded": 3, "missing": 1}
+    assert [(t.task, t.passed, t.graded) for t in stats.tasks] == [("q1", 2, 3), ("q2", 1, 3)]
+    assert [(m.task, m.text, m.students) for m in stats.misconceptions] == [
+        ("q2", "a KMS key never leaves KMS", 2), ("q1", "a KMS key never leaves KMS", 1)]
+    page = _report.page([stats], {})
+    assert "Pass rate of each question" in page and "Not compared for a quiz" in page
+    assert "<td class='warn'>missing</td>" in page
+
+
+def test_normalising_answers_ignores_comments_layout_and_local_names_but_not_the_api():
+    from kms_teach.grading._report import normalise
+
+    a = "def seal(kms, key_id, data):\n    dk = kms.generate_data_key(KeyId=key_id, KeySpec='AES_256')\n    return dk\n"
+    b = ("def seal(client, k, payload):  # mine\n\n    data_key = client.generate_data_key(KeyId=k, "
+         "KeySpec='AES_256')\n    return data_key\n")
+    c = a.replace("generate_data_key", "encrypt")
+    assert normalise(a) == normalise(b)
+    assert normalise(a) != normalise(c)
+    assert normalise("def f(:\n  x") == ["def", "f(:", "x"]  # does not tokenise: words
