@@ -79,24 +79,24 @@ class Roster:
         return self._by_id.get(student_id)
 
     def match(self, submission: Path, root: Path | None) -> tuple[Student | None, str]:
-        """The student a submission belongs to, or None and why not."""
-        primary, fallback = names_of(submission, root)
-        for names in (primary, fallback):
-            found: dict[str, Student] = {}
-            for n in names:
-                for s in self._by_key.get(n.lower(), []):
-                    found[s.student_id] = s
+        """The student a submission belongs to, or None and why not: the first of its names (see
+        :func:`names_of`) that is a student's decides; a name that is several students' is an error."""
+        names = names_of(submission, root)
+        for n in names:
+            found = {s.student_id: s for s in self._by_key.get(n.lower(), [])}
             if len(found) == 1:
                 return next(iter(found.values())), ""
             if len(found) > 1:
-                return None, f"matches several students of the roster ({', '.join(sorted(found))})"
+                return None, f"{n!r} matches several students of the roster ({', '.join(sorted(found))})"
         return None, (f"not on the roster {Path(self.path).name} (no student's id, folder or email is "
-                      f"{' or '.join(repr(n) for n in dict.fromkeys(primary + fallback))})")
+                      f"{' or '.join(repr(n) for n in names)})")
 
 
-def names_of(submission: Path, root: Path | None) -> tuple[list[str], list[str]]:
-    """The names that may say whose a submission is: the folders below the class folder, the file's
-    name and its first part; then, if those say nothing, the folder the file is in."""
+def names_of(submission: Path, root: Path | None) -> list[str]:
+    """The names that may say whose a submission is, most telling first: the folders below the class
+    folder, the file's name, that name's beginnings up to each ``_``, ``-``, ``.`` or space (longest
+    first: ``ana.lima_ex02`` gives ``ana.lima`` before ``ana``), and last, for a file directly in the
+    folder given, the name of the folder it is in."""
     below: list[str] = []
     if root is not None:
         try:
@@ -104,10 +104,11 @@ def names_of(submission: Path, root: Path | None) -> tuple[list[str], list[str]]
         except ValueError:
             below = []
     stem = submission.stem
-    first = re.split(r"[_\-. ]", stem, maxsplit=1)[0]
-    primary = [n for n in [*below, stem, first if first != stem else ""] if n]
-    fallback = [submission.resolve().parent.name] if not below else []
-    return primary, [n for n in fallback if n]
+    prefixes = [stem[:m.start()] for m in re.finditer(r"[_\-. ]", stem)][::-1]
+    names = [*below, stem, *prefixes]
+    if not below:
+        names.append(submission.resolve().parent.name)
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def parse_time(text: str, where: str) -> datetime:

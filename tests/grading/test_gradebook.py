@@ -350,3 +350,15 @@ def test_normalising_answers_ignores_comments_layout_and_local_names_but_not_the
     assert normalise(a) == normalise(b)
     assert normalise(a) != normalise(c)
     assert normalise("def f(:\n  x") == ["def", "f(:", "x"]  # does not tokenise: words
+
+
+def test_the_longest_name_that_is_a_students_decides(tmp_path):
+    roster_path = tmp_path / "roster.csv"
+    roster_path.write_text("student_id,name,email\n1001,Ana Lima,ana.lima@uni.example\n1002,Ana Ng,ana@uni.example\n")
+    roster = _roster.load_roster(roster_path)
+    assert roster.match(tmp_path / "ana.lima_ex02_data_keys.ipynb", tmp_path)[0].student_id == "1001"
+    assert roster.match(tmp_path / "ana_ex02_data_keys.ipynb", tmp_path)[0].student_id == "1002"
+    ambiguous = tmp_path / "r2.csv"
+    ambiguous.write_text("student_id,name,folder\n1,A,kim\n2,B,kim\n")
+    who, why = _roster.load_roster(ambiguous).match(tmp_path / "kim.ipynb", tmp_path)
+    assert who is None and "'kim' matches several students" in why
