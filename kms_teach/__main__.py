@@ -384,7 +384,8 @@ def _grade(args, parser) -> int:
         for e in run.entries:
             r = e.row
             shown = f"{r['final_score'] or '-':>5}/{r['max_score'] or '?':<4}"
-            print(f"{r['student']:30} {shown} {r['status'] if r['status'] != 'graded' else '':10} {r['notes'][:70]}")
+            who = f"{r['student']} {r['name']}" if r.get("name") else r["student"]
+            print(f"{who[:30]:30} {shown} {r['status'] if r['status'] != 'graded' else '':10} {r['notes'][:70]}")
     if args.json:
         data = reports[0].to_dict() if single else [r.to_dict() for r in reports]
         Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -440,7 +441,9 @@ def _class_command(args) -> int:
             from .grading import _feedback
 
             paths = _feedback.write_feedback(book, args.out, assignment=args.assignment, students=args.student)
-            print(f"written: {len(paths)} feedback files ({len(paths) // 2} students, HTML and Markdown) in {args.out}")
+            count = len(paths) // 2
+            print(f"written: {len(paths)} feedback files ({count} student{'s' if count != 1 else ''}, HTML and "
+                  f"Markdown) in {args.out}")
             return 0 if paths else 1
         from .grading import _report
         from .widgets import _class_charts

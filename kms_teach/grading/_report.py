@@ -200,9 +200,14 @@ def _similar(entries: list, unanswered: dict[str, list[str]], solution: dict[str
 # ---------------------------------------------------------------------- counting
 
 
+_BOTO = re.compile(r"(?:\w+: )?An error occurred \((\w+)\) when calling the (\w+) operation:?\s*")
+
+
 def _clean(message: str) -> str:
-    """A reason as the class shares it: key ids, ARNs and account ids replaced, length capped."""
-    text = _NOISE.sub("…", message.strip())
+    """A reason as the class shares it: botocore's wording shortened ("ValidationException from
+    Encrypt: ..."), key ids, ARNs and account ids replaced, length capped."""
+    text = _BOTO.sub(lambda m: f"{m.group(1)} from {m.group(2)}: ", message.strip()).rstrip(": ")
+    text = _NOISE.sub("…", text)
     return text if len(text) <= 200 else text[:199] + "…"
 
 

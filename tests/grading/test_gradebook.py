@@ -362,3 +362,13 @@ def test_the_longest_name_that_is_a_students_decides(tmp_path):
     ambiguous.write_text("student_id,name,folder\n1,A,kim\n2,B,kim\n")
     who, why = _roster.load_roster(ambiguous).match(tmp_path / "kim.ipynb", tmp_path)
     assert who is None and "'kim' matches several students" in why
+
+
+def test_reasons_are_counted_as_the_class_shares_them():
+    from kms_teach.grading._report import _clean
+
+    a = _clean("seal raised ClientError: An error occurred (ValidationException) when calling the Encrypt "
+               "operation: 1 validation error detected")
+    assert a == "seal raised ValidationException from Encrypt: 1 validation error detected"
+    assert _clean("no grant for 1234abcd-12ab-34cd-56ef-1234567890ab") == _clean(
+        "no grant for 0987abcd-12ab-34cd-56ef-1234567890ff")
