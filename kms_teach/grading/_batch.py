@@ -212,6 +212,16 @@ def default_student(path: Path, root: Path | None, assignment: str | None) -> st
     """Without a roster: the first folder below the class folder (``class/ike/ex03.ipynb``: ike),
     else the file's name, unless that is the assignment's (``ike/ex03_key_policies.ipynb`` graded
     alone: ike, the folder it is in)."""
+    return _no_formula(_default_student(path, root, assignment))
+
+
+def _no_formula(name: str) -> str:
+    """A student id taken from a learner's file name never starts like a spreadsheet formula
+    (``=HYPERLINK(...)``, ``+``, ``-``, ``@``): the gradebook and its exports are opened in Excel."""
+    return name.lstrip("=+-@\t\r ") or "student"
+
+
+def _default_student(path: Path, root: Path | None, assignment: str | None) -> str:
     if root is not None:
         with_root = path.resolve().parent
         try:

@@ -372,3 +372,9 @@ def test_reasons_are_counted_as_the_class_shares_them():
     assert a == "seal raised ValidationException from Encrypt: 1 validation error detected"
     assert _clean("no grant for 1234abcd-12ab-34cd-56ef-1234567890ab") == _clean(
         "no grant for 0987abcd-12ab-34cd-56ef-1234567890ff")
+
+
+def test_a_file_name_cannot_put_a_spreadsheet_formula_in_the_gradebook(tmp_path):
+    assert _batch.default_student(tmp_path / '=HYPERLINK("x","y").ipynb', tmp_path, None) == 'HYPERLINK("x","y")'
+    assert _batch.default_student(tmp_path / "@SUM(1).ipynb", tmp_path, None) == "SUM(1)"
+    assert _batch.default_student(tmp_path / "+-=.ipynb", tmp_path, None) == "student"
