@@ -137,6 +137,7 @@ def write_csv(reports: list[Report], path: str | Path) -> None:
 _ASSIGNMENT_LIKE = re.compile(r"^(ex\d\d_|quiz_)")
 _UNREADABLE = ("cannot read the submission", "not a valid notebook")
 _GRADER_FAILED = ("the grader failed", "the submission could not be run")
+MAX_CELL_KEPT, MAX_CELLS_KEPT = 20_000, 60  # of a learner's cells, in the gradebook's details
 
 
 @dataclass
@@ -308,6 +309,10 @@ def learner_cells(path: Path) -> tuple[dict[str, str], list[str]]:
         label = meta.get("cell") if isinstance(meta.get("cell"), str) else None
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
+        if len(source) > MAX_CELL_KEPT:  # the details file stays small whatever a learner pastes
+            source = source[:MAX_CELL_KEPT] + f"\n# ... ({len(source) - MAX_CELL_KEPT} more characters not kept)\n"
+        if len(out) >= MAX_CELLS_KEPT:
+            break
         if label:
             anchor, added = label, 0
             if meta.get("role") == "answer":
@@ -316,7 +321,8 @@ def learner_cells(path: Path) -> tuple[dict[str, str], list[str]]:
                 for output in cell.get("outputs", []) if isinstance(cell.get("outputs"), list) else []:
                     text = output.get("text", "") if isinstance(output, dict) else ""
                     text = "".join(text) if isinstance(text, list) else str(text)
-                    complaints += [line.strip() for line in text.splitlines() if line.strip().startswith("[x]")]
+                    complaints += [line.strip()[:300] for line in text.splitlines()
+                                   if line.strip().startswith("[x]")]
         elif cell.get("cell_type") == "code" and anchor:
             out[f"added-after-{anchor}-{added}"] = source
             added += 1

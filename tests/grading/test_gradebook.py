@@ -378,3 +378,15 @@ def test_a_file_name_cannot_put_a_spreadsheet_formula_in_the_gradebook(tmp_path)
     assert _batch.default_student(tmp_path / '=HYPERLINK("x","y").ipynb', tmp_path, None) == 'HYPERLINK("x","y")'
     assert _batch.default_student(tmp_path / "@SUM(1).ipynb", tmp_path, None) == "SUM(1)"
     assert _batch.default_student(tmp_path / "+-=.ipynb", tmp_path, None) == "student"
+
+
+def test_the_details_keep_a_bounded_copy_of_the_learners_cells(tmp_path):
+    cells = [{"cell_type": "code", "source": "x = 1\n" * 10_000, "metadata": {"kms_teach": {"cell": "t1-answer",
+                                                                                           "role": "answer"}}}]
+    cells += [{"cell_type": "code", "source": "pass", "metadata": {}} for _ in range(500)]
+    path = tmp_path / "big.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}}))
+    answers, _ = _batch.learner_cells(path)
+    assert len(answers) == _batch.MAX_CELLS_KEPT
+    assert len(answers["t1-answer"]) < _batch.MAX_CELL_KEPT + 100 and "more characters not kept" in answers["t1-answer"]
+    assert "added-after-t1-answer-0" in answers
