@@ -418,8 +418,8 @@ def grade_class(paths: Iterable[str | Path], gradebook: str | Path | None, *, ro
                 book.update(pending)
                 pending, flushed = [], time.monotonic()
             if bar:
-                bar.step(f"{report.student}: {entry.row['status'] if entry.row['status'] != 'graded' else ''}"
-                         f"{report.score}/{report.max_score}")
+                status = entry.row["status"]
+                bar.step(f"{report.student}: " + (f"{report.score}/{report.max_score}" if status == "graded" else status))
             elif callable(progress):
                 progress(report)
     for i in range(len(subs)):
