@@ -390,3 +390,31 @@ def test_the_details_keep_a_bounded_copy_of_the_learners_cells(tmp_path):
     assert len(answers) == _batch.MAX_CELLS_KEPT
     assert len(answers["t1-answer"]) < _batch.MAX_CELL_KEPT + 100 and "more characters not kept" in answers["t1-answer"]
     assert "added-after-t1-answer-0" in answers
+
+
+def test_the_self_checks_complaints_saved_in_a_notebook_are_counted_as_misconceptions(tmp_path):
+    from kms_teach.grading import _report
+
+    def notebook(student, complaint):
+        cells = [{"cell_type": "code", "source": "def f(): pass", "outputs": [],
+                  "metadata": {"kms_teach": {"cell": "t2-answer", "role": "answer", "task": "t2"}}},
+                 {"cell_type": "code", "source": "check_t2(f)", "metadata": {"kms_teach": {"cell": "t2-check",
+                                                                                          "role": "check"}},
+                  "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"[x] t2: {complaint}\n",
+                                                                                   "[ok] t1\n"]}]}]
+        path = tmp_path / f"{student}.ipynb"
+        path.write_text(json.dumps({"cells": cells, "metadata": {}}))
+        return _batch.learner_cells(path)
+
+    book = Gradebook(tmp_path / "g.csv")
+    entries = []
+    for student, complaint in (("a", "that is everyone"), ("b", "that is everyone"), ("c", "no grant")):
+        answers, said = notebook(student, complaint)
+        assert answers == {"t2-answer": "def f(): pass"} and said == [f"[x] t2: {complaint}"]
+        e = row(student)
+        e.details = {"tasks": [], "answers": answers, "self_checks": said}
+        entries.append(e)
+    book.update(entries)
+    stats, = _report.analyse(book, assignments_dir=tmp_path)
+    assert [(m.text, m.source, m.students) for m in stats.misconceptions] == [
+        ("that is everyone", "self-check", 2), ("no grant", "self-check", 1)]
