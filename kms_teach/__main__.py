@@ -367,6 +367,8 @@ def _grade(args, parser) -> int:
         return 2
     for s in run.skipped:
         print(f"kms-teach grade: skipped {s.path}: {s.reason}", file=sys.stderr)
+    for w in run.warnings:
+        print(f"kms-teach grade: warning: {w}", file=sys.stderr)
     if not run.reports:
         print(f"kms-teach grade: no notebooks (*.ipynb) to grade in {' '.join(args.submissions)}", file=sys.stderr)
         return 2

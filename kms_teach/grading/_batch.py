@@ -165,6 +165,7 @@ class ClassRun:
     entries: list[Entry] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Entry]:
@@ -399,6 +400,7 @@ def grade_class(paths: Iterable[str | Path], gradebook: str | Path | None, *, ro
     if any(_runs_code(s.path, grade_options.get("assignment")) for s in subs):
         sandbox_status(grade_options.get("sandbox", True))  # raises SandboxUnavailable
     book = Gradebook(gradebook) if gradebook else None
+    before = book.details() if book else {}
     bar = ProgressBar(len(subs)) if (progress is True and subs) else None
     pending: list[Entry] = []
     unnamed: list[Entry] = []
@@ -426,6 +428,7 @@ def grade_class(paths: Iterable[str | Path], gradebook: str | Path | None, *, ro
         result.reports.append(by_index[i][0])
         result.entries.append(by_index[i][1])
     _name_unknown_assignment(result, grade_options.get("assignment"))
+    result.warnings += _policy_changes(result.entries, before, late)
     pending += unnamed
     if roster is not None and any(Path(p).is_dir() for p in paths):
         result.entries += _missing(result, roster, book, grade_options.get("assignment"), now())
@@ -433,6 +436,21 @@ def grade_class(paths: Iterable[str | Path], gradebook: str | Path | None, *, ro
     if book:
         book.update(pending)
     return result
+
+
+def _policy_changes(entries: list[Entry], before: dict, late: LatePolicy | None) -> list[str]:
+    """Regraded rows whose late policy differs from the one their previous grade applied (a regrade
+    that forgot ``--due`` would silently lift a penalty)."""
+    changed: dict[tuple[str, str], list[str]] = {}
+    for e in entries:
+        old = (before.get(e.key) or {}).get("late") or None
+        old_policy = old.get("policy") if isinstance(old, dict) else None
+        new_policy = late.describe() if late else None
+        if old_policy != new_policy and e.row["status"] == "graded" and e.key in before:
+            changed.setdefault((old_policy or "none", new_policy or "none"), []).append(e.key[0])
+    return [f"{len(who)} regraded student(s) ({', '.join(who[:5])}{', ...' if len(who) > 5 else ''}) had the late "
+            f"policy [{old}] and now [{new}]; give the same --due and --late-penalty as before to keep it"
+            for (old, new), who in changed.items()]
 
 
 def _name_unknown_assignment(result: ClassRun, assignment: str | None) -> None:

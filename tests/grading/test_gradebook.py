@@ -418,3 +418,15 @@ def test_the_self_checks_complaints_saved_in_a_notebook_are_counted_as_misconcep
     stats, = _report.analyse(book, assignments_dir=tmp_path)
     assert [(m.text, m.source, m.students) for m in stats.misconceptions] == [
         ("that is everyone", "self-check", 2), ("no grant", "self-check", 1)]
+
+
+def test_a_regrade_that_forgets_the_late_policy_is_warned_about():
+    due = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    policy = LatePolicy.parse(due, "10%")
+    old = row("ana")
+    old.details["late"] = {"days": 2, "penalty": 1.6, "policy": policy.describe()}
+    before = {old.key: old.details}
+    assert _batch._policy_changes([row("ana")], before, policy) == []
+    warned, = _batch._policy_changes([row("ana")], before, None)
+    assert "ana" in warned and "10% of the maximum" in warned and "now [none]" in warned
+    assert _batch._policy_changes([row("ben")], before, None) == []  # a first grade: nothing to compare
