@@ -406,7 +406,8 @@ def grade_class(paths: Iterable[str | Path], gradebook: str | Path | None, *, ro
     unnamed: list[Entry] = []
     flushed = time.monotonic()
     by_index: dict[int, tuple[Report, Entry]] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
+    try:
         futures = {pool.submit(_grade_safely, s.path, grade_options): i for i, s in enumerate(subs)}
         for future in as_completed(futures):
             i = futures[future]
@@ -421,9 +422,18 @@ def grade_class(paths: Iterable[str | Path], gradebook: str | Path | None, *, ro
                 pending, flushed = [], time.monotonic()
             if bar:
                 status = entry.row["status"]
-                bar.step(f"{report.student}: " + (f"{report.score}/{report.max_score}" if status == "graded" else status))
+                bar.step(f"{report.student}: "
+                         + (f"{report.score}/{report.max_score}" if status == "graded" else status))
             elif callable(progress):
                 progress(report)
+    except BaseException:
+        # Interrupted (Ctrl-C, a bug of ours): nothing more starts, and what was graded since the
+        # last write is written before the error goes on.
+        pool.shutdown(wait=False, cancel_futures=True)
+        if book and pending:
+            book.update(pending)
+        raise
+    pool.shutdown()
     for i in range(len(subs)):
         result.reports.append(by_index[i][0])
         result.entries.append(by_index[i][1])

@@ -430,3 +430,69 @@ def test_a_regrade_that_forgets_the_late_policy_is_warned_about():
     warned, = _batch._policy_changes([row("ana")], before, None)
     assert "ana" in warned and "10% of the maximum" in warned and "now [none]" in warned
     assert _batch._policy_changes([row("ben")], before, None) == []  # a first grade: nothing to compare
+
+
+# ---------------------------------------------------------------------- grade_class, with a stand-in grader
+
+
+def _fake_grade(path, **options):
+    from kms_teach.grading import CheckResult, Report, TaskResult
+
+    if "stop" in Path(path).name:
+        raise KeyboardInterrupt  # the instructor presses Ctrl-C halfway through
+    text = Path(path).read_text()
+    report = Report(str(path), options.get("assignment"), max_score=3)
+    if not text.startswith("{"):
+        report.problems.append("not a valid notebook (JSON): broken")
+        return report
+    ok = "good" in text
+    report.tasks = [TaskResult("t1", "T", 3 if ok else 0, 3, ok, "" if ok else "wrong",
+                               [CheckResult("c", ok, 3 if ok else 0, 3, "" if ok else "wrong")])]
+    report.score = 3 if ok else 0
+    return report
+
+
+def _class_folder(tmp_path, names):
+    folder = tmp_path / "class"
+    folder.mkdir(exist_ok=True)
+    for name, body in names.items():
+        (folder / f"{name}.ipynb").write_text(body)
+    return folder
+
+
+def test_a_batch_interrupted_halfway_keeps_what_it_graded(tmp_path, monkeypatch):
+    started = []
+
+    def grade(path, **options):
+        started.append(Path(path).stem)
+        return _fake_grade(path, **options)
+
+    monkeypatch.setattr(_batch, "grade", grade)
+    good = json.dumps({"cells": [], "metadata": {}, "good": 1})
+    folder = _class_folder(tmp_path, {"a1": good, "a2": good, "a3": good, "m-stop": good, "z1": good, "z2": good})
+    with pytest.raises(KeyboardInterrupt):
+        _batch.grade_class([folder], tmp_path / "g.csv", jobs=1, progress=False, flush_every=3600,
+                           assignment="ex00_first_steps", sandbox=False)
+    # what was graded is written; what was not started is not graded behind the instructor's back
+    assert sorted(r["student"] for r in read(tmp_path / "g.csv")) == ["a1", "a2", "a3"]
+    assert started == ["a1", "a2", "a3", "m-stop"]
+
+
+def test_an_unreadable_file_takes_the_batchs_assignment_and_the_absent_are_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(_batch, "grade", _fake_grade)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\nana,Ana\nben,Ben\ncy,Cy\n")
+    good = json.dumps({"cells": [], "metadata": {"kms_teach": {"assignment": "ex00_first_steps"}}, "good": 1})
+    folder = _class_folder(tmp_path, {"ana": good, "ben": "{ cut short"})
+    run = _batch.grade_class([folder], tmp_path / "g.csv", roster=_roster.load_roster(roster), jobs=1,
+                             progress=False, sandbox=False)
+    got = {r["student"]: (r["assignment"], r["status"], r["score"]) for r in read(tmp_path / "g.csv")}
+    assert got == {"ana": ("ex00_first_steps", "graded", "3"), "ben": ("ex00_first_steps", "unreadable", ""),
+                   "cy": ("ex00_first_steps", "missing", "")}
+    assert run.exit_status == 1 and [e.row["student"] for e in run.failed] == ["ben"]
+    # Graded again once ben hands in a readable file: no row for ben without an assignment, cy still missing.
+    (folder / "ben.ipynb").write_text(good.replace('"good": 1', '"bad": 1'))
+    run = _batch.grade_class([folder], tmp_path / "g.csv", roster=_roster.load_roster(roster), jobs=1,
+                             progress=False, sandbox=False)
+    got = {r["student"]: (r["status"], r["score"]) for r in read(tmp_path / "g.csv")}
+    assert got == {"ana": ("graded", "3"), "ben": ("graded", "0"), "cy": ("missing", "")} and run.exit_status == 0
