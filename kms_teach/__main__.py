@@ -1,4 +1,5 @@
-"""The ``kms-teach`` command: ``course``, ``serve``, ``assign``, ``grade``, ``release`` and ``export-nbgrader``."""
+"""The ``kms-teach`` command: ``course``, ``serve``, ``assign``, ``grade``, ``feedback``, ``report``, ``export``,
+``release`` and ``export-nbgrader``."""
 
 from __future__ import annotations
 
@@ -188,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
                            help="the assignment (default: read from each notebook's metadata)")
     grade_cmd.add_argument("--assignments", metavar="DIR", default=None, help="the sources (default: assignments/)")
     grade_cmd.add_argument("--json", metavar="FILE", default=None, help="write the report(s) as JSON")
-    grade_cmd.add_argument("--csv", metavar="FILE", default=None,
-                           help="write a gradebook (default for several submissions: gradebook.csv)")
+    grade_cmd.add_argument("--gradebook", "--csv", dest="csv", metavar="FILE", default=None,
+                           help="the gradebook to update in place (default for a folder or several submissions: "
+                                "gradebook.csv); regrading a student replaces that student's row only")
     grade_cmd.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="submissions graded at once")
     grade_cmd.add_argument("--cell-timeout", type=float, default=None,
                            help="seconds allowed per cell (default: the limit `kms-teach assign` measured for the "
@@ -199,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     grade_cmd.add_argument("--no-sandbox", action="store_true",
                            help="run the learners' code without a sandbox where bubblewrap cannot run (it can then "
                                 "read your files and tamper with the grading; the reports say so)")
+    _class_arguments(grade_cmd)
+    _class_commands(sub)
     release_cmd = sub.add_parser(
         "release", help="write what learners get: the course, exercises and practice quizzes, no answers",
         description="Write OUT/ for learners: the course notebooks, the exercises (made afresh from the sources), "
@@ -220,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(jupyter_args)}")
     if args.command in ("assign", "grade", "release", "export-nbgrader"):
         return _grading_command(args, parser)
+    if args.command in ("feedback", "report", "export"):
+        return _class_command(args)
     if args.command == "serve":
         if jupyter_args:
             parser.error(f"unrecognized arguments: {' '.join(jupyter_args)}")
@@ -265,26 +271,112 @@ def _grading_command(args, parser) -> int:
     if args.jobs < 1 or not (args.cell_timeout is None or (math.isfinite(args.cell_timeout) and args.cell_timeout > 0)) \
             or not (math.isfinite(args.total_timeout) and args.total_timeout > 0):
         parser.error("--jobs, --cell-timeout and --total-timeout must be positive numbers")
-    for option, value in (("--json", args.json), ("--csv", args.csv)):
+    return _grade(args, parser)
+
+
+def _class_arguments(grade_cmd) -> None:
+    """``kms-teach grade``'s options for a class: roster, late policy."""
+    grade_cmd.add_argument("--roster", metavar="CSV", default=None,
+                           help="the class list (columns student_id, name, email; optional section, submitted_at, "
+                                "folder): names whose each submission is; files of nobody on it are not graded")
+    grade_cmd.add_argument("--due", metavar="WHEN", default=None,
+                           help="the due date and time, ISO 8601 (e.g. 2026-12-04T23:59; local time unless an "
+                                "offset is given)")
+    grade_cmd.add_argument("--late-penalty", metavar="PER_DAY", default=None,
+                           help="taken off for each day or part of a day late: points (2) or a share of the "
+                                "maximum (10%%); with --due")
+    grade_cmd.add_argument("--submitted-from", choices=("auto", "mtime", "roster"), default="auto",
+                           help="when a submission was handed in: the roster's submitted_at column, the file's "
+                                "modification time, or auto (the roster's where it has one, else the file's)")
+
+
+def _class_commands(sub) -> None:
+    feedback = sub.add_parser(
+        "feedback", help="write one feedback page per student (HTML and Markdown) from a gradebook",
+        description="For each graded student of GRADEBOOK, write OUT/STUDENT-ASSIGNMENT.html and .md: each task's "
+                    "points, each check's reason and the learner's cell that failed, ready to hand back.")
+    feedback.add_argument("gradebook", metavar="GRADEBOOK", help="the gradebook kms-teach grade wrote")
+    feedback.add_argument("out", metavar="OUT", help="the folder to write the files into")
+    feedback.add_argument("--assignment", default=None, help="only this assignment's rows")
+    feedback.add_argument("--student", action="append", default=[], metavar="ID", help="only this student (repeatable)")
+    report = sub.add_parser(
+        "report", help="write the class report (one HTML page) from a gradebook",
+        description="One HTML page for the class: score distribution, each task's and quiz question's pass rate, "
+                    "the misconceptions most often hit, and identical or near-identical submissions.")
+    report.add_argument("gradebook", metavar="GRADEBOOK", help="the gradebook kms-teach grade wrote")
+    report.add_argument("out", metavar="OUT.html", help="the page to write")
+    report.add_argument("--assignment", default=None, help="the assignment (default: each one in the gradebook)")
+    report.add_argument("--assignments", metavar="DIR", default=None,
+                        help="the sources, to tell unanswered cells and the worked solution (default: assignments/)")
+    export = sub.add_parser(
+        "export", help="write a gradebook as an LMS's import CSV (Canvas or Moodle)",
+        description="Write the final scores of one assignment in Canvas's or Moodle's gradebook import format.")
+    export.add_argument("gradebook", metavar="GRADEBOOK", help="the gradebook kms-teach grade wrote")
+    export.add_argument("--lms", choices=("canvas", "moodle"), required=True, help="the format")
+    export.add_argument("--out", metavar="FILE", default=None, help="the file to write (default: GRADEBOOK-LMS.csv)")
+    export.add_argument("--assignment", default=None, help="the assignment (needed when the gradebook has several)")
+    export.add_argument("--column", default=None, metavar="NAME",
+                        help="the LMS's name for the assignment's column (default: the assignment's name); for "
+                             "Canvas, the column header of an exported gradebook, e.g. 'Data keys (12345)'")
+    export.add_argument("--raw", action="store_true", help="export the score before the late penalty")
+
+
+def _grade(args, parser) -> int:
+    """``kms-teach grade``: one submission, or a class into its gradebook."""
+    import json
+
+    from . import grading
+    from .grading import _batch, _gradebook, _roster
+
+    for option, value in (("--json", args.json), ("--gradebook", args.csv)):
         # Checked before grading: a class's results must not be lost to a typo in a path.
         if value and not Path(value).resolve().parent.is_dir():
             parser.error(f"{option}: the folder {Path(value).resolve().parent} does not exist")
+    problem = _config_problem(args)
+    if problem:
+        print(f"kms-teach grade: {problem}", file=sys.stderr)
+        return 2
+    roster = late = None
+    try:
+        if args.roster:
+            roster = _roster.load_roster(args.roster)
+        if bool(args.due) != bool(args.late_penalty):
+            raise _gradebook.GradebookError("--due and --late-penalty go together: give both, or neither")
+        if args.due:
+            late = _gradebook.LatePolicy.parse(_roster.parse_time(args.due, "--due"), args.late_penalty,
+                                               args.submitted_from)
+        elif args.submitted_from != "auto":
+            raise _gradebook.GradebookError("--submitted-from needs --due and --late-penalty")
+        if late and late.source == "roster" and (roster is None or not any(s.submitted_at for s in roster.students)):
+            raise _gradebook.GradebookError("--submitted-from roster: the roster has no submitted_at column")
+    except (_roster.RosterError, _gradebook.GradebookError) as exc:
+        print(f"kms-teach grade: {exc}", file=sys.stderr)
+        return 2
     options = dict(assignment=args.assignment, assignments_dir=args.assignments,
                    cell_timeout=args.cell_timeout, total_timeout=args.total_timeout, sandbox=not args.no_sandbox)
-    files = grading._batch.submissions_in(args.submissions)
-    missing = [str(f) for f in files if not f.exists()]
+    missing = [str(p) for p in args.submissions if not Path(p).exists()]
     if missing:
         print(f"kms-teach grade: no such submission: {', '.join(missing)}", file=sys.stderr)
         return 2
-    if not files:
-        print(f"kms-teach grade: no notebooks (*.ipynb) in {' '.join(args.submissions)}", file=sys.stderr)
-        return 2
-    single = len(files) == 1 and not Path(args.submissions[0]).is_dir()
+    single = len(args.submissions) == 1 and not Path(args.submissions[0]).is_dir()
+    csv_path = args.csv or (None if single else "gradebook.csv")
     try:
-        reports = grading.grade_many(files, jobs=args.jobs, progress=not single, **options)
+        run = _batch.grade_class(args.submissions, csv_path, roster=roster, late=late, jobs=args.jobs,
+                                 progress=not single, **options)
     except grading.SandboxUnavailable as exc:
         print(f"kms-teach grade: {exc}", file=sys.stderr)
         return 2
+    except _gradebook.GradebookError as exc:
+        print(f"kms-teach grade: {exc}", file=sys.stderr)
+        return 2
+    for s in run.skipped:
+        print(f"kms-teach grade: skipped {s.path}: {s.reason}", file=sys.stderr)
+    for w in run.warnings:
+        print(f"kms-teach grade: warning: {w}", file=sys.stderr)
+    if not run.reports:
+        print(f"kms-teach grade: no notebooks (*.ipynb) to grade in {' '.join(args.submissions)}", file=sys.stderr)
+        return 2
+    reports = run.reports
     if args.no_sandbox:
         print("kms-teach grade: warning: graded WITHOUT a sandbox (--no-sandbox); the reports and the gradebook "
               "record it", file=sys.stderr)
@@ -295,16 +387,80 @@ def _grading_command(args, parser) -> int:
     if single:
         print(reports[0].text())
     else:
-        for r in reports:
-            print(f"{r.student:30} {r.score:>4}/{r.max_score:<4} {'; '.join(r.problems)[:80]}")
+        for e in run.entries:
+            r = e.row
+            shown = f"{r['final_score'] or '-':>5}/{r['max_score'] or '?':<4}"
+            who = f"{r['student']} {r['name']}" if r.get("name") else r["student"]
+            print(f"{who[:30]:30} {shown} {r['status'] if r['status'] != 'graded' else '':10} {r['notes'][:70]}")
     if args.json:
         data = reports[0].to_dict() if single else [r.to_dict() for r in reports]
         Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    csv_path = args.csv or (None if single else "gradebook.csv")
     if csv_path:
-        grading.write_csv(reports, csv_path)
-        print(f"gradebook: {csv_path}")
-    return 0
+        print(f"gradebook: {csv_path} (updated in place; details in {_gradebook.Gradebook(csv_path).details_path})")
+    for e in run.failed:
+        print(f"kms-teach grade: could not grade {e.row['submission']} ({e.row['status']}): {e.row['notes'][:200]}",
+              file=sys.stderr)
+    if run.exit_status:
+        blocked = sum(s.blocking for s in run.skipped)
+        said = ([f"{len(run.failed)} submission(s) could not be graded"] if run.failed else []) + \
+               ([f"{blocked} file(s) could not be matched to a student"] if blocked else [])
+        print(f"kms-teach grade: {' and '.join(said)} (listed above); exit status 1", file=sys.stderr)
+    return run.exit_status
+
+
+def _config_problem(args) -> str | None:
+    """A configuration that would give every row a meaningless score, found before grading."""
+    from . import grading
+
+    folder = Path(args.assignments) if args.assignments else grading.default_assignments_dir()
+    if not folder.is_dir():
+        return f"--assignments: no such folder {folder}"
+    sources = sorted(folder.glob("ex[0-9][0-9]_*.py")) + sorted(folder.glob("quiz_*.json"))
+    if args.assignments and not sources:
+        return f"--assignments: {folder} holds no assignment sources (exNN_*.py) or exams (quiz_*.json)"
+    if args.assignment and not args.assignment.startswith("quiz_") and not (folder / f"{args.assignment}.py").exists():
+        known = ", ".join(p.stem for p in sources if p.suffix == ".py") or "none"
+        return f"--assignment: no source {args.assignment}.py in {folder} (there are: {known})"
+    return None
+
+
+def _class_command(args) -> int:
+    """``kms-teach feedback``, ``report`` and ``export``: read a gradebook, write for people."""
+    from .grading import _gradebook
+
+    book = _gradebook.Gradebook(args.gradebook)
+    if not book.path.exists():
+        print(f"kms-teach {args.command}: no such gradebook {book.path}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "export":
+            from .grading import _export
+
+            out = args.out or str(book.path.with_name(f"{book.path.stem}-{args.lms}.csv"))
+            written = _export.export(book, args.lms, out, assignment=args.assignment, column=args.column,
+                                     final=not args.raw)
+            print(f"written: {out} ({written.rows} students; {written.blank} without a score left blank)")
+            for w in written.warnings:
+                print(f"kms-teach export: warning: {w}", file=sys.stderr)
+            return 0
+        if args.command == "feedback":
+            from .grading import _feedback
+
+            paths = _feedback.write_feedback(book, args.out, assignment=args.assignment, students=args.student)
+            count = len(paths) // 2
+            print(f"written: {len(paths)} feedback files ({count} student{'s' if count != 1 else ''}, HTML and "
+                  f"Markdown) in {args.out}")
+            return 0 if paths else 1
+        from .grading import _report
+        from .widgets import _class_charts
+
+        data = _report.analyse(book, assignment=args.assignment, assignments_dir=args.assignments)
+        _report.write_report(data, args.out, _class_charts.class_charts(data))
+        print(f"written: {args.out}")
+        return 0
+    except (_gradebook.GradebookError, ValueError, OSError) as exc:
+        print(f"kms-teach {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 def _assign(args, parser, grading) -> int:

@@ -3,7 +3,10 @@
 * :func:`generate` turns each instructor source in ``assignments/`` into the student notebook in
   ``exercises/`` and the worked answers in ``solutions/`` (``kms-teach assign``).
 * :func:`grade` runs one submission in a fresh kernel and scores it with the hidden checks;
-  :func:`grade_many` grades a folder in parallel and writes a CSV gradebook (``kms-teach grade``).
+  :func:`grade_many` grades a folder in parallel; :func:`grade_class` grades a class (recursive
+  discovery, a :func:`load_roster` roster, a :class:`LatePolicy`) into a :class:`Gradebook` updated
+  in place (``kms-teach grade``). From a gradebook: ``kms-teach export`` (Canvas, Moodle),
+  ``feedback`` (a page per student) and ``report`` (the class); docs/teaching-a-class.md.
 * :func:`validate` grades every assignment's solution (full marks), untouched exercise (zero) and
   the instructor's wrong answers beside the source (each loses its task), and records the per-cell
   time limit its solution's run gives (``kms-teach assign``).
@@ -18,7 +21,9 @@ Errors::
     ValueError
      ├── SourceError      an assignment source that breaks the format (file and line named)
      ├── QuizError        a quiz bank that breaks the format, or an unknown bank
-     └── ReleaseError     a release that cannot be written as asked
+     ├── ReleaseError     a release that cannot be written as asked
+     ├── RosterError      a class list that cannot be used (file and line named)
+     └── GradebookError   a gradebook that cannot be read or written as asked, a late policy that makes no sense
     RuntimeError
      └── SandboxUnavailable   learners' code would run unsandboxed, and that was not allowed
 """
@@ -30,12 +35,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 
-from ._batch import grade_many, write_csv
+from ._batch import grade_class, grade_many, write_csv
+from ._gradebook import Gradebook, GradebookError, LatePolicy
 from ._grader import (CheckResult, Report, SandboxUnavailable, TaskResult, default_assignments_dir, grade,
                       kernel_manager, write_json)
 from ._nbgrader import export_nbgrader
 from ._validate import Validation, validate
 from ._release import ReleaseError, release
+from ._roster import Roster, RosterError, load_roster
 from ._quiz import (ANSWERS_MIME, Bank, QuizError, bank_from_spec, bank_names, exam_paths, exam_spec, load_bank,
                     quiz_notebook, saved_answers)
 from ._source import (KERNELSPEC, Assignment, Check, SourceError, WrongAnswer, discover, load, load_wrong_answers,
@@ -73,6 +80,13 @@ __all__ = [
     "Validation",
     "grade",
     "grade_many",
+    "grade_class",
+    "Gradebook",
+    "GradebookError",
+    "LatePolicy",
+    "Roster",
+    "RosterError",
+    "load_roster",
     "kernel_manager",
     "KERNELSPEC",
     "notebook_text",

@@ -21,7 +21,8 @@ def test_grading_one_submission_prints_a_report_and_writes_json(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "9/9 (ex04_rotation)" in out.stdout and "t3 PASS 4/4" in out.stdout
     report = json.loads((tmp_path / "r.json").read_text())
-    assert (report["score"], report["max_score"], report["student"]) == (9, 9, "ex04_rotation")
+    # A file named after its assignment is named for the folder it is in (class/ike/ex04_rotation.ipynb: ike).
+    assert (report["score"], report["max_score"], report["student"]) == (9, 9, "solutions")
     assert [t["task"] for t in report["tasks"]] == ["t1", "t2", "t3"]
 
 
@@ -32,11 +33,13 @@ def test_grading_a_folder_writes_a_gradebook_even_with_broken_files(tmp_path):
     (subs / "ben.ipynb").write_text((ROOT / "exercises" / "ex00_first_steps.ipynb").read_text())
     (subs / "cy.ipynb").write_text("{ broken")
     out = kms_teach("grade", subs, "--assignment", "ex00_first_steps", "--jobs", 2, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
+    # An unreadable submission is not a zero: it is marked, listed, and the exit status says so.
+    assert out.returncode == 1, out.stderr
     assert "3/3" in out.stderr  # the progress bar
+    assert "could not grade" in out.stderr and "cy.ipynb (unreadable)" in out.stderr
     rows = list(csv.DictReader(open(tmp_path / "gradebook.csv")))
-    assert [(r["student"], r["score"], r["max_score"]) for r in rows] == [("ana", "8", "8"), ("ben", "0", "8"),
-                                                                          ("cy", "0", "8")]
+    assert [(r["student"], r["status"], r["score"], r["max_score"]) for r in rows] == [
+        ("ana", "graded", "8", "8"), ("ben", "graded", "0", "8"), ("cy", "unreadable", "", "8")]
     assert "not a valid notebook" in rows[2]["notes"] and "not answered" in rows[1]["notes"]
 
 
@@ -93,3 +96,37 @@ def test_release_from_the_command_line(tmp_path):
     assert not (tmp_path / "course" / "exercises" / "quiz_kms-final.ipynb").exists()  # exams only when asked
     again = kms_teach("release", tmp_path / "course", cwd=tmp_path)
     assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_a_wrong_configuration_exits_2_before_anything_is_graded(tmp_path):
+    sub = ROOT / "solutions" / "ex00_first_steps.ipynb"
+    (tmp_path / "roster.csv").write_text("name,email\nAna,a@x\n")
+    cases = [
+        (["--assignments", tmp_path / "nonexistent"], "no such folder"),
+        (["--assignments", tmp_path], "holds no assignment sources"),
+        (["--assignment", "ex99_nothing"], "no source ex99_nothing.py"),
+        (["--roster", tmp_path / "roster.csv"], "no student id column"),
+        (["--roster", tmp_path / "missing.csv"], "cannot read the roster"),
+        (["--due", "2026-12-01T23:59"], "--due and --late-penalty go together"),
+        (["--due", "friday", "--late-penalty", "1"], "not a date and time"),
+        (["--due", "2026-12-01", "--late-penalty", "lots"], "neither points per day"),
+        (["--submitted-from", "mtime"], "needs --due"),
+    ]
+    for options, message in cases:
+        out = kms_teach("grade", sub, *options, cwd=tmp_path)
+        assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, (options, out.stderr)
+    assert not (tmp_path / "gradebook.csv").exists()
+
+
+def test_files_of_nobody_on_the_roster_are_not_graded_and_the_exit_status_says_so(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "ana").mkdir(parents=True)
+    (subs / "ana" / "ex00_first_steps.ipynb").write_text((ROOT / "solutions" / "ex00_first_steps.ipynb").read_text())
+    (subs / "zed.ipynb").write_text((ROOT / "solutions" / "ex00_first_steps.ipynb").read_text())
+    (tmp_path / "roster.csv").write_text("student_id,name,email\n1001,Ana Lima,ana@uni.example\n")
+    out = kms_teach("grade", "subs", "--roster", "roster.csv", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "skipped subs/zed.ipynb: not on the roster roster.csv" in out.stderr
+    assert "could not be matched to a student" in out.stderr
+    rows = list(csv.DictReader(open(tmp_path / "gradebook.csv")))
+    assert [(r["student"], r["name"], r["score"]) for r in rows] == [("1001", "Ana Lima", "8")]
