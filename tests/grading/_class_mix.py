@@ -5,7 +5,7 @@ The mix, in a fixed rotation so that every N >= 30 holds each kind at least once
 
 * worked answers (the solution), some in per-student folders (``class/ike/ex02_data_keys.ipynb``);
 * untouched exercises;
-* partly right: one task's answer replaced by a plausible mistake (tests/grading/wrong_answers.py);
+* partly right: one task's answer replaced by a plausible mistake (the instructor's ``assignments/exNN_*.wrong.py``);
 * several mistakes in one notebook;
 * a copied wrong answer, handed in three times with the comments and variable names changed;
 * broken JSON (an upload cut short);
@@ -23,8 +23,9 @@ import random
 import re
 from pathlib import Path
 
-from ._submissions import answer_index, notebook, with_answers
-from .wrong_answers import WRONG
+from kms_teach import grading
+
+from ._submissions import ROOT, answer_index, notebook, with_answers
 
 KINDS = ("solution", "partly", "solution_folder", "partly", "untouched", "several", "partly", "solution",
          "copied", "partly", "broken", "solution_folder", "loop", "partly", "several", "copied", "solution",
@@ -43,7 +44,8 @@ def _renamed(code: str, seed: int) -> str:
 
 
 def _mistakes(assignment: str) -> list[tuple[str, str, str]]:
-    return [(task, what, code) for task, cases in WRONG[assignment].items() for what, code in cases]
+    return [(w.task, w.label, w.code)
+            for w in grading.load_wrong_answers(ROOT / "assignments" / f"{assignment}.py")]
 
 
 def make_class(folder: Path, n: int, assignment: str = "ex02_data_keys", *, seed: int = 7,
@@ -79,7 +81,7 @@ def make_class(folder: Path, n: int, assignment: str = "ex02_data_keys", *, seed
             copies += 1
             expect = f"loses {copied_task} (copied: {copied_what})"
         elif kind == "loop":
-            first_task = sorted(WRONG[assignment])[0]
+            first_task = sorted({task for task, _, _ in _mistakes(assignment)})[0]
             nb, expect = with_answers(solution, {first_task: "while True:\n    pass\n"}), f"loses {first_task} (loop)"
         else:
             nb, expect = None, "unreadable"
