@@ -274,7 +274,8 @@ class Quiz(View):
                 box.value = ""
             else:
                 colour, bg, word = (GREEN, GREEN_BG, "Right") if verdict.correct else (RED, RED_BG, "Not quite")
-                lines = "<br>".join(esc(line) for line in _without_verdict(verdict.feedback).splitlines() if line)
+                said = _without_verdict(verdict.feedback) if verdict.correct else verdict.feedback
+                lines = "<br>".join(esc(line) for line in said.splitlines() if line)
                 box.value = (f"<div style='background:{bg};color:{INK};padding:4px 10px;border-left:5px solid "
                              f"{colour}'><b style='color:{colour}'>{word}.</b> {lines}</div>")
             if self.one_try and verdict is not None:
