@@ -206,3 +206,24 @@ def test_self_checks_and_hidden_checks_agree_on_every_kept_answer(name, tmp_path
 def _mkdir(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_hidden_check_says_what_to_look_at_when_it_fails(name):
+    """Every assert of a hidden check has a message (a failing task reports it), and so does every AssertionError
+    raised; a bare assert would leave the learner with "AssertionError" and nothing to look at."""
+    import ast
+
+    a = grading.load(ROOT / "assignments" / f"{name}.py")
+    blocks = [c.source.split(BEGIN_HIDDEN, 1)[1].split(END_HIDDEN, 1)[0] for c in a.cells
+              if c.role == "check" and BEGIN_HIDDEN in c.source]
+    assert blocks
+    silent = []
+    for block in blocks:
+        for node in ast.walk(ast.parse(block)):
+            if isinstance(node, ast.Assert) and node.msg is None:
+                silent.append(ast.unparse(node)[:100])
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and \
+                    getattr(node.exc.func, "id", "") == "AssertionError" and not node.exc.args:
+                silent.append(ast.unparse(node)[:100])
+    assert not silent, silent
