@@ -6,7 +6,7 @@
 # %% [markdown]
 # # Exercise 00: first steps with KMS
 #
-# Goes with notebook `00_start_here`. Each task asks you to write a small function that uses KMS
+# Goes with notebook [00_start_here](../notebooks/00_start_here.ipynb). Each task asks you to write a small function that uses KMS
 # through a boto3 client. Under each task a **self-check** runs your function once and tells you
 # what looks wrong; passing it is not full marks: the **hidden checks**, which run when your
 # notebook is graded, call your function again with other inputs against a fresh cloud.
@@ -46,13 +46,16 @@ for description, alias in [("salaries 2027", "alias/hr-payroll"), ("backups", "a
     key_id = make_key(kms_, description, alias)
     md = kms_.describe_key(KeyId=key_id)["KeyMetadata"]
     assert md["KeyId"] == key_id, "make_key must return the key ID (not the ARN or the alias)"
-    assert md["Description"] == description, "the key's description is not the one asked for"
+    assert md["Description"] == description, "the key's description is not the one asked for: pass Description"
     assert md["KeySpec"] == "SYMMETRIC_DEFAULT" and md["KeyUsage"] == "ENCRYPT_DECRYPT", \
-        "the key must be a symmetric encryption key"
-    target = kms_.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+        "the key must be a symmetric encryption key: what CreateKey makes when you ask for nothing else"
+    try:
+        target = kms_.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+    except Exception:
+        raise AssertionError(f"there is no alias {alias}: create it with the full alias name make_key is given")
     assert target == key_id, f"{alias} does not point at the key make_key returned"
     ids.append(key_id)
-assert ids[0] != ids[1], "each call must create a new key"
+assert ids[0] != ids[1], "each call must create a new key (CreateKey), not reuse one"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -84,16 +87,18 @@ key_id = kms_.create_key()["KeyMetadata"]["KeyId"]
 kms_.create_alias(AliasName="alias/grading", TargetKeyId=key_id)
 for ref, text in [(key_id, "näive café ☕"), ("alias/grading", "x" * 3000)]:
     blob = protect(kms_, ref, text)
-    assert isinstance(blob, bytes), "protect must return the ciphertext blob as bytes"
-    assert text.encode() not in blob, "the plaintext can be read in what protect returned"
+    assert isinstance(blob, bytes), "protect must return the ciphertext blob as bytes (Encrypt's CiphertextBlob)"
+    assert text.encode() not in blob, "the plaintext can be read in what protect returned: call Encrypt"
     try:
         out = kms_.decrypt(CiphertextBlob=blob)
     except Exception as exc:
-        raise AssertionError(f"KMS cannot decrypt what protect returned ({exc})")
+        raise AssertionError(f"KMS cannot decrypt what protect returned ({exc}): return CiphertextBlob as it is, "
+                             "not base64 or the whole response")
     assert out["Plaintext"] == text.encode("utf-8"), "protect did not encrypt the UTF-8 bytes of the text"
-    assert out["KeyId"].endswith(key_id), "protect did not use the key it was given"
+    assert out["KeyId"].endswith(key_id), "protect did not use the key it was given (key_ref: an ID or an alias)"
 other = kms_.encrypt(KeyId=key_id, Plaintext="made by the grader".encode())["CiphertextBlob"]
-assert reveal(kms_, other) == "made by the grader", "reveal must decrypt any ciphertext blob of this account"
+assert reveal(kms_, other) == "made by the grader", \
+    "reveal must decrypt any ciphertext blob of this account and return the text (decode Plaintext as UTF-8)"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -131,10 +136,12 @@ for i, region in enumerate(regions):
     placed[region] = client.create_key(Description=f"needle in {region}")["KeyMetadata"]["KeyId"]
 for region, key_id in placed.items():
     found = find_key(cloud_, regions, f"needle in {region}")
-    assert found is not None, f"find_key found nothing for the key in {region}"
+    assert found is not None, (f"find_key found nothing for the key in {region}: did you search every Region of "
+                               "the list, and every page of ListKeys (100 keys a page)?")
     assert tuple(found) == (region, key_id), \
-        f"find_key returned {found!r} for the key in {region} (did you look at every page of ListKeys?)"
+        (f"find_key returned {found!r} for the key in {region}: return (Region, key ID), and look at every page "
+         "of ListKeys")
 assert find_key(cloud_, regions, "no such key") is None, "find_key must return None when no Region has the key"
 assert find_key(cloud_, ["eu-west-1"], "needle in us-east-1") is None, \
-    "find_key found a key in a Region it was not asked to search"
+    "find_key found a key in a Region it was not asked to search: search only the Regions of the list"
 ### END HIDDEN TESTS

@@ -6,7 +6,7 @@
 # %% [markdown]
 # # Exercise 01: encryption context and narrow permissions
 #
-# Goes with notebook `01_encrypt_decrypt`. A multi-tenant application keeps one KMS key for all its
+# Goes with notebook [01_encrypt_decrypt](../notebooks/01_encrypt_decrypt.ipynb). A multi-tenant application keeps one KMS key for all its
 # customers ("tenants") and binds each record to its tenant with an **encryption context**. Then a
 # reporting user gets the right to decrypt one tenant's records, and nothing more.
 #
@@ -40,13 +40,17 @@ cloud_, kms_ = fresh(seed=11)
 key_id = kms_.create_key()["KeyMetadata"]["KeyId"]
 for tenant, record in [("acme", b"invoice 17"), ("globex", bytes(range(256)) * 8)]:
     blob = encrypt_record(kms_, key_id, record, tenant)
-    out = kms_.decrypt(CiphertextBlob=blob, EncryptionContext={"tenant": tenant})
-    assert out["Plaintext"] == record, "the record does not decrypt to itself with its tenant's context"
+    try:
+        out = kms_.decrypt(CiphertextBlob=blob, EncryptionContext={"tenant": tenant})
+    except Exception as exc:
+        raise AssertionError(f"the record does not decrypt with the encryption context {{'tenant': {tenant!r}}} "
+                             f"({error_code(exc) or exc}): encrypt it with exactly that context")
+    assert out["Plaintext"] == record, "the record does not decrypt to itself: encrypt the record's bytes as they are"
     for wrong in ({}, {"tenant": tenant + "x"}, {"tenant": tenant, "extra": "1"}):
         try:
             kms_.decrypt(CiphertextBlob=blob, EncryptionContext=wrong)
         except Exception as exc:
-            assert error_code(exc) == "InvalidCiphertextException", f"unexpected {exc}"
+            assert error_code(exc) == "InvalidCiphertextException", f"decrypting with another context gave {exc}"
         else:
             raise AssertionError(f"the record also decrypts with the context {wrong}: bind it to exactly "
                                  "{'tenant': tenant}")
@@ -72,20 +76,28 @@ from kms_teach.exercises import fresh, error_code
 cloud_, kms_ = fresh(seed=12)
 key_id = kms_.create_key()["KeyMetadata"]["KeyId"]
 blob = kms_.encrypt(KeyId=key_id, Plaintext=b"q3 numbers", EncryptionContext={"tenant": "initech"})["CiphertextBlob"]
-assert decrypt_record(kms_, blob, "initech") == b"q3 numbers", "decrypt_record did not return the plaintext bytes"
+try:
+    got = decrypt_record(kms_, blob, "initech")
+except Exception as exc:
+    raise AssertionError(f"decrypt_record failed for the right tenant ({error_code(exc) or exc}): Decrypt needs the "
+                         "same encryption context Encrypt got")
+assert got == b"q3 numbers", "decrypt_record did not return the plaintext bytes (Decrypt's Plaintext)"
 try:
     leaked = decrypt_record(kms_, blob, "hooli")
 except Exception as exc:
-    assert error_code(exc) == "InvalidCiphertextException", f"expected KMS's InvalidCiphertextException, got {exc!r}"
+    assert error_code(exc) == "InvalidCiphertextException", \
+        f"asked as another tenant, expected KMS's InvalidCiphertextException to reach the caller, got {exc!r}"
 else:
-    raise AssertionError(f"a record of initech came back when asked as hooli ({leaked!r})")
+    raise AssertionError("a record of one tenant came back when asked as another: do not catch KMS's error, and "
+                         "never retry without the context")
 plain = kms_.encrypt(KeyId=key_id, Plaintext=b"no context")["CiphertextBlob"]
 try:
     decrypt_record(kms_, plain, "initech")
 except Exception:
     pass
 else:
-    raise AssertionError("a record made without any tenant came back as initech's")
+    raise AssertionError("a record made without any tenant came back as a tenant's: decrypt with the tenant's "
+                         "encryption context only, never without it")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -121,7 +133,12 @@ theirs = kms_.encrypt(KeyId=key_id, Plaintext=b"globex data", EncryptionContext=
 allow_tenant_reader(kms_, key_id, reporter, "acme")
 as_reporter = cloud_.client("kms", region_name="us-east-1", principal=reporter)
 as_stranger = cloud_.client("kms", region_name="us-east-1", principal=stranger)
-assert as_reporter.decrypt(CiphertextBlob=mine, EncryptionContext={"tenant": "acme"})["Plaintext"] == b"acme data"
+try:
+    as_reporter.decrypt(CiphertextBlob=mine, EncryptionContext={"tenant": "acme"})
+except Exception as exc:
+    raise AssertionError(f"the user still cannot decrypt the tenant's record ({error_code(exc) or exc}): a grant to "
+                         "user_arn (notebook 03, section 5) or a key policy statement naming it must allow Decrypt "
+                         "with this tenant's encryption context; cloud.explain says which statement decided")
 
 def refused(call, what):
     try:
@@ -129,7 +146,8 @@ def refused(call, what):
     except Exception as exc:
         assert error_code(exc) in ("AccessDeniedException", "InvalidCiphertextException"), f"{what}: {exc}"
     else:
-        raise AssertionError(f"{what} was allowed")
+        raise AssertionError(f"{what} was allowed: give Decrypt only, to user_arn only, constrained to the "
+                             "tenant's encryption context (a grant's Constraints, or a statement's Condition)")
 
 refused(lambda: as_reporter.decrypt(CiphertextBlob=theirs, EncryptionContext={"tenant": "globex"}),
         "the reporter decrypting another tenant's record")
@@ -141,9 +159,9 @@ refused(lambda: as_stranger.decrypt(CiphertextBlob=mine, EncryptionContext={"ten
         "another user decrypting acme's record")
 for action in ("kms:Decrypt", "kms:Encrypt", "kms:PutKeyPolicy", "kms:CreateGrant"):
     assert not cloud_.explain(stranger, action, key_id, encryption_context={"tenant": "acme"}).allowed, \
-        f"another user is now allowed {action}"
+        f"another user is now allowed {action}: name user_arn as the grantee or Principal, never \"*\""
 for action in ("kms:CreateGrant", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:PutKeyPolicy",
                "kms:GenerateDataKeyWithoutPlaintext", "kms:ScheduleKeyDeletion", "kms:RetireGrant"):
     assert not cloud_.explain(reporter, action, key_id, encryption_context={"tenant": "acme"}).allowed, \
-        f"the reporter may {action}: Decrypt only"
+        f"the reporter may {action}: Decrypt only (a grant's Operations, or a statement's Action, is exactly what it allows)"
 ### END HIDDEN TESTS

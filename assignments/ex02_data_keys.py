@@ -6,7 +6,7 @@
 # %% [markdown]
 # # Exercise 02: envelope encryption
 #
-# Goes with notebook `02_data_keys`. KMS encrypts at most 4 KB itself; larger data is encrypted
+# Goes with notebook [02_data_keys](../notebooks/02_data_keys.ipynb). KMS encrypts at most 4 KB itself; larger data is encrypted
 # **locally** under a **data key** (DEK) that KMS generates, and only the **encrypted** data key is
 # kept next to the data. Here you build that yourself with KMS and AES-256-GCM from the
 # `cryptography` package, and make sure the plaintext data key is never stored.
@@ -50,20 +50,29 @@ cloud_, kms_ = fresh(seed=21)
 handed = record_data_keys(kms_)
 key_id = kms_.create_key()["KeyMetadata"]["KeyId"]
 data = bytes((i * 7 + 3) % 256 for i in range(50_000))
-records = [seal(kms_, key_id, data), seal(kms_, key_id, data)]
+try:
+    records = [seal(kms_, key_id, data), seal(kms_, key_id, data)]
+except Exception as exc:
+    if "4096" in str(exc):
+        raise AssertionError("seal sent the 50 KB of data to KMS, which encrypts at most 4096 bytes: encrypt the "
+                             "data locally with a data key (GenerateDataKey)")
+    raise
 for record in records:
-    assert set(record) == {"encrypted_key", "nonce", "ciphertext"}, f"seal returned the keys {sorted(record)}"
-    assert data[:64] not in record["ciphertext"], "the data is readable in the ciphertext"
+    assert isinstance(record, dict) and set(record) == {"encrypted_key", "nonce", "ciphertext"}, \
+        "seal must return a dict with exactly encrypted_key, nonce and ciphertext"
+    assert data[:64] not in record["ciphertext"], "the data is readable in the ciphertext: encrypt it with AES-GCM"
     out = kms_.decrypt(CiphertextBlob=record["encrypted_key"])
-    assert out["KeyId"].endswith(key_id), "the data key is not encrypted under the KMS key asked for"
+    assert out["KeyId"].endswith(key_id), \
+        "the data key is not encrypted under the KMS key asked for: ask GenerateDataKey with key_id"
     dek = out["Plaintext"]
-    assert len(dek) == 32, "the data key is not an AES-256 key"
+    assert len(dek) == 32, "the data key is not an AES-256 key: KeySpec AES_256"
     assert AESGCM(dek).decrypt(record["nonce"], record["ciphertext"], None) == data, \
         "the ciphertext does not decrypt with the data key (AES-256-GCM, the nonce, no associated data)"
     blob = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in record.values())
-    assert not any(f in blob for f in forms(dek)), "the plaintext data key is in what seal returned"
-assert records[0]["encrypted_key"] != records[1]["encrypted_key"], "each seal must use a new data key"
-assert records[0]["nonce"] != records[1]["nonce"] or records[0]["encrypted_key"] != records[1]["encrypted_key"]
+    assert not any(f in blob for f in forms(dek)), \
+        "the plaintext data key is in what seal returned: keep only CiphertextBlob, the encrypted data key"
+assert records[0]["encrypted_key"] != records[1]["encrypted_key"], \
+    "two records share one data key: each seal must ask GenerateDataKey for a new one"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -90,7 +99,8 @@ for data in (b"", b"short", bytes(range(256)) * 100):
     nonce = os.urandom(12)
     record = {"encrypted_key": dk["CiphertextBlob"], "nonce": nonce,
               "ciphertext": AESGCM(dk["Plaintext"]).encrypt(nonce, data, None)}
-    assert unseal(kms_, record) == data, "unseal did not return the original data"
+    assert unseal(kms_, record) == data, ("unseal did not return the original data: Decrypt the encrypted data key, "
+                                          "then AES-GCM with the record's nonce and no associated data")
 tampered = dict(record, ciphertext=record["ciphertext"][:-1] + bytes([record["ciphertext"][-1] ^ 1]))
 try:
     unseal(kms_, tampered)
@@ -138,11 +148,13 @@ data = b"%PDF-1.7 quarterly figures " * 1000
 folder.write("report.pdf", data)
 seal_file(kms_, key_id, src, dst)
 sealed = folder.read("report.pdf.sealed")
-assert sealed is not None, "seal_file wrote no file at dst"
-assert data[:40] not in sealed, "the sealed file holds the plaintext"
+assert sealed is not None, "seal_file wrote no file at dst (the path it is given)"
+assert data[:40] not in sealed, "the sealed file holds the plaintext: encrypt the file's bytes with the data key"
 folder.remove("report.pdf")
-assert open_file(kms_, dst) == data, "open_file did not give the original bytes back"
-assert handed, "no data key came from KMS (GenerateDataKey)"
+assert open_file(kms_, dst) == data, ("open_file did not give the original bytes back (the source file is gone: "
+                                      "everything needed must be in the sealed file, the data key encrypted)")
+assert handed, "no data key came from KMS: envelope encryption starts with GenerateDataKey"
 leaked = files_holding(written_folders(), handed)
-assert not leaked, f"a plaintext data key was written to disk: {[Path(p).name for p in leaked]}"
+assert not leaked, (f"a plaintext data key was written to disk ({[Path(p).name for p in leaked]}): store only the "
+                    "encrypted data key, and keep the plaintext one in memory just while you use it")
 ### END HIDDEN TESTS

@@ -6,9 +6,10 @@
 # %% [markdown]
 # # Exercise 03: key policies
 #
-# Goes with notebook `03_key_policies`. Each function returns a **key policy** as a Python dict
-# (`{"Version": "2012-10-17", "Statement": [...]}`); the checks create keys with it and ask the
-# permissions engine who may do what. `cloud.explain(principal, action, key_id)` is your friend:
+# Goes with notebook [03_key_policies](../notebooks/03_key_policies.ipynb). Each function returns a **key policy** as a Python dict
+# (`{"Version": "2012-10-17", "Statement": [...]}`, or the same as JSON text); the checks create keys with
+# it and ask the permissions engine who may do what. Use the ARNs and the account ID your function is
+# given: the hidden checks call it with other names and another account. `cloud.explain(principal, action, key_id)` is your friend:
 # it gives the same decision a call would get, with the statements that decided it.
 
 # %% [setup]
@@ -55,30 +56,43 @@ def separated_policy(account, admin_arn, user_arn):
 # %% [check t1 points=3 "Separate key administrators from key users"]
 check.t1(separated_policy)
 ### BEGIN HIDDEN TESTS
-from kms_teach.exercises import policy_matrix
-matrix, acct = policy_matrix(lambda a, admin, user: separated_policy(a, admin, user))
+from kms_teach.exercises import grading_rng, policy_matrix
+matrix, acct = policy_matrix(lambda a, admin, user: separated_policy(a, admin, user), rng=grading_rng())
 for action in ("DescribeKey", "PutKeyPolicy", "EnableKey", "DisableKey", "EnableKeyRotation",
                "ScheduleKeyDeletion", "CancelKeyDeletion"):
-    assert matrix["admin"][action], f"the administrator may not {action}"
+    assert matrix["admin"][action], (f"the administrator may not {action}: is admin_arn (the argument, not a name "
+                                     "of your own) the Principal of a statement that allows it?")
 for action in ("Encrypt", "Decrypt", "GenerateDataKey", "ReEncryptFrom"):
-    assert not matrix["admin"][action], f"the administrator may {action}: administrators must not use the key"
+    assert not matrix["admin"][action], (f"the administrator may {action}: administrators must not use the key "
+                                         "(list the management actions; kms:* includes cryptography)")
 for action in ("Encrypt", "Decrypt", "GenerateDataKey", "ReEncryptTo", "DescribeKey"):
-    assert matrix["user"][action], f"the key user may not {action}"
+    assert matrix["user"][action], (f"the key user may not {action}: is user_arn (the argument) the Principal "
+                                    "of a statement that allows it?")
 for action in ("PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey", "CreateGrant"):
     assert not matrix["user"][action], f"the key user may {action}: users must not manage the key"
 assert not any(matrix["stranger"].values()), \
-    f"a user named nowhere, with no IAM policy, may {[a for a, ok in matrix['stranger'].items() if ok]}"
+    (f"a user named nowhere, with no IAM policy, may {[a for a, ok in matrix['stranger'].items() if ok]}: "
+     'look for a Principal "*" or an account-wide principal in an Allow statement')
+assert not any(matrix["other_root"].values()), "another account may use or manage the key: which account do you trust?"
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Task 2 (3 points): find and fix a lockout
 #
-# Each of these policies leaves the account unable to manage its key (ask `cloud.explain` why).
-# Write `fix_lockout(policy, account)`, which returns a fixed copy: the account's root user (and
+# Each of the three policies printed below leaves the account unable to manage its key (ask
+# `cloud.explain` why). Write `fix_lockout(policy, account)`, which returns a fixed copy: the account's root user (and
 # through it, IAM) can manage the key again, every principal the policy already allowed keeps its
 # access, everything the policy denied on purpose stays denied, and no other account is trusted.
-# Careful with `NotPrincipal`: naming the account there exempts *every* principal of the account;
-# AWS recommends `"Principal": "*"` with an `aws:PrincipalArn` condition instead.
+# Notebook 03 taught what you need: the account trust (section 1), an explicit Deny and `NotPrincipal`
+# (section 4). Careful with `NotPrincipal`: naming the account there exempts *every* principal of the
+# account; AWS recommends `"Principal": "*"` with an `aws:PrincipalArn` condition instead.
+
+# %% [setup]
+# The three broken policies of task 2, with the notes' account and names (the hidden checks use others).
+for label, broken in check.lockout_policies():
+    print(f"{label}:")
+    for statement in broken["Statement"]:
+        print("   ", json.dumps(statement))
 
 # %% [answer t2]
 def fix_lockout(policy, account):
@@ -111,13 +125,14 @@ def fix_lockout(policy, account):
 # %% [check t2 points=3 "Fix a policy that locks the account out"]
 check.t2(fix_lockout)
 ### BEGIN HIDDEN TESTS
-from kms_teach.exercises import lockout_cases, explain_all
-for label, broken, expectations in lockout_cases():
+from kms_teach.exercises import LOCKOUT_HINTS, explain_all, grading_rng, lockout_cases
+for label, broken, expectations in lockout_cases(grading_rng()):
     fixed = fix_lockout(copy.deepcopy(broken), expectations["account"])
+    assert fixed is not None, "fix_lockout returned None: return the fixed policy"
     got = explain_all(fixed, expectations)
     for who, action, allowed in expectations["checks"]:
         assert got[(who, action)] == allowed, \
-            f"{label}: after the fix, {who} {'may not' if allowed else 'may'} {action}"
+            f"{label}: after the fix, {who} {'may not' if allowed else 'may'} {action}: {LOCKOUT_HINTS[who]}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -150,15 +165,19 @@ def high_security_policy(account, admin_arn, app_arn):
 # %% [check t3 points=4 "A high-security key policy without the account trust"]
 check.t3(high_security_policy)
 ### BEGIN HIDDEN TESTS
-from kms_teach.exercises import policy_matrix
-matrix, acct = policy_matrix(lambda a, admin, app: high_security_policy(a, admin, app), iam_admin=True)
+from kms_teach.exercises import grading_rng, policy_matrix
+matrix, acct = policy_matrix(lambda a, admin, app: high_security_policy(a, admin, app), iam_admin=True,
+                             rng=grading_rng())
 for action in ("Encrypt", "Decrypt", "GenerateDataKey"):
-    assert matrix["user"][action], f"the application may not {action}"
-    for who in ("admin", "root", "iam_admin", "stranger"):
-        assert not matrix[who][action], f"{who} may {action}: only the application may use this key"
+    assert matrix["user"][action], (f"the application may not {action}: is app_arn (the argument) the Principal "
+                                    "of a statement that allows it?")
+    for who in ("admin", "root", "iam_admin", "stranger", "other_root"):
+        assert not matrix[who][action], (f"{who} may {action}: only the application may use this key (a statement "
+                                         "for the account's root user lets IAM policies grant it too)")
 for action in ("PutKeyPolicy", "DescribeKey", "ScheduleKeyDeletion", "DisableKey"):
-    assert matrix["admin"][action], f"the administrator may not {action}: the key could not be managed"
+    assert matrix["admin"][action], (f"the administrator may not {action}: the key could not be managed (is "
+                                     "admin_arn, the argument, the Principal of the administrators' statement?)")
 for action in ("PutKeyPolicy", "ScheduleKeyDeletion"):
-    assert not matrix["user"][action], f"the application may {action}"
+    assert not matrix["user"][action], f"the application may {action}: the application uses the key, never manages it"
     assert not matrix["iam_admin"][action], f"an IAM administrator may {action}: is the account trusted?"
 ### END HIDDEN TESTS

@@ -82,3 +82,36 @@ def high_security_policy(account, admin_arn, app_arn):
         {"Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "kms:*", "Resource": "*"},
         {"Effect": "Allow", "Principal": {"AWS": app_arn},
          "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}]}
+
+# %% [wrong t1 "hard-codes the notes' names and account"]
+def separated_policy(account, admin_arn, user_arn):
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*",
+         "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/keyadmin"}, "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+                 "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:ScheduleKeyDeletion",
+                 "kms:CancelKeyDeletion"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/keyuser"},
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+         "Resource": "*"}]}
+
+# %% [wrong t2 "returns the notes' policy, fixed by hand"]
+def fix_lockout(policy, account):
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*",
+         "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/keyuser"},
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"], "Resource": "*"},
+        {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::111122223333:user/contractor"},
+         "Action": "kms:Decrypt", "Resource": "*"}]}
+
+# %% [wrong t3 "hard-codes the notes' account and names"]
+def high_security_policy(account, admin_arn, app_arn):
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/keyadmin"}, "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+                 "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:ScheduleKeyDeletion",
+                 "kms:CancelKeyDeletion"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/app"},
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}]}

@@ -6,7 +6,7 @@
 # %% [markdown]
 # # Exercise 04: rotation and backing keys
 #
-# Goes with notebook `04_rotation_aliases_deletion`. Rotation gives a KMS key a new **backing key**
+# Goes with notebook [04_rotation_aliases_deletion](../notebooks/04_rotation_aliases_deletion.ipynb). Rotation gives a KMS key a new **backing key**
 # and keeps every old one, so old ciphertexts still decrypt; the key ID, ARN and aliases stay the same.
 # Rotation does **not** re-encrypt anything. Use the simulated clock (`cloud.clock.advance(days=...)`)
 # to watch it happen.
@@ -39,10 +39,12 @@ for days in (90, 730, 2560):
     key_id = kms_.create_key()["KeyMetadata"]["KeyId"]
     enable_rotation(kms_, key_id, days)
     status = kms_.get_key_rotation_status(KeyId=key_id)
-    assert status["KeyRotationEnabled"], "automatic rotation is not enabled"
-    assert status["RotationPeriodInDays"] == days, f"asked for {days} days, got {status['RotationPeriodInDays']}"
+    assert status["KeyRotationEnabled"], ("automatic rotation is not enabled: GetKeyRotationStatus says off "
+                                          "(RotateKeyOnDemand rotates once; it does not turn on a schedule)")
+    assert status["RotationPeriodInDays"] == days, \
+        f"asked for {days} days, got {status['RotationPeriodInDays']}: the period is a parameter of the call"
     rotations = kms_.list_key_rotations(KeyId=key_id)["Rotations"]
-    assert not rotations, "enabling rotation must not rotate at once"
+    assert not rotations, "enabling rotation must not rotate at once: the first rotation comes after the period"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -71,8 +73,10 @@ for half_year in range(4):
 materials = [r["KeyMaterialId"] for r in kms_.list_key_rotations(
     KeyId=key_id, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]]
 answers = [backing_key_of(kms_, b) for b in blobs]
-assert len(set(answers)) == 4, "ciphertexts made under four backing keys must name four backing keys"
-assert answers == materials[:4], "a ciphertext was matched to the wrong backing key"
+assert len(set(answers)) == 4, ("ciphertexts made under four backing keys must name four backing keys: ask KMS "
+                                "about each ciphertext, not about the key")
+assert answers == materials[:4], ("a ciphertext was matched to the wrong backing key: what does Decrypt report "
+                                  "about the key material it used?")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -81,7 +85,9 @@ assert answers == materials[:4], "a ciphertext was matched to the wrong backing 
 # After a suspected leak of old data, a team wants every stored ciphertext re-encrypted under the
 # key's **current** backing key. Write `refresh(kms, key_id, blobs)`: the blobs were all encrypted
 # under the KMS key `key_id`; return them re-encrypted under its current backing key (same KMS key,
-# same order) **without the plaintext ever leaving KMS**: no Decrypt calls.
+# same order) **without the plaintext ever leaving KMS**: no Decrypt calls. [Notebook 04, section 1
+# (Automatic rotation)](../notebooks/04_rotation_aliases_deletion.ipynb) ends with the call that does both
+# steps inside KMS.
 
 # %% [answer t3]
 def refresh(kms, key_id, blobs):
@@ -105,11 +111,13 @@ before = len(cloud_.audit.events)
 new = refresh(kms_, "alias/records", old)
 calls = [e["eventName"] for e in cloud_.audit.events[before:]]
 assert "Decrypt" not in calls, "refresh called Decrypt: the plaintext left KMS (ReEncrypt keeps it inside)"
-assert len(new) == len(old), "refresh must return one ciphertext per input, in order"
+assert isinstance(new, list) and len(new) == len(old), "refresh must return a list, one ciphertext per input, in order"
 for i, blob in enumerate(new):
     current = kms_.describe_key(KeyId=k)["KeyMetadata"]["CurrentKeyMaterialId"]
     out = kms_.decrypt(CiphertextBlob=blob)
-    assert out["Plaintext"] == f"record {i}".encode(), "a refreshed ciphertext decrypts to something else"
-    assert out["KeyId"].endswith(k), "a refreshed ciphertext moved to another KMS key"
-    assert out["KeyMaterialId"] == current, "a refreshed ciphertext does not use the current backing key"
+    assert out["Plaintext"] == f"record {i}".encode(), \
+        "a refreshed ciphertext decrypts to something else: keep the order of the blobs"
+    assert out["KeyId"].endswith(k), "a refreshed ciphertext moved to another KMS key: the destination is key_id"
+    assert out["KeyMaterialId"] == current, ("a refreshed ciphertext does not use the current backing key: rotation "
+                                             "never re-encrypts old ciphertexts by itself")
 ### END HIDDEN TESTS

@@ -6,7 +6,7 @@
 # %% [markdown]
 # # Exercise 06: key types and imported key material
 #
-# Goes with notebook `06_key_types`. Asymmetric keys sign inside KMS while anyone can verify outside
+# Goes with notebook [06_key_types](../notebooks/06_key_types.ipynb). Asymmetric keys sign inside KMS while anyone can verify outside
 # with the public key; HMAC keys make and check tags; and a key with **imported** key material stops
 # working when the material expires, until you import the *same* material again.
 
@@ -29,7 +29,10 @@ kms = cloud.client("kms", region_name="us-east-1")
 # `key_id` is an `ECC_NIST_P256` signing key. Write `sign(kms, key_id, message)`, which returns KMS's
 # `ECDSA_SHA_256` signature of the bytes `message`, and `verify_outside(public_key_der, message,
 # signature)`, which checks such a signature **without KMS**, with the `cryptography` package and the
-# DER public key from GetPublicKey, and returns True or False.
+# DER public key from GetPublicKey, and returns True or False. KMS returns an `ECDSA_SHA_256` signature
+# **DER-encoded** (ANSI X9.62, RFC 3279 section 2.2.3), which is the form `cryptography`'s `verify` takes as
+# it is: no conversion to raw `r || s` is needed. ([Notebook 06, section 1](../notebooks/06_key_types.ipynb)
+# signs in KMS and verifies outside it.)
 
 # %% [answer t1]
 def sign(kms, key_id, message):
@@ -59,12 +62,20 @@ der = kms_.get_public_key(KeyId=key_id)["PublicKey"]
 public = serialization.load_der_public_key(der)
 for message in (b"pay 100 to bob", bytes(range(256)) * 15):
     signature = sign(kms_, key_id, message)
-    public.verify(signature, message, ec.ECDSA(hashes.SHA256()))  # raises if it is not a real signature
-    assert verify_outside(der, message, signature) is True, "verify_outside rejected a good signature"
-    assert verify_outside(der, message + b"!", signature) is False, "verify_outside accepted a changed message"
+    assert isinstance(signature, bytes), "sign must return Sign's Signature (bytes, DER-encoded)"
+    try:
+        public.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise AssertionError("sign's signature does not verify for the message with the key's public key: sign "
+                             "the message itself (MessageType RAW), with ECDSA_SHA_256, and return it unchanged")
+    assert verify_outside(der, message, signature) is True, \
+        "verify_outside rejected a good signature: load the DER public key and verify with ECDSA over SHA-256"
+    assert verify_outside(der, message + b"!", signature) is False, \
+        "verify_outside accepted a changed message: a failed verification raises InvalidSignature; return False"
 other = kms_.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
 foreign = kms_.sign(KeyId=other, Message=b"m", MessageType="RAW", SigningAlgorithm="ECDSA_SHA_256")["Signature"]
-assert verify_outside(der, b"m", foreign) is False, "verify_outside accepted another key's signature"
+assert verify_outside(der, b"m", foreign) is False, \
+    "verify_outside accepted another key's signature: verify with the public key it is given"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -99,10 +110,12 @@ other = kms_.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["Key
 for message in (b"session=42", b"x" * 4000):
     mac = tag(kms_, key_id, message)
     assert kms_.verify_mac(KeyId=key_id, Message=message, Mac=mac, MacAlgorithm="HMAC_SHA_256")["MacValid"], \
-        "tag did not return KMS's HMAC_SHA_256 tag"
-    assert tag_ok(kms_, key_id, message, mac) is True, "tag_ok rejected a good tag"
-    assert tag_ok(kms_, key_id, message + b"1", mac) is False, "tag_ok accepted a tag for another message"
-    assert tag_ok(kms_, other, message, mac) is False, "tag_ok accepted a tag made with another key"
+        "tag did not return KMS's HMAC_SHA_256 tag: the HMAC key's secret never leaves KMS, so KMS makes the tag"
+    assert tag_ok(kms_, key_id, message, mac) is True, "tag_ok rejected a good tag: ask KMS (VerifyMac)"
+    assert tag_ok(kms_, key_id, message + b"1", mac) is False, \
+        "tag_ok accepted a tag for another message: a wrong tag is an error of VerifyMac; return False for it"
+    assert tag_ok(kms_, other, message, mac) is False, \
+        "tag_ok accepted a tag made with another key: verify with the key_id it is given"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -142,13 +155,20 @@ key_id = kms_.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
 valid_to = cloud_.clock.now() + timedelta(days=30)
 import_material(kms_, key_id, material, valid_to)
 md = kms_.describe_key(KeyId=key_id)["KeyMetadata"]
-assert md["KeyState"] == "Enabled", f"after the import the key is {md['KeyState']}"
-assert md.get("ExpirationModel") == "KEY_MATERIAL_EXPIRES", "the material was imported without an expiry"
-assert md["ValidTo"] == valid_to, f"the material expires at {md['ValidTo']}, not {valid_to}"
+assert md["KeyState"] == "Enabled", \
+    f"after the import the key is {md['KeyState']}: was ImportKeyMaterial called with the wrapped material?"
+assert md.get("ExpirationModel") == "KEY_MATERIAL_EXPIRES", \
+    "the material was imported without an expiry: look at ImportKeyMaterial's ExpirationModel"
+assert md.get("ValidTo") == valid_to, f"the material expires at {md.get('ValidTo')}, not {valid_to}: pass ValidTo"
 blob = kms_.encrypt(KeyId=key_id, Plaintext=b"kept under our material")["CiphertextBlob"]
 cloud_.clock.advance(days=31)
-assert kms_.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport"
-import_material(kms_, key_id, material, None)
+assert kms_.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport", \
+    "the material did not expire at valid_to"
+try:
+    import_material(kms_, key_id, material, None)
+except Exception as exc:
+    raise AssertionError(f"importing the same material again after it expired failed ({error_code(exc) or exc}): "
+                         "get new import parameters and wrap the very material the key had")
 md = kms_.describe_key(KeyId=key_id)["KeyMetadata"]
 assert md["KeyState"] == "Enabled" and md.get("ExpirationModel") == "KEY_MATERIAL_DOES_NOT_EXPIRE", \
     "with valid_to=None the material must never expire"

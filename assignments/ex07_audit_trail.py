@@ -6,7 +6,7 @@
 # %% [markdown]
 # # Exercise 07: reading the audit trail
 #
-# Goes with notebook `07_storage_audit_review`. Every KMS call, allowed or refused, is an event in
+# Goes with notebook [07_storage_audit_review](../notebooks/07_storage_audit_review.ipynb). Every KMS call, allowed or refused, is an event in
 # CloudTrail. Use a CloudTrail client (`cloud.client("cloudtrail", region_name=...)`) and its
 # `lookup_events`; each event's `CloudTrailEvent` is a JSON string with `userIdentity.arn`,
 # `eventName`, `resources` (the KMS key's ARN) and, for refused calls, `errorCode`.
@@ -27,7 +27,9 @@ cloudtrail = cloud.client("cloudtrail", region_name="us-east-1")
 # ## Task 1 (3 points): who decrypted with this key?
 #
 # Write `who_decrypted(cloudtrail, key_arn)`, which returns the set of principal ARNs that
-# **successfully** called Decrypt with the KMS key `key_arn`.
+# **successfully** called Decrypt with the KMS key `key_arn`. `LookupEvents` answers at most **50 events a
+# page**, newest first, with a `NextToken` while more are left ([notebook 07, section
+# 2](../notebooks/07_storage_audit_review.ipynb)); the trails here hold well over 50 events.
 
 # %% [answer t1]
 def _events(cloudtrail, **kwargs):
@@ -50,12 +52,15 @@ def who_decrypted(cloudtrail, key_arn):
 # %% [check t1 points=3 "Who decrypted with a key"]
 check.t1(who_decrypted)
 ### BEGIN HIDDEN TESTS
-from kms_teach.exercises import audit_scenario
-scenario = audit_scenario(seed=61)
-assert who_decrypted(scenario.cloudtrail, scenario.key_a) == scenario.decrypted_a, \
-    "wrong set of principals for key A (only successful Decrypt calls with that key count)"
-assert who_decrypted(scenario.cloudtrail, scenario.key_b) == scenario.decrypted_b, \
-    "wrong set of principals for key B"
+from kms_teach.exercises import audit_scenario, grading_rng
+scenario = audit_scenario(seed=grading_rng().randrange(10**9))  # new people, new history
+for key, expected in ((scenario.key_a, scenario.decrypted_a), (scenario.key_b, scenario.decrypted_b)):
+    got = who_decrypted(scenario.cloudtrail, key)
+    assert isinstance(got, set), "return a set of principal ARNs"
+    assert not got - expected, ("principals who did not decrypt with this key are in the set: skip refused calls "
+                                "(errorCode) and look at each event's resources for the key")
+    assert not expected - got, ("principals who decrypted with this key are missing: read every page of "
+                                "LookupEvents (NextToken), and take userIdentity.arn from the event's JSON")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -75,10 +80,12 @@ def refused(cloudtrail):
 # %% [check t2 points=3 "The calls refused for lack of permission"]
 check.t2(refused)
 ### BEGIN HIDDEN TESTS
-from kms_teach.exercises import audit_scenario
-scenario = audit_scenario(seed=62)
-assert [tuple(x) for x in refused(scenario.cloudtrail)] == scenario.refused, \
-    "not the refused calls (AccessDeniedException only), oldest first"
+from kms_teach.exercises import audit_scenario, grading_rng
+scenario = audit_scenario(seed=grading_rng().randrange(10**9))  # new people, new history
+got = [tuple(x) for x in refused(scenario.cloudtrail)]
+assert sorted(got) == sorted(scenario.refused), ("not the refused calls: only errorCode AccessDeniedException counts "
+                                                 "(a disabled key's refusal is another error), on every page")
+assert got == scenario.refused, "the right calls in the wrong order: oldest first (LookupEvents gives newest first)"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -102,9 +109,10 @@ def decrypts_between(cloudtrail, start, end):
 # %% [check t3 points=4 "Decryptions per principal in a time window"]
 check.t3(decrypts_between)
 ### BEGIN HIDDEN TESTS
-from kms_teach.exercises import audit_scenario
-scenario = audit_scenario(seed=63)
+from kms_teach.exercises import audit_scenario, grading_rng
+scenario = audit_scenario(seed=grading_rng().randrange(10**9))  # new people, new history
 for (start, end), expected in scenario.windows.items():
     got = decrypts_between(scenario.cloudtrail, start, end)
-    assert got == expected, f"between {start:%Y-%m-%d} and {end:%Y-%m-%d}: expected {expected}, got {got}"
+    assert got == expected, (f"between {start:%Y-%m-%d} and {end:%Y-%m-%d} the counts differ: LookupEvents takes "
+                             "StartTime and EndTime; count successful Decrypt calls only, on every page")
 ### END HIDDEN TESTS

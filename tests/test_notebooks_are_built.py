@@ -27,7 +27,7 @@ def test_every_relative_link_of_the_course_resolves():
     import re
 
     checked = 0
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "exercises").glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
         for cell in nb["cells"]:
             if cell["cell_type"] != "markdown":
@@ -38,6 +38,18 @@ def test_every_relative_link_of_the_course_resolves():
                 assert (path.parent / target.split("#")[0]).resolve().is_file(), f"{path.name}: dead link {target}"
                 checked += 1
     assert checked >= 30  # the syllabus alone links every notebook and exercise
+
+
+def test_every_exercise_links_the_notebook_it_goes_with():
+    import json
+    import re
+
+    exercises = sorted((ROOT / "exercises").glob("ex[0-9][0-9]_*.ipynb"))
+    assert len(exercises) >= 8
+    for path in exercises:
+        intro = "".join(json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"])
+        wanted = f"../notebooks/{path.name[2:4]}_"
+        assert re.search(r"Goes with notebook \[[^]]+\]\(" + re.escape(wanted), intro), f"{path.name}: {intro[:200]}"
 
 
 def test_every_course_notebook_ends_with_links_to_its_exercise_and_the_next_notebook():

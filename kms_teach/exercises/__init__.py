@@ -28,10 +28,18 @@ class Failed(Exception):
     """A self-check that found a problem; the message is what the learner reads."""
 
 
-def fresh(seed: int = 7, region: str = "us-east-1"):
+def fresh(seed: int = 7, region: str = "us-east-1", account_id: str = ACCOUNT):
     """A new cloud with a frozen clock, and a KMS client of the account's root user."""
-    cloud = Cloud(clock=Clock(START, frozen=True), seed=seed)
+    cloud = Cloud(clock=Clock(START, frozen=True), seed=seed, account_id=account_id)
     return cloud, cloud.client("kms", region_name=region)
+
+
+def grading_rng():
+    """Randomness for hidden checks: names, account IDs and scenarios nobody can know in advance, so an
+    answer that hard-codes what the notes or the self-checks use fails."""
+    import random
+
+    return random.SystemRandom()
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -39,35 +47,60 @@ def error_code(exc: BaseException) -> str | None:
     return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
+class Verdict:
+    """What a self-check returns: true when it passed. It displays nothing, so a check cell shows only the
+    check's own line (a plain bool would be echoed as ``True``/``False`` under it)."""
+
+    __slots__ = ("passed",)
+
+    def __init__(self, passed: bool):
+        self.passed = passed
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"Verdict(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        """IPython calls this instead of showing the result: nothing to add to the printed line."""
+
+
 def self_check(task: str) -> Callable:
-    """Decorate a check: it prints the verdict, never raises, and returns True when it passed."""
+    """Decorate a check: it prints the verdict, never raises, and returns a :class:`Verdict`, true when it passed."""
 
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
-        def run(*args, **kwargs) -> bool:
+        def run(*args, **kwargs) -> Verdict:
             try:
                 fn(*args, **kwargs)
             except NotImplementedError:
                 print(f"[ ] {task}: not answered yet - replace the NotImplementedError line with your code.")
-                return False
+                return Verdict(False)
             except Failed as exc:
                 print(f"[x] {task}: {exc}")
-                return False
+                return Verdict(False)
             except Exception as exc:  # the learner's code raised: show it plainly
                 code = error_code(exc)
                 what = f"{code}: {exc}" if code else f"{type(exc).__name__}: {exc}"
                 print(f"[x] {task}: your code raised {what}")
-                return False
+                return Verdict(False)
             print(f"[ok] {task}: self-check passed. {PENDING}")
-            return True
+            return Verdict(True)
 
         return run
 
     return wrap
 
 
+# Condition keys that name who the caller is: with one of them, Principal "*" is not everyone. (AWS KMS
+# Developer Guide, "Key policies": AWS recommends Principal "*" with aws:PrincipalArn over NotPrincipal.)
+_NAMING_KEYS = ("aws:principalarn", "aws:userid", "aws:username", "aws:sourcearn")
+
+
 def allows_everyone(policy) -> bool:
-    """Does an Allow statement of this key policy (JSON text or dict) name Principal "*"?"""
+    """Does an Allow statement of this key policy (JSON text or dict) name Principal "*" with no condition
+    that says who the caller must be (``aws:PrincipalArn`` and the like)?"""
     import json
 
     doc = json.loads(policy) if isinstance(policy, str) else policy
@@ -76,7 +109,10 @@ def allows_everyone(policy) -> bool:
         principal = st.get("Principal")
         aws = principal.get("AWS") if isinstance(principal, dict) else principal
         names = aws if isinstance(aws, list) else [aws]
-        if st.get("Effect") == "Allow" and "*" in names:
+        condition = st.get("Condition") if isinstance(st.get("Condition"), dict) else {}
+        named = any(isinstance(pairs, dict) and any(str(k).lower() in _NAMING_KEYS for k in pairs)
+                    for pairs in condition.values())
+        if st.get("Effect") == "Allow" and "*" in names and not named:
             return True
     return False
 
@@ -241,4 +277,4 @@ def expect(condition: bool, message: str) -> None:
 
 
 from ._audit import audit_scenario  # noqa: E402  (these use fresh, above)
-from ._policies import explain_all, lockout_cases, policy_matrix  # noqa: E402
+from ._policies import LOCKOUT_HINTS, explain_all, lockout_cases, policy_matrix  # noqa: E402

@@ -1,4 +1,7 @@
-"""A cloud with a known history of KMS calls, for the checks of exercise 06."""
+"""A cloud with a known history of KMS calls, for the checks of exercise 07 (the audit trail).
+
+The seed decides everything: the people's names, who calls what and when. The self-checks use fixed
+seeds; the hidden checks a random one, so no answer can know the history in advance."""
 
 from __future__ import annotations
 
@@ -7,6 +10,10 @@ import random
 from dataclasses import dataclass, field
 
 from . import fresh
+
+
+_FIRST_NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
+                "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yasmin")
 
 
 @dataclass
@@ -26,26 +33,35 @@ def audit_scenario(seed: int = 60, days: int = 40) -> AuditScenario:
     cloud, kms = fresh(seed=seed)
     iam = cloud.client("iam")
     acct = cloud.account_id
-    names = ["alice", "bob", "carol", "dave", "erin"]
+    # Five people with names of this scenario's own (the roles below are fixed: two readers of A, ...).
+    names = [f"{first}-{rng.randrange(16**3):03x}" for first in rng.sample(_FIRST_NAMES, 5)]
     arns = {n: f"arn:aws:iam::{acct}:user/{n}" for n in names}
     for n in names:
         iam.create_user(UserName=n)
     key_a = kms.create_key(Description="A")["KeyMetadata"]["Arn"]
     key_b = kms.create_key(Description="B")["KeyMetadata"]["Arn"]
-    # alice and bob may use A; carol may use B; dave only encrypt A; erin nothing.
-    for who, key, ops in (("alice", key_a, ["Decrypt", "Encrypt"]), ("bob", key_a, ["Decrypt"]),
-                          ("carol", key_b, ["Decrypt", "Encrypt"]), ("dave", key_a, ["Encrypt"])):
+    # The first two may use A (the second only decrypt); the third may use B; the fourth only encrypt with
+    # A; the fifth nothing.
+    first, second, third, fourth, fifth = names
+    for who, key, ops in ((first, key_a, ["Decrypt", "Encrypt"]), (second, key_a, ["Decrypt"]),
+                          (third, key_b, ["Decrypt", "Encrypt"]), (fourth, key_a, ["Encrypt"])):
         kms.create_grant(KeyId=key, GranteePrincipal=arns[who], Operations=ops)
     blob_a = kms.encrypt(KeyId=key_a, Plaintext=b"a")["CiphertextBlob"]
     blob_b = kms.encrypt(KeyId=key_b, Plaintext=b"b")["CiphertextBlob"]
     clients = {n: cloud.client("kms", region_name="us-east-1", principal=arns[n]) for n in names}
     s = AuditScenario(cloud.client("cloudtrail", region_name="us-east-1"), key_a, key_b)
     decrypts: list[tuple[dt.datetime, str]] = []
-    for _ in range(days):
-        for _ in range(rng.randint(1, 3)):
-            who = rng.choice(names)
-            key, blob = rng.choice([(key_a, blob_a), (key_b, blob_b)])
-            action = rng.choice(["Decrypt", "Decrypt", "Encrypt", "DescribeKey"])
+    a, b = (key_a, blob_a), (key_b, blob_b)
+    # Whatever the seed, the history holds what every task asks about: decryptions with both keys early,
+    # in the middle and late, and refusals of Decrypt and of Encrypt on several days.
+    planned = {0: [(fifth, a, "Decrypt"), (first, a, "Decrypt"), (third, b, "Decrypt")],
+               days // 2: [(fourth, a, "Decrypt"), (second, a, "Decrypt")],
+               days - 2: [(first, a, "Decrypt"), (fifth, b, "Encrypt")]}
+    for day in range(days):
+        calls = planned.get(day, []) + [(rng.choice(names), rng.choice([a, b]),
+                                         rng.choice(["Decrypt", "Decrypt", "Encrypt", "DescribeKey"]))
+                                        for _ in range(rng.randint(1, 3))]
+        for who, (key, blob), action in calls:
             try:
                 if action == "Decrypt":
                     clients[who].decrypt(CiphertextBlob=blob)
@@ -64,7 +80,7 @@ def audit_scenario(seed: int = 60, days: int = 40) -> AuditScenario:
     # One refusal that is not about permissions: a disabled key.
     kms.disable_key(KeyId=key_b)
     try:
-        clients["carol"].decrypt(CiphertextBlob=blob_b)
+        clients[third].decrypt(CiphertextBlob=blob_b)
     except Exception:
         pass
     # Routine reads by an auditor, more than a page of them: the newest page holds nothing else.

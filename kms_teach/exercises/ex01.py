@@ -38,12 +38,22 @@ def t2(decrypt_record) -> None:
                          "(the context is not stored in a way that lets KMS fill it in for you)") from None
         raise
     expect(out == b"q1", f"decrypt_record returned {out!r}; return Decrypt's Plaintext (bytes)")
+    expect(_raises(decrypt_record, kms, blob, "globex"),
+           "asked as another tenant, decrypt_record still returned the record: do not catch the error, and do not "
+           "retry without the context")
+    untagged = kms.encrypt(KeyId=key_id, Plaintext=b"no tenant")["CiphertextBlob"]
+    expect(_raises(decrypt_record, kms, untagged, "acme"),
+           "a record encrypted without any tenant came back as acme's: decrypt with the tenant's encryption context "
+           "only, never retry without it")
+
+
+def _raises(fn, *args) -> bool:
+    """Did ``fn(*args)`` fail (as a refused decryption must)?"""
     try:
-        decrypt_record(kms, blob, "globex")
+        fn(*args)
     except Exception:
-        return
-    raise Failed("asked as another tenant, decrypt_record still returned the record: do not catch the error, and do "
-                 "not retry without the context")
+        return True
+    return False
 
 
 @self_check("Task 3")
@@ -65,5 +75,9 @@ def t3(allow_tenant_reader) -> None:
                      f"cloud.explain(user, 'kms:Decrypt', key_id, encryption_context=...) says why") from None
     expect(not cloud.explain(user, "kms:Encrypt", key_id, encryption_context={"tenant": "acme"}).allowed,
            "the user may now Encrypt too: give Decrypt only")
+    for action in ("kms:CreateGrant", "kms:ReEncryptFrom", "kms:GenerateDataKey"):
+        expect(not cloud.explain(user, action, key_id, encryption_context={"tenant": "acme"}).allowed,
+               f"the user may now {action.removeprefix('kms:')} too: give Decrypt only (a grant's Operations "
+               "list, or a statement's Action, is exactly what it allows)")
     expect(not cloud.explain(user, "kms:Decrypt", key_id, encryption_context={"tenant": "globex"}).allowed,
            "the user may decrypt other tenants' records: constrain the permission by encryption context")

@@ -35,6 +35,9 @@ def t1(seal) -> None:
             raise Failed("the record holds the plaintext data key: keep CiphertextBlob (the encrypted data key) "
                          "and drop Plaintext once the data is encrypted")
     expect(BIG[:32] not in record["ciphertext"], "the data is readable in the ciphertext")
+    again = seal(kms, key_id, BIG)
+    expect(isinstance(again, dict) and again.get("encrypted_key") != record["encrypted_key"],
+           "two records share one data key: ask GenerateDataKey for a new data key for every seal")
 
 
 @self_check("Task 2")
@@ -50,6 +53,13 @@ def t2(unseal) -> None:
     out = unseal(kms, record)
     expect(out == BIG, "unseal did not return the original data: Decrypt the encrypted data key, then AES-GCM "
                        "decrypt with the nonce and no associated data")
+    tampered = dict(record, ciphertext=record["ciphertext"][:-1] + bytes([record["ciphertext"][-1] ^ 1]))
+    try:
+        unseal(kms, tampered)
+    except Exception:
+        return
+    raise Failed("a record changed by one bit opened without an error: let AES-GCM's authentication failure "
+                 "(InvalidTag) reach the caller")
 
 
 def _new_in_tmp(since: float, secrets) -> list[str]:

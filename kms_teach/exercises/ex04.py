@@ -17,6 +17,8 @@ def t1(enable_rotation) -> None:
                                                           "rotation is EnableKeyRotation)" if rotated else ""))
     expect(status["RotationPeriodInDays"] == 180, f"the period is {status['RotationPeriodInDays']} days, not 180: "
                                                   "pass RotationPeriodInDays")
+    expect(not kms.list_key_rotations(KeyId=key_id)["Rotations"],
+           "the key was rotated at once: enabling automatic rotation only schedules the first rotation")
 
 
 @self_check("Task 2")
@@ -32,6 +34,10 @@ def t2(backing_key_of) -> None:
         raise Failed("that is the key's current backing key; this ciphertext was made before the rotation and "
                      "needs the original one (Decrypt tells you which it used)")
     expect(got == original["KeyMaterialId"], f"expected the original backing key's KeyMaterialId, got {got!r}")
+    second = kms.encrypt(KeyId=key_id, Plaintext=b"new")["CiphertextBlob"]
+    expect(backing_key_of(kms, second) == current,
+           "a ciphertext made after the rotation needs the current backing key, not the original: ask KMS which "
+           "one each ciphertext used (Decrypt's KeyMaterialId)")
 
 
 @self_check("Task 3")

@@ -1,4 +1,4 @@
-"""Self-checks of exercise 05 (key types, imported key material)."""
+"""Self-checks of exercise 06 (key types, imported key material)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,13 @@ def t2(tag, tag_ok) -> None:
     key_id = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
     mac = tag(kms, key_id, b"m")
     expect(isinstance(mac, (bytes, bytearray)) and len(mac) == 32, "tag must return GenerateMac's Mac (32 bytes)")
+    valid = False
+    try:
+        valid = kms.verify_mac(KeyId=key_id, Message=b"m", Mac=bytes(mac), MacAlgorithm="HMAC_SHA_256")["MacValid"]
+    except Exception:
+        pass
+    expect(valid, "KMS does not accept the tag as this key's HMAC_SHA_256 of the message: make it in KMS "
+                  "(GenerateMac), where the key's secret is")
     expect(tag_ok(kms, key_id, b"m", mac) is True, "tag_ok rejected a good tag")
     try:
         wrong = tag_ok(kms, key_id, b"n", mac)
@@ -49,3 +56,12 @@ def t3(import_material) -> None:
     expect(md["KeyState"] == "Enabled", f"after the import the key is {md['KeyState']}")
     expect(md.get("ExpirationModel") == "KEY_MATERIAL_EXPIRES" and md.get("ValidTo") == valid_to,
            "the material does not expire at valid_to: ExpirationModel='KEY_MATERIAL_EXPIRES', ValidTo=valid_to")
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"kept")["CiphertextBlob"]
+    cloud.clock.advance(days=11)
+    try:
+        import_material(kms, key_id, material, None)
+    except Exception as exc:
+        raise Failed(f"importing the same material again after it expired failed ({error_code(exc) or exc}): a "
+                     "key takes back only the very material it had, wrapped again for a new import") from None
+    expect(kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"kept",
+           "after the material came back, an old ciphertext does not decrypt")

@@ -1,4 +1,4 @@
-"""Self-checks of exercise 06 (the audit trail)."""
+"""Self-checks of exercise 07 (the audit trail)."""
 
 from __future__ import annotations
 
@@ -37,10 +37,10 @@ def t2(refused) -> None:
 @self_check("Task 3")
 def t3(decrypts_between) -> None:
     s = audit_scenario(seed=3, days=25)
-    (start, end), expected = next(iter(s.windows.items()))
-    got = decrypts_between(s.cloudtrail, start, end)
-    expect(isinstance(got, dict), "return a dict {principal ARN: count}")
-    if sum(got.values()) > sum(expected.values()):
-        raise Failed("you counted too many: only successful Decrypt calls between start and end "
-                     "(lookup_events takes StartTime and EndTime)")
-    expect(got == expected, f"expected {expected}, got {got}")
+    for (start, end), expected in s.windows.items():
+        got = decrypts_between(s.cloudtrail, start, end)
+        expect(isinstance(got, dict), "return a dict {principal ARN: count}")
+        if sum(got.values()) > sum(expected.values()):
+            raise Failed(f"between {start:%b %d} and {end:%b %d} you counted too many: only successful Decrypt "
+                         "calls between start and end (lookup_events takes StartTime and EndTime)")
+        expect(got == expected, f"between {start:%b %d} and {end:%b %d}: expected {expected}, got {got}")

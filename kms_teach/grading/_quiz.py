@@ -15,8 +15,10 @@ A bank is ``{"bank", "title", "mode"?, "questions": [...]}``. Each question has 
 
 * ``single`` / ``multiple``: ``options`` = ``[{"id", "text", "correct"?, "feedback"}]``; the answer
   is an option id, or a list of them (all and only the correct ones score);
-* ``numeric``: ``answer`` and ``tolerance`` (absolute); the answer is a number;
-* ``text``: ``accept`` = the accepted answers, compared case- and space-insensitively;
+* ``numeric``: ``answer``, ``tolerance`` (absolute) and ``unit``; the answer is a number, written as people
+  write it ("4096", "4,096", "4 KB" for bytes, "7 days", "1 week" for days);
+* ``text``: ``accept`` = the accepted answers, compared ignoring case, spaces, hyphens, underscores and a
+  final full stop;
 * ``engine``: a key ``policy``, an ``action`` (and an ``encryption_context``) and ``principals``
   (``{"id", "label", "iam_policy" or "arn"}``): "which of these principals may do it?". The right
   options are not written down: the permissions engine decides them, on a fresh cloud, with the
@@ -116,7 +118,46 @@ class Bank:
 
 
 def _normal(text: str) -> str:
-    return re.sub(r"\s+", " ", str(text)).strip().casefold()
+    """A text answer as compared: case, spaces, hyphens and underscores, surrounding quotes and a final full
+    stop do not matter ("HMAC_256" = "hmac 256" = "hmac-256"; "Customer Master Key." = "customer master key")."""
+    text = str(text).strip().strip("\"'`").strip().rstrip(".").casefold()
+    return re.sub(r"[\s_-]+", "", text)
+
+
+# The units a numeric answer may carry, by the question's unit: the factor to the question's unit. KMS's
+# documentation writes 4 KB for 4096 bytes (Encrypt's Plaintext: "up to 4,096 bytes"), so KB is 1024 here.
+_UNITS = {
+    "bytes": {"": 1, "b": 1, "byte": 1, "bytes": 1, "kb": 1024, "kib": 1024, "kilobyte": 1024, "kilobytes": 1024},
+    "days": {"": 1, "d": 1, "day": 1, "days": 1, "week": 7, "weeks": 7},
+}
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:[,\u00a0\u202f ]\d{3})+|\d+)(?:\.\d+)?)\s*([a-z]*)\.?\s*$", re.IGNORECASE)
+
+
+def _number(answer, unit: str) -> float | None:
+    """The number an answer means, in the question's unit: 4096, "4096", "4,096", "4 096", "4 KB", "4KiB",
+    "4096 bytes", "7 days", "1 week"; None for anything else (a unit of another kind, words, ...)."""
+    if isinstance(answer, bool):
+        return None
+    if isinstance(answer, (int, float)):
+        try:
+            value = float(answer)
+        except OverflowError:  # an int too large for a float (10 ** 400)
+            return None
+        return value if math.isfinite(value) else None
+    if not isinstance(answer, str):
+        return None
+    found = _NUMBER.match(answer)
+    if not found:
+        return None
+    digits, word = found.group(1), found.group(2).casefold()
+    factors = _UNITS.get(unit.casefold(), {"": 1, unit.casefold(): 1})
+    if word not in factors:
+        return None
+    try:
+        value = float(re.sub(r"[,\u00a0\u202f ]", "", digits)) * factors[word]
+    except (ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def check(question: Question, answer: Any) -> Verdict:
@@ -144,14 +185,10 @@ def check(question: Question, answer: Any) -> Verdict:
             notes.append("also true: " + "; ".join(missed))
         return Verdict(picked == right, "\n".join(notes))
     if question.type == "numeric":
-        try:
-            if isinstance(answer, bool):
-                raise TypeError
-            value = float(answer)
-            if not math.isfinite(value):
-                raise ValueError
-        except (TypeError, ValueError, OverflowError):
-            return Verdict(False, f"{str(answer)[:40]!r} is not a number")
+        value = _number(answer, question.unit)
+        if value is None:
+            unit = f" of {question.unit}" if question.unit else ""
+            return Verdict(False, f"{str(answer)[:40]!r} is not a number{unit}")
         ok = abs(value - float(question.answer)) <= question.tolerance
         return Verdict(ok, question.feedback_right if ok else question.feedback_wrong)
     if not isinstance(answer, (str, int, float)):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import ipywidgets as W
 
+from .._model import DEFAULT_ACCOUNT
 from ..grading._quiz import ANSWERS_MIME, Question, Verdict, bank_from_spec, check, load_bank
 from ._base import BLUE, BLUE_BG, GREEN, GREEN_BG, GREY, INK, RED, RED_BG, View, button, esc
 
@@ -27,6 +28,21 @@ PLACEHOLDER = "YOUR NAME"
 # The first checked answer of each question of a one-try quiz, per bank, for this kernel: a quiz
 # made again (with another student name, say) keeps those questions locked.
 _CHECKED: dict[str, dict[str, object]] = {}
+
+
+def _policy_text(raw: dict) -> str:
+    """An engine question's key policy as the learner reads it: indented JSON, the account as in the course."""
+    return json.dumps(raw["policy"], indent=2).replace("ACCOUNT", DEFAULT_ACCOUNT)
+
+
+def _context(raw: dict) -> str:
+    context = raw.get("encryption_context")
+    return f" (the request's encryption context: {json.dumps(context)})" if context else ""
+
+
+def _without_verdict(feedback: str) -> str:
+    """Feedback without a leading "Right"/"Right:"/"Right." of its own: the widget says "Right." once."""
+    return re.sub(r"^\s*right\s*[.:!,-]?\s*", "", feedback, count=1, flags=re.IGNORECASE)
 
 
 def _named(student) -> bool:
@@ -111,10 +127,12 @@ class Quiz(View):
 
     def _row(self, n: int, q: Question) -> W.Widget:
         extra = ""
-        raw = self.bank.raw.get(q.id, {}) if self.mode == "exam" else {}
+        # An engine question asks about "this key policy": show it, in practice and in an exam alike.
+        raw = self.bank.raw.get(q.id, {})
         if raw.get("policy"):
-            extra = (f"<pre style='font-size:11px;background:#f7f7f7;color:{INK};padding:4px'>"
-                     f"{esc(json.dumps(raw['policy'], indent=1))}</pre>")
+            extra = (f"<div style='color:{GREY};margin-top:2px'>The key policy{_context(raw)}:</div>"
+                     f"<pre class='kms-teach-quiz-policy' style='font-size:11px;line-height:1.35;background:#f7f7f7;"
+                     f"color:{INK};padding:4px;margin:2px 0;white-space:pre-wrap'>{esc(_policy_text(raw))}</pre>")
         prompt = W.HTML(f"<div style='margin-top:8px'><b>{n}.</b> {esc(q.prompt)}"
                         f"<span style='color:{GREY}'> ({q.points} point{'s' if q.points != 1 else ''})</span>"
                         f"</div>{extra}")
@@ -256,7 +274,8 @@ class Quiz(View):
                 box.value = ""
             else:
                 colour, bg, word = (GREEN, GREEN_BG, "Right") if verdict.correct else (RED, RED_BG, "Not quite")
-                lines = "<br>".join(esc(line) for line in verdict.feedback.splitlines() if line)
+                said = _without_verdict(verdict.feedback) if verdict.correct else verdict.feedback
+                lines = "<br>".join(esc(line) for line in said.splitlines() if line)
                 box.value = (f"<div style='background:{bg};color:{INK};padding:4px 10px;border-left:5px solid "
                              f"{colour}'><b style='color:{colour}'>{word}.</b> {lines}</div>")
             if self.one_try and verdict is not None:
@@ -287,6 +306,10 @@ class Quiz(View):
             out = [f"Quiz {self.bank.name}: {len(self.questions)} questions, {got}/{total} points so far"]
         for n, q in enumerate(self.questions, start=1):
             out.append(f"{n}. {q.prompt}")
+            raw = self.bank.raw.get(q.id, {})
+            if raw.get("policy"):
+                out.append(f"   The key policy{_context(raw)}:")
+                out.extend("   " + line for line in _policy_text(raw).splitlines())
             for o in q.options:
                 out.append(f"   - {o.text}")
         return "\n".join(out)

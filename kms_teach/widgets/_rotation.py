@@ -199,15 +199,19 @@ class RotationTimeline(View):
         status = kms.get_key_rotation_status(KeyId=self.key_id)
         self.rotation = {k: v for k, v in status.items() if k != "ResponseMetadata"}
         materials = []
+        created = utc(md["CreationDate"])
         for page in kms.get_paginator("list_key_rotations").paginate(KeyId=self.key_id,
                                                                     IncludeKeyMaterial="ALL_KEY_MATERIAL"):
             for r in page["Rotations"]:
+                # The original backing key has no RotationDate (no rotation made it): it has served since the
+                # key was created (AWS KMS API Reference, ListKeyRotations).
                 materials.append({"key_material_id": r.get("KeyMaterialId"), "state": r.get("KeyMaterialState"),
-                                  "start": utc(r.get("RotationDate")), "rotation_type": r.get("RotationType")})
+                                  "start": utc(r.get("RotationDate")) or created,
+                                  "rotation_type": r.get("RotationType")})
         materials.sort(key=lambda m: m["start"] or _dt.datetime.min.replace(tzinfo=_dt.timezone.utc))
         if not materials and self.current_key_material_id:  # never rotated: the original material only
             materials.append({"key_material_id": self.current_key_material_id, "state": "CURRENT",
-                              "start": utc(md["CreationDate"]), "rotation_type": None})
+                              "start": created, "rotation_type": None})
         self.materials = materials
 
     def _refresh(self) -> None:

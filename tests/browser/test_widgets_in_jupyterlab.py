@@ -460,17 +460,17 @@ def test_quiz_answers_clicked_in_the_browser_are_saved_and_graded(page, lab):
     expect(fips.locator(".kms-teach-quiz-feedback")).to_contain_text("Not quite")
     expect(quiz.locator(".kms-teach-quiz-summary")).to_contain_text("1 / ")
     assert nb.python("print(sorted(quiz.answers.items()))").strip() == "[('fips', 'c'), ('limit', '4096')]"
-    expect(page.locator(".jp-RenderedText", has_text="2 of 37 answered")).to_be_visible()
+    expect(page.locator(".jp-RenderedText", has_text="2 of 38 answered")).to_be_visible()
     nb.shot(fips, "quiz-fips-feedback")
 
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     saved = lab.root / name
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and "2 of 37 answered" not in saved.read_text():
+    while time.monotonic() < deadline and "2 of 38 answered" not in saved.read_text():
         time.sleep(0.25)
     report = grading.grade(saved)
     by_task = {t.task: t for t in report.tasks}
-    assert report.assignment == "quiz_kms-exam" and report.score == 1 and report.max_score == 37
+    assert report.assignment == "quiz_kms-exam" and report.score == 1 and report.max_score == 38
     assert by_task["limit"].passed and not by_task["fips"].passed and "Level 3" in by_task["fips"].message
 
 

@@ -22,8 +22,12 @@ def bank():
     return load_bank("kms-exam")
 
 
+# The notes misspell one heading; the bank shows learners the right spelling.
+SPELLED = {"Key Polcies": "Key Policies"}
+
+
 def test_the_bank_covers_every_section_of_the_course_notes_with_every_kind_of_question(bank):
-    assert {q.topic for q in bank.questions} == set(NOTES_SECTIONS)
+    assert {q.topic for q in bank.questions} == {SPELLED.get(s, s) for s in NOTES_SECTIONS}
     assert {q.type for q in bank.questions} == {"single", "multiple", "numeric", "text", "engine"}
     assert len(bank.questions) >= 30
 
@@ -34,8 +38,8 @@ def test_answers_get_feedback_for_what_was_chosen(bank):
     wrong = check(fips, "c")
     assert not wrong.correct and "CloudHSM" in wrong.feedback
     assert check(bank.question("limit"), "4096").correct and check(bank.question("limit"), 4096.0).correct
-    assert not check(bank.question("limit"), "4 KB").correct  # not a number: says so
-    assert "not a number" in check(bank.question("limit"), "4 KB").feedback
+    assert not check(bank.question("limit"), "a lot").correct  # not a number: says so
+    assert "not a number of bytes" in check(bank.question("limit"), "a lot").feedback
     assert check(bank.question("cmk-name"), "  customer   MASTER key ").correct
     container = bank.question("container")
     partial = check(container, ["a", "b"])
@@ -112,7 +116,8 @@ def test_the_widget_records_checks_and_can_lock_answers(tmp_path, monkeypatch):
                                                {"fips", "limit", "engine-context"}]
     quiz.controls["fips"].value = "b"
     quiz.check_buttons["fips"].click()
-    assert quiz.verdicts["fips"].correct and "Right." in quiz.feedback["fips"].value
+    assert quiz.verdicts["fips"].correct and quiz.feedback["fips"].value.count("Right") == 1
+    assert "Right." in quiz.feedback["fips"].value
     assert quiz.check_buttons["fips"].disabled  # one try
     with pytest.raises(ValueError, match="one try"):
         quiz.answer("fips", "a")
@@ -140,7 +145,7 @@ def test_saved_answers_are_graded_against_the_bank(tmp_path):
     nbformat.write(_submitted({"fips": "b", "limit": "4096", "container": ["a", "b"], "engine-context": ["admin"]}), path)
     r = grading.grade(path)
     by = {t.task: t for t in r.tasks}
-    assert (r.assignment, r.score, r.max_score) == ("quiz_kms-exam", 3, 37)
+    assert (r.assignment, r.score, r.max_score) == ("quiz_kms-exam", 3, 38)
     assert by["fips"].passed and by["engine-context"].passed and not by["container"].passed
     assert "also true" in by["container"].message and by["regional"].message == "not answered"
 
@@ -148,7 +153,7 @@ def test_saved_answers_are_graded_against_the_bank(tmp_path):
 def test_a_quiz_without_saved_answers_or_for_another_bank_gets_zero_and_a_reason(tmp_path):
     nbformat.write(_submitted(None), tmp_path / "none.ipynb")
     r = grading.grade(tmp_path / "none.ipynb")
-    assert r.score == 0 and r.max_score == 37 and "no saved quiz answers" in r.problems[0]
+    assert r.score == 0 and r.max_score == 38 and "no saved quiz answers" in r.problems[0]
     nbformat.write(_submitted({"fips": "b"}, bank="other"), tmp_path / "other.ipynb")
     r = grading.grade(tmp_path / "other.ipynb")
     assert r.score == 0 and "for the bank 'other'" in r.problems[0]
@@ -164,7 +169,7 @@ def test_saved_answers_of_any_shape_get_a_verdict_not_a_crash(answers, tmp_path)
         ANSWERS_MIME: {"bank": "kms-exam", "answers": answers}, "text/plain": "saved"})]
     nbformat.write(nb, tmp_path / "odd.ipynb")
     r = grading.grade(tmp_path / "odd.ipynb")
-    assert r.score == 0 and r.max_score == 37
+    assert r.score == 0 and r.max_score == 38
 
 
 def test_an_empty_choice_is_an_answer_for_multiple_choice(bank):
@@ -306,3 +311,79 @@ def test_a_shared_lab_account_does_not_hand_one_student_s_answers_to_the_next(tm
     assert lookalike.answers == {} and lookalike.restored == ""
     back = Quiz("kms-exam", student="Ada L.", questions=["fips"])
     assert back.answers == {"fips": "b"} and "Brought back 1 answer saved for Ada L." in back.summary.value
+
+
+# ---------------------------------------------------------------------- the bank's questions as learners meet them
+
+@pytest.mark.parametrize("answer", ["4096", "4,096", "4 096", " 4096 ", "4096 bytes", "4 KB", "4KB", "4 kb", "4 KiB",
+                                    "4096.0", 4096])
+def test_numeric_answers_accept_the_usual_spellings_of_the_number(bank, answer):
+    assert check(bank.question("limit"), answer).correct, answer
+
+
+@pytest.mark.parametrize("qid, answer, right", [
+    ("deletion-min", "7 days", True), ("deletion-min", "1 week", True), ("deletion-min", "7d", True),
+    ("deletion-max", "30 Days", True), ("deletion-min", "7 bytes", False), ("limit", "4 MB", False),
+    ("limit", "4097", False), ("limit", "40,96", False), ("limit", True, False),
+])
+def test_numeric_answers_read_units_and_refuse_the_wrong_ones(bank, qid, answer, right):
+    assert check(bank.question(qid), answer).correct is right, (qid, answer)
+
+
+@pytest.mark.parametrize("qid, answer", [
+    ("s3-deks", "object"), ("s3-deks", "Objects"), ("s3-deks", "S3 object"), ("s3-deks", " object. "),
+    ("cmk-name", "Customer Master Key"), ("cmk-name", "customer-master-key"), ("cmk-name", "\"customer master key\""),
+    ("cli-base64", "Base64"), ("cli-base64", "base 64"), ("cli-base64", "BASE-64"),
+])
+def test_text_answers_accept_the_usual_spellings(bank, qid, answer):
+    assert check(bank.question(qid), answer).correct, (qid, answer)
+    assert not check(bank.question(qid), "bucket").correct
+
+
+def test_the_exam_bank_s_numbers_and_words_accept_the_usual_spellings(exam_bank):
+    assert check(exam_bank.question("exam-rotation-min"), "90 days").correct
+    assert check(exam_bank.question("exam-rotation-max"), "2,560").correct
+    assert check(exam_bank.question("exam-hmac-spec"), "hmac-256").correct
+
+
+def _engine_ids(b) -> list[str]:
+    return [q.id for q in b.questions if q.type == "engine"]
+
+
+@pytest.mark.parametrize("mode", ["practice", "exam"])
+def test_every_engine_question_shows_its_policy(bank, mode, tmp_path, monkeypatch):
+    """A question about "the key policy shown" shows it: every statement of it, in the widget (practice and exam)."""
+    from kms_teach.grading._quiz import exam_spec
+
+    monkeypatch.chdir(tmp_path)
+    engine = _engine_ids(bank)
+    assert len(engine) >= 4
+    quiz = Quiz("kms-exam", questions=engine) if mode == "practice" else Quiz.exam(exam_spec(bank))
+    for qid in engine:
+        raw = bank.raw[qid]
+        assert "policy shown" in raw["prompt"] or "shown below" in raw["prompt"], raw["prompt"]
+        row = next(w for w in quiz.widget.children if f"kms-teach-quiz-{qid}" in getattr(w, "_dom_classes", ()))
+        html = row.children[0].value
+        assert "kms-teach-quiz-policy" in html, qid
+        for statement in raw["policy"]["Statement"]:
+            principal = json.dumps(statement["Principal"]["AWS"]).replace("ACCOUNT", "111122223333")
+            assert principal.strip('"') in html.replace("&quot;", '"'), (qid, principal)
+            assert json.dumps(statement["Effect"]) in html.replace("&quot;", '"')
+        if raw.get("encryption_context"):
+            assert "encryption context" in html
+        text = quiz.text()
+        assert all(s.get("Sid", "") in text for s in raw["policy"]["Statement"])
+
+
+def test_a_right_answer_says_right_once_whatever_its_feedback(bank, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    singles = [q.id for q in bank.questions if q.type == "single"]
+    quiz = Quiz("kms-exam", questions=singles + ["limit", "cmk-name"])
+    for q in quiz.questions:
+        if q.type == "single":
+            quiz.answer(q.id, next(o.id for o in q.options if o.correct))
+    quiz.answer("limit", "4 KB")
+    quiz.answer("cmk-name", "Customer Master Key")
+    for q in quiz.questions:
+        shown = quiz.feedback[q.id].value
+        assert quiz.verdicts[q.id].correct and shown.count("Right") == 1, (q.id, shown)

@@ -8,6 +8,7 @@ says, so a widget can never show a state the Cloud does not have.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 import subprocess
@@ -24,6 +25,7 @@ from kms_teach.widgets import (  # noqa: E402
     AuditTrailViewer, CiphertextInspector, DataKeyLifecycle, EncryptFlow, KeyOwnership, KeyStateMachine,
     MultiRegionMap, PolicyExplainer, RoleMatrix, RotationTimeline, SignVerifyFlow, key_state_table,
 )
+from kms_teach.widgets._base import fmt_time  # noqa: E402
 from kms_teach.widgets._signing import verify_outside  # noqa: E402
 from kms_teach.widgets._states import states_for  # noqa: E402
 from kms_teach import envelope  # noqa: E402
@@ -434,6 +436,27 @@ def test_rotation_timeline_on_demand_errors_and_refresh(cloud, kms, key_id):
     assert w.last_error.code == "DisabledException" and len(w.materials) == 3
     w.encrypt_sample("x")
     assert w.last_error.code == "DisabledException" and w.samples == []
+
+
+def test_rotation_timeline_draws_the_original_backing_key_from_the_key_s_creation(cloud, kms, key_id):
+    from matplotlib import dates as mdates
+    from matplotlib.patches import Rectangle
+
+    created = kms.describe_key(KeyId=key_id)["KeyMetadata"]["CreationDate"]
+    cloud.clock.advance(days=120)
+    kms.rotate_key_on_demand(KeyId=key_id)
+    cloud.clock.advance(days=30)
+    w = RotationTimeline(cloud, key_id)
+    original, rotated = w.materials
+    assert original["rotation_type"] is None and original["start"] == created  # ListKeyRotations gives no date
+    assert rotated["start"] == created + dt.timedelta(days=120)
+    bars = sorted((p for p in w.figure.axes[0].patches if isinstance(p, Rectangle) and abs(p.get_height() - 0.6) < 1e-9),
+                  key=lambda p: p.get_y())
+    assert len(bars) == 2
+    start, end = (mdates.num2date(x) for x in (bars[0].get_x(), bars[0].get_x() + bars[0].get_width()))
+    assert abs(start - created) < dt.timedelta(minutes=1), start  # not at "now"
+    assert abs(end - rotated["start"]) < dt.timedelta(minutes=1), end
+    assert fmt_time(created) in w.table.value.replace("<wbr>", "")
 
 
 @pytest.mark.parametrize("days", [1, 45, 200, 400, 800, 1100, 1500, 2200, 4000, 9000])

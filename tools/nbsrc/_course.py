@@ -50,7 +50,8 @@ COURSE: tuple[Lesson, ...] = (
     Lesson("05", "05_key_ownership.ipynb", "Who owns a key: customer managed, AWS managed and AWS owned keys",
            "Tell the three kinds of key apart, watch an AWS service create an AWS managed key, read its key "
            "policy, and know what you can and cannot do with it.", 30,
-           None, practice="the key-ownership questions of the exam-style quiz"),
+           "../exercises/ex05_key_ownership.ipynb", "the keys you manage, an AWS managed key at work, and its key "
+           "policy", 30),
     Lesson("06", "06_key_types.ipynb", "Asymmetric, HMAC and multi-Region keys, and imported key material",
            "Sign in KMS and verify outside it, make and check HMACs, use one multi-Region key in several Regions, "
            "and bring your own key material and survive its expiry.", 55,
