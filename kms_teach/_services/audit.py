@@ -20,7 +20,7 @@ from typing import Any
 from .._clock import Clock
 from .._errors import AWSError
 from .._model import KmsKey
-from .base import RequestContext
+from .context import RequestContext
 
 __all__ = ["AuditLog", "render_event", "audited"]
 

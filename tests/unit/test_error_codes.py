@@ -209,7 +209,8 @@ class Reader:
 
     def _attribute(self, node: ast.Attribute, fn) -> set[type]:
         base = node.value
-        if isinstance(base, ast.Name) and base.id in ("self", "cls", "type"):
+        # ``service``/``kms``: the service a declared step (kms_teach._services.base.Operation) is handed.
+        if isinstance(base, ast.Name) and base.id in ("self", "cls", "type", "service", "kms"):
             for klass in self.owner.__mro__:
                 if node.attr in vars(klass):
                     member = vars(klass)[node.attr]
@@ -258,9 +259,22 @@ def _kms_reader() -> Reader:
     })
 
 
+def declared_errors(service: type, operation: str, reader: Reader, engine: set[type]) -> set[type]:
+    """The error classes of every step the service base runs for a declared operation (base.Service.call)."""
+    op = service.OPERATIONS[operation]
+    classes = reader.errors(op.handler) | reader.errors(op.resolve)
+    if op.validate is not None:
+        classes |= reader.errors(op.validate)
+    classes |= reader.errors(op.authorize) if op.authorize is not None else engine
+    if op.states:
+        classes |= {refusal[0] for refusal in op.states.values() if refusal}
+    return classes
+
+
 def kms_errors(operation: str, reader: Reader | None = None) -> set[str]:
     reader = reader or _kms_reader()
-    classes = reader.errors(getattr(KMS, "_op_" + operation)) | {_errors.KMSInternalException}  # KMS.call
+    engine = Reader(Permissions, summaries={"_parsed": set()}).errors(Permissions.__call__)
+    classes = declared_errors(KMS, operation, reader, engine) | {_errors.KMSInternalException}  # the base's call
     if _KeyState in classes:
         classes = (classes - {_KeyState}) | _state_errors(operation)
     return {cls.code for cls in classes}
