@@ -29,7 +29,7 @@ from ._clock import Clock
 from ._crypto import RandomSource
 from ._errors import AWSError
 from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, Principal
-from ._policy.authz import Permissions
+from ._policy.authz import Permissions, Resource
 from ._services.audit import AuditLog, audited
 from ._services.base import RequestContext
 from ._services.cloudtrail import CloudTrail
@@ -127,14 +127,13 @@ class Cloud:
         self.permissions = Permissions(self.kms, self.iam)
         self.kms.authorizer = self.permissions
         self.kms.principal_exists = self.iam.principal_exists
-        self.cloudtrail = CloudTrail(self.audit)
+        self.cloudtrail = CloudTrail(self.audit, clock=self.clock, authorizer=self.permissions)
         self.s3 = S3(clock=self.clock, random=self.random, store=self.store, kms=self.kms, audit=self.audit,
-                     regions=known_regions())
+                     regions=known_regions(), authorizer=self.permissions)
         # IAM and STS are global services; CloudTrail records their calls in us-east-1.
         self._protocols = {
             "kms": JsonProtocol("kms", self.kms.call),
-            "cloudtrail": JsonProtocol("cloudtrail", audited(self.audit, self.clock, "cloudtrail.amazonaws.com",
-                                                             self.cloudtrail.call)),
+            "cloudtrail": JsonProtocol("cloudtrail", self.cloudtrail.call),
             "iam": QueryProtocol("iam", audited(self.audit, self.clock, "iam.amazonaws.com", self.iam.call,
                                                 region="us-east-1")),
             "sts": QueryProtocol("sts", audited(self.audit, self.clock, "sts.amazonaws.com", self.iam.sts_call)),
@@ -199,7 +198,8 @@ class Cloud:
         return self.iam.principal(arn)
 
     def explain(self, principal: str | None, action: str, key_id: str | None = None, *, region: str | None = None,
-                encryption_context: dict | None = None, via_service: str | None = None, **request: Any):
+                encryption_context: dict | None = None, via_service: str | None = None, bucket: str | None = None,
+                key: str | None = None, **request: Any):
         """Would ``principal`` be allowed ``action`` (e.g. ``"kms:Decrypt"``) on a KMS key, and why?
 
         Answers without making the call, with the same decision the call itself
@@ -209,9 +209,31 @@ class Cloud:
         a KeyId does (a key ARN or alias ARN for a key in another account).
         Other request members (snake_case, e.g. ``grantee_principal=...``) feed
         the condition keys.
+
+        S3 questions name the bucket (and the object's ``key``)::
+
+            cloud.explain(bob, "s3:GetObject", bucket="plans", key="q3.txt")
+
+        and are decided on the caller's identity policies and the bucket policy together. Other
+        services' actions (``"cloudtrail:LookupEvents"``, ``"iam:GetUser"``) are decided on the
+        caller's identity policies.
         """
         who = self.principal(principal)
         region = region or self.region
+        service = action.split(":", 1)[0] if ":" in action else "kms"
+        if service == "s3":
+            if bucket is None:
+                resource = Resource("*", who.account_id)
+            else:
+                with self.s3._lock:
+                    found = self.s3._buckets.get(bucket)
+                if found is None:
+                    raise ValueError(f"There is no S3 bucket named {bucket!r} in this cloud.")
+                resource = self.s3.resource_of(found, key)
+            return self.permissions.decide_resource(who, action, resource, request)
+        if service != "kms":
+            return self.permissions.decide_resource(who, action, Resource(request.pop("resource", "*"),
+                                                                          who.account_id), request)
         action = action if action.startswith("kms:") else f"kms:{action}"
         req = dict(request)
         if encryption_context is not None:

@@ -43,7 +43,23 @@ from .grants import grant_allows
 from .._model import KmsKey, Principal
 from .document import Policy, parse_policy
 
-__all__ = ["Permissions", "Decision", "Reason"]
+__all__ = ["Permissions", "Decision", "Reason", "Resource"]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource of a service other than KMS, as the permissions engine decides on it.
+
+    ``arn`` and ``account_id`` (the owner); ``policy``, the resource-based policy attached to it
+    (an S3 bucket policy) or None; ``policy_label`` names it in reasons; ``context``, the condition
+    keys the request adds (``s3:prefix``, ``iam:PolicyARN``).
+    """
+
+    arn: str
+    account_id: str
+    policy: str | None = None
+    policy_label: str = "bucket policy"
+    context: dict | None = None
 
 
 _ALIAS_ACTIONS = frozenset({"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"})
@@ -92,7 +108,8 @@ class Decision:
     def aws_reason(self) -> str:
         """The end of AWS's AccessDenied message for this decision (the summary explains more)."""
         if self.denied_by is not None:
-            where = "a resource-based policy" if self.denied_by.source == "key policy" else "an identity-based policy"
+            where = "a resource-based policy" if self.denied_by.source in _RESOURCE_POLICIES else \
+                "an identity-based policy"
             return f"with an explicit deny in {where}"
         if "identity-based policy" in self.summary:
             return f"because no identity-based policy allows the {self.action} action"
@@ -323,16 +340,117 @@ class Permissions:
 
     @staticmethod
     def _denied(req: EvalRequest, reasons: list[Reason], deny: Reason) -> Decision:
-        where = "a resource-based policy" if deny.source == "key policy" else "an identity-based policy"
+        where = "a resource-based policy" if deny.source in _RESOURCE_POLICIES else "an identity-based policy"
         return Decision(False, req.principal_arn, req.action, req.resource,
                         f"with an explicit deny in {where}", reasons, denied_by=deny)
 
     # ------------------------------------------------------------------ enforcement
 
-    def __call__(self, ctx, action: str, key: KmsKey | None, request: dict) -> None:
+    def decide_resource(self, principal: Principal, action: str, resource: Resource, request: dict | None = None,
+                        *, ctx=None, explain: bool = True) -> Decision:
+        """Decide on a resource of another service (S3, IAM, CloudTrail), with every reason.
+
+        AWS's policy evaluation logic (IAM User Guide, "Policy evaluation logic" and "Cross-account
+        policy evaluation logic"): an explicit Deny in an identity policy or the resource-based policy
+        wins; otherwise, within the resource's account, an Allow in either an identity policy or the
+        resource-based policy (naming the caller) allows; a resource-based policy that names only the
+        account delegates to the account's identity policies. Across accounts both sides must allow:
+        the resource-based policy must name the caller or the caller's account, and the caller's
+        identity policy must allow the action. The root user has every identity permission in its own
+        account (and none in another's: a resource-based policy must let its account in).
+        """
+        identity = [(label, policy.statements if explain else _candidates(policy, action))
+                    for label, policy in self._identity(principal)]
+        resource_statements = ()
+        if resource.policy:
+            parsed = _parsed(resource.policy, True)  # a resource-based policy: its statements name principals
+            resource_statements = parsed.statements if explain else _candidates(parsed, action)
+        context = self.global_context(principal, ctx)
+        if resource.context:
+            context.update(resource.context)
+        req = EvalRequest(principal.arn, principal.account_id, principal.kind, action, resource.arn, context,
+                          principal.role_arn, principal_id=principal.principal_id)
+        reasons: list[Reason] = []
+        deny: Reason | None = None
+        identity_allow = principal.kind == "Root"
+        identity_allows: list[Reason] = []
+        for label, statements in identity:
+            for stmt in statements:
+                r = _from_statement(evaluate_statement(stmt, req, label, resource_policy=False))
+                reasons.append(r)
+                if r.applies and r.effect == "Deny" and deny is None:
+                    deny = r
+                elif r.applies and r.effect == "Allow":
+                    identity_allow = True
+                    identity_allows.append(r)
+        direct: list[Reason] = []
+        via_account: list[Reason] = []
+        for stmt in resource_statements:
+            r = _from_statement(evaluate_statement(stmt, req, resource.policy_label, resource_policy=True))
+            reasons.append(r)
+            if r.applies and r.effect == "Deny" and deny is None:
+                deny = r
+            elif r.applies and r.effect == "Allow":
+                (direct if r.via == "principal" else via_account).append(r)
+        if deny is not None:
+            return self._denied(req, reasons, deny)
+        arn = principal.arn
+        if principal.account_id == resource.account_id:
+            if direct:
+                return Decision(True, arn, action, resource.arn, f"the {resource.policy_label} allows the caller",
+                                reasons, allowed_by=direct)
+            if identity_allow:
+                summary = ("the account's root user needs no identity policy" if principal.kind == "Root"
+                           else "an identity policy allows it")
+                return Decision(True, arn, action, resource.arn, summary, reasons,
+                                allowed_by=via_account + identity_allows)
+            return Decision(False, arn, action, resource.arn,
+                            f"no identity-based policy allows the {action} action", reasons)
+        if (direct or via_account) and identity_allow:
+            return Decision(True, arn, action, resource.arn,
+                            f"the {resource.policy_label} allows the caller's account or the caller, and the "
+                            "caller's identity policy allows the action (cross-account)", reasons,
+                            allowed_by=direct + via_account + identity_allows)
+        if direct or via_account:
+            summary = f"cross-account use also needs an identity-based policy that allows the {action} action"
+        else:
+            summary = f"no resource-based policy allows the {action} action"
+        return Decision(False, arn, action, resource.arn, summary, reasons)
+
+    def global_context(self, principal: Principal, ctx=None) -> dict[str, Any]:
+        """The global condition keys of a request (IAM User Guide, "AWS global condition context keys")."""
+        now = self.kms.clock.now()
+        context: dict[str, Any] = {
+            "aws:PrincipalArn": principal.role_arn or principal.arn,
+            "aws:PrincipalAccount": principal.account_id,
+            "aws:PrincipalType": {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole"}.get(
+                principal.kind, principal.kind),
+            "aws:CurrentTime": now,
+            "aws:EpochTime": int(now.timestamp()),
+            "aws:SecureTransport": True,
+        }
+        if principal.principal_id:
+            context["aws:userid"] = principal.principal_id
+        if principal.kind == "IAMUser" and principal.name:
+            context["aws:username"] = principal.name
+        if ctx is not None:
+            context["aws:SourceIp"] = ctx.source_ip
+            context["aws:RequestedRegion"] = ctx.region
+        if self.iam is not None:
+            for k, v in self.iam.principal_tags(principal).items():
+                context[f"aws:PrincipalTag/{k}"] = v
+        return context
+
+    def __call__(self, ctx, action: str, key, request: dict, *, denied: type = AccessDeniedException) -> None:
         principal = ctx.principal
         if principal.kind == "AWSService":
             return  # KMS itself (scheduled rotations and deletions)
+        if isinstance(key, Resource):
+            decision = self.decide_resource(principal, action, key, request, ctx=ctx, explain=False)
+            if not decision.allowed:
+                raise denied(f"User: {principal.arn} is not authorized to perform: {action} on resource: "
+                             f"{decision.resource} {decision.aws_reason}")
+            return
         # Without a Condition on any statement that may apply, an allowed decision depends only on
         # the key policy, the caller's identity policies and the action (grants only ever add):
         # remember it until the key policy or anything in IAM changes.
@@ -359,7 +477,7 @@ class Permissions:
         if decision.allowed and action == "kms:CreateGrant" and key is not None:
             self._check_sub_grant(decision, principal, key, request)
         if not decision.allowed:
-            raise AccessDeniedException(
+            raise denied(
                 f"User: {principal.arn} is not authorized to perform: {action} on resource: {decision.resource} "
                 f"{decision.aws_reason}"
             )
@@ -434,6 +552,11 @@ class Permissions:
             raise MalformedPolicyDocumentException(
                 "The new key policy will not allow you to update the key policy in the future."
             )
+
+
+# The sources of statements that are resource-based policies (an explicit Deny there is "in a
+# resource-based policy" in AWS's AccessDenied message).
+_RESOURCE_POLICIES = frozenset({"key policy", "bucket policy"})
 
 
 def _may_match(stmt, action: str) -> bool:

@@ -47,10 +47,12 @@ Value = Any  # str | bool | int | float | datetime | list of those
 class EvalRequest:
     """What is being asked: who, which action, on what, with which context keys."""
 
-    __slots__ = ("principal_arn", "principal_account", "principal_type", "action", "resource", "context", "role_arn")
+    __slots__ = ("principal_arn", "principal_account", "principal_type", "action", "resource", "context", "role_arn",
+                 "principal_id")
 
     def __init__(self, principal_arn: str, principal_account: str, principal_type: str, action: str, resource: str,
-                 context: dict[str, Value] | None = None, role_arn: str | None = None):
+                 context: dict[str, Value] | None = None, role_arn: str | None = None, *,
+                 principal_id: str | None = None):
         self.principal_arn = principal_arn
         self.principal_account = principal_account
         self.principal_type = principal_type  # Root, IAMUser, AssumedRole, AWSService
@@ -59,6 +61,9 @@ class EvalRequest:
         self.context = context if context is not None else {}
         # For assumed-role sessions: the role's ARN (a key policy names roles, not sessions).
         self.role_arn = role_arn
+        # The caller's unique ID (AIDA... for a user; AROA...:session for a role session): a policy
+        # statement bound to a user or role matches only the principal of that unique ID.
+        self.principal_id = principal_id
 
     def value(self, key: str) -> Value | None:
         # Condition keys are case-insensitive; their tag/context suffixes are not.

@@ -36,16 +36,13 @@ from .._errors import AWSError
 from .audit import AuditLog, _Audit
 from .context import RequestContext
 
-__all__ = ["RequestContext", "Operation", "Target", "Call", "Service", "MANAGEMENT", "DATA", "NO_AUDIT"]
+__all__ = ["RequestContext", "Operation", "Target", "Call", "Service", "MANAGEMENT", "DATA", "account_target"]
 
 #: CloudTrail's event categories (CloudTrail User Guide, "Understanding CloudTrail events"): management
 #: events are recorded by default and are what LookupEvents' event history shows; data events (S3
 #: object-level operations) are recorded only by a trail that asks for them, never in the event history.
 MANAGEMENT = "Management"
 DATA = "Data"
-#: Fidelity: LookupEvents itself is a management event in AWS; kms_teach does not record it, so that
-#: reading the trail never changes what the next page shows.
-NO_AUDIT = "None"
 
 
 class Target(NamedTuple):

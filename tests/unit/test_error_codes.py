@@ -55,8 +55,9 @@ S3_DOCUMENTED = {
     "BucketAlreadyOwnedByYou": 409, "BucketNotEmpty": 409, "IllegalLocationConstraintException": 400,
     "InternalError": 500, "InvalidArgument": 400, "InvalidBucketAclWithObjectOwnership": 400,
     "InvalidBucketName": 400, "InvalidDigest": 400, "InvalidLocationConstraint": 400, "InvalidRange": 416,
-    "InvalidRequest": 400, "InvalidStorageClass": 400, "KeyTooLongError": 400, "MalformedXML": 400,
-    "MetadataTooLarge": 400, "NoSuchBucket": 404, "NoSuchKey": 404, "NotImplemented": 501, "NotModified": 304,
+    "InvalidRequest": 400, "InvalidStorageClass": 400, "KeyTooLongError": 400, "MalformedPolicy": 400,
+    "MalformedXML": 400, "MetadataTooLarge": 400, "MethodNotAllowed": 405, "NoSuchBucket": 404,
+    "NoSuchBucketPolicy": 404, "NoSuchKey": 404, "NotImplemented": 501, "NotModified": 304,
     "PermanentRedirect": 301, "PreconditionFailed": 412,
 }
 
@@ -103,8 +104,13 @@ DEVIATIONS = {
 # ---------------------------------------------------------------------------
 
 
+# The bases of the tree are never raised (only their leaves are): a mention of one (an annotation,
+# an ``except AWSError``) is not an error an operation answers with.
+_BASES = frozenset({AWSError, _errors.KMSError, _errors.IAMError, _errors.CloudTrailError, _errors.S3Error})
+
+
 def _is_error(obj) -> bool:
-    return isinstance(obj, type) and issubclass(obj, AWSError)
+    return isinstance(obj, type) and issubclass(obj, AWSError) and obj not in _BASES
 
 
 def _ours(fn) -> bool:
@@ -289,8 +295,8 @@ def iam_errors(operation: str, prefix: str = "_op_") -> set[str]:
 
 
 def s3_errors(operation: str) -> set[str]:
-    reader = Reader(S3)
-    classes = reader.errors(getattr(S3, "_op_" + operation)) | reader.errors(S3._run)
+    # The permissions engine answers S3's refusals with the class S3 hands it (denied=AccessDenied).
+    classes = declared_errors(S3, operation, Reader(S3), {_errors.AccessDenied}) | {_errors.InternalError}
     codes = {cls.code for cls in classes if cls is not KMSErrorInS3}
     if KMSErrorInS3 in classes:
         codes.add("KMS.*")
@@ -298,7 +304,9 @@ def s3_errors(operation: str) -> set[str]:
 
 
 def cloudtrail_errors(operation: str) -> set[str]:
-    return {cls.code for cls in Reader(CloudTrail).errors(CloudTrail.lookup_events)}
+    engine = Reader(Permissions, summaries={"_parsed": set()}).errors(Permissions.__call__)
+    classes = declared_errors(CloudTrail, operation, Reader(CloudTrail), engine) | {_errors.InternalFailure}
+    return {cls.code for cls in classes}
 
 
 def model_errors(service: str, operation: str) -> set[str]:
