@@ -121,12 +121,12 @@ class Cloud:
             clock = Clock.from_state(meta["clock"]) if "clock" in meta else Clock()
         self.clock = clock
         self.audit = AuditLog()
-        self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit, regions=known_regions())
         self.iam = IAM(clock=self.clock, random=self.random, store=self.store)
+        self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit, regions=known_regions(),
+                       principals=self.iam)
         # Every KMS call is authorized by the permissions engine: key policies, identity policies, grants.
         self.permissions = Permissions(self.kms, self.iam)
         self.kms.authorizer = self.permissions
-        self.kms.principal_exists = self.iam.principal_exists
         self.cloudtrail = CloudTrail(self.audit, clock=self.clock, authorizer=self.permissions)
         self.s3 = S3(clock=self.clock, random=self.random, store=self.store, kms=self.kms, audit=self.audit,
                      regions=known_regions(), authorizer=self.permissions)

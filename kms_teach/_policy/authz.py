@@ -39,7 +39,7 @@ from typing import Any
 from .._errors import AccessDeniedException, MalformedPolicyDocumentException
 from .. import _model as m
 from .evaluation import EvalRequest, StatementResult, evaluate_statement, split_operator, wildcard_match
-from .grants import grant_allows
+from .grants import grant_allows, grant_names
 from .._model import KmsKey, Principal
 from .document import Policy, parse_policy
 
@@ -150,21 +150,8 @@ class Permissions:
                 via_service: str | None = None) -> dict[str, Any]:
         """The condition keys of a request (KMS and global keys), as IAM would see them."""
         request = request or {}
-        now = self.kms.clock.now()
-        ctx: dict[str, Any] = {
-            "kms:CallerAccount": principal.account_id,
-            "aws:PrincipalArn": principal.role_arn or principal.arn,
-            "aws:PrincipalAccount": principal.account_id,
-            "aws:PrincipalType": {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole"}.get(
-                principal.kind, principal.kind),
-            "aws:CurrentTime": now,
-            "aws:EpochTime": int(now.timestamp()),
-            "aws:SecureTransport": True,
-        }
-        if principal.principal_id:
-            ctx["aws:userid"] = principal.principal_id
-        if principal.kind == "IAMUser" and principal.name:
-            ctx["aws:username"] = principal.name
+        ctx = self.global_context(principal)
+        ctx["kms:CallerAccount"] = principal.account_id
         if via_service:
             ctx["kms:ViaService"] = via_service
             ctx["aws:CalledVia"] = [via_service.split(".")[0] + ".amazonaws.com"]
@@ -255,7 +242,7 @@ class Permissions:
         context = self.context(principal, action, key, request, via_service) if needs_context else {}
         resource = resource or (key.arn if key is not None else "*")
         req = EvalRequest(principal.arn, principal.account_id, principal.kind, action, resource, context,
-                          principal.role_arn)
+                          principal.role_arn, principal_id=principal.principal_id)
         reasons: list[Reason] = []
         deny: Reason | None = None
 
@@ -285,7 +272,8 @@ class Permissions:
         direct_allows: list[Reason] = []
         account_allows: list[Reason] = []
         for stmt in key_statements:
-            r = _from_statement(evaluate_statement(stmt, req, "key policy", resource_policy=True))
+            r = _from_statement(evaluate_statement(stmt, req, "key policy", resource_policy=True,
+                                                   bindings=key.policy_principals))
             reasons.append(r)
             if r.applies and r.effect == "Deny" and deny is None:
                 deny = r
@@ -301,7 +289,8 @@ class Permissions:
         operation = action.split(":", 1)[1]
         grant_context = (request or {}).get(_CONTEXT_FIELD.get(action, "encryption_context"))
         for grant in key.grants:
-            ok, why = grant_allows(grant, principal.arn, principal.role_arn, operation, grant_context)
+            ok, why = grant_allows(grant, principal.arn, principal.role_arn, operation, grant_context,
+                                   principal.principal_id)
             if ok or explain:
                 r = Reason(f"grant {grant['grant_id'][:12]}...", grant.get("name") or grant["grant_id"], "Allow", ok,
                            f"grants {', '.join(grant['operations'])} to {grant.get('grantee_principal')}: {why}",
@@ -436,8 +425,9 @@ class Permissions:
         if ctx is not None:
             context["aws:SourceIp"] = ctx.source_ip
             context["aws:RequestedRegion"] = ctx.region
-        if self.iam is not None:
-            for k, v in self.iam.principal_tags(principal).items():
+        tags = getattr(self.iam, "principal_tags", None)
+        if tags is not None and principal.kind in ("IAMUser", "AssumedRole"):
+            for k, v in tags(principal).items():
                 context[f"aws:PrincipalTag/{k}"] = v
         return context
 
@@ -498,7 +488,7 @@ class Permissions:
         for grant in key.grants:
             if "CreateGrant" not in grant["operations"]:
                 continue
-            if principal.arn != grant.get("grantee_principal") and principal.role_arn != grant.get("grantee_principal"):
+            if not grant_names(grant, "grantee_principal", principal):
                 continue
             if not wanted <= set(grant["operations"]):
                 continue

@@ -145,17 +145,32 @@ _ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
 _ROLE = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:.*/)?([^/]+)$")
 
 
-def _principal_matches(block: dict[str, list[str]], req: EvalRequest) -> str | None:
-    """'principal' if the block names the caller, 'account' if it names the caller's account, else None."""
+def _principal_matches(block: dict[str, list[str]], req: EvalRequest, bindings: dict[str, str] | None = None
+                       ) -> str | None:
+    """'principal' if the block names the caller, 'account' if it names the caller's account, else None.
+
+    ``bindings`` maps the user and role ARNs the policy named, when it was stored, to their unique IDs:
+    such a name matches only the principal of that unique ID, so a user or role deleted and created
+    again under the same name is not the one the policy meant ("If you delete and recreate the user,
+    ... the new user does not have access", IAM User Guide, "Unique identifiers"). A policy may also
+    name a unique ID itself (as AWS shows a deleted principal).
+    """
     if "*" in block:
         return "principal"
     if req.principal_type == "AWSService":
         return "principal" if req.principal_arn in block.get("Service", []) or "*" in block.get("Service", []) else None
     best = None
+    caller_id = req.principal_id.split(":", 1)[0] if req.principal_id else None
     for name in block.get("AWS", []):
         if name == "*":
             return "principal"
         if name == req.principal_arn or (req.role_arn is not None and name == req.role_arn):
+            # A caller without a unique ID (a Principal made by hand, not by IAM) is matched by ARN.
+            bound = bindings.get(name) if bindings else None
+            if bound is None or caller_id is None or bound == caller_id:
+                return "principal"
+            continue
+        if caller_id is not None and name == caller_id:
             return "principal"
         account = name if name.isdigit() else (_ROOT.match(name).group(1) if _ROOT.match(name) else None)
         if account is not None and account == req.principal_account:
@@ -367,9 +382,11 @@ def _any_resource(patterns: Iterable[str], resource: str) -> bool:
 
 
 def evaluate_statement(
-    statement: Statement, req: EvalRequest, source: str, *, resource_policy: bool
+    statement: Statement, req: EvalRequest, source: str, *, resource_policy: bool,
+    bindings: dict[str, str] | None = None,
 ) -> StatementResult:
-    """Does ``statement`` apply to ``req``? With the reason, part by part."""
+    """Does ``statement`` apply to ``req``? With the reason, part by part (``bindings``: see
+    :func:`_principal_matches`)."""
 
     def no(detail: str, principal_match: str | None = None) -> StatementResult:
         return StatementResult(source, statement, False, principal_match, detail)
@@ -377,11 +394,11 @@ def evaluate_statement(
     principal_match = None
     if resource_policy:
         if statement.principal is not None:
-            principal_match = _principal_matches(statement.principal, req)
+            principal_match = _principal_matches(statement.principal, req, bindings)
             if principal_match is None:
                 return no(f"its Principal does not name {req.principal_arn} or its account")
         elif statement.not_principal is not None:
-            if _principal_matches(statement.not_principal, req) is not None:
+            if _principal_matches(statement.not_principal, req, bindings) is not None:
                 return no(f"its NotPrincipal excludes {req.principal_arn}")
             principal_match = "principal"
         else:

@@ -70,7 +70,7 @@ from ..._errors import (
 )
 from ..._policy.evaluation import EvalRequest, evaluate_statement
 from ..._model import Principal
-from ..._policy.document import Policy, parse_policy
+from ..._policy.document import Policy, bind_principals, parse_policy, show_bound
 from ..._store import Changes, MemoryStore
 from .records import RECORD_TYPES, Account, AccessKey, ManagedPolicy, Role, Session, User
 
@@ -516,6 +516,16 @@ class IAM:
                 return self._role(m.group(1), m.group(2)) is not None
             return self._user_by_arn(arn) is not None or self._role_by_arn(arn) is not None
 
+    def unique_id_of(self, arn: str) -> str | None:
+        """The unique ID of the IAM user (AIDA...) or role (AROA...) an ARN names now, else None.
+
+        Resource-based policies (key policies, trust policies) and grants keep it with each user or
+        role they name, so that a user or role deleted and made again under the same name is another
+        principal to them (IAM User Guide, "IAM identifiers", Unique identifiers).
+        """
+        with self._lock:
+            return self._unique_id_now(arn)
+
     def access_key(self, access_key_id: str) -> tuple[Principal, str] | None:
         """(principal, secret access key) of an active access key or an unexpired role session, else None."""
         with self._lock:
@@ -569,7 +579,8 @@ class IAM:
         if extra:
             context.update(extra)
         context = {k: v for k, v in context.items() if v is not None}
-        return EvalRequest(p.arn, p.account_id, p.kind, action, resource, context, p.role_arn)
+        return EvalRequest(p.arn, p.account_id, p.kind, action, resource, context, p.role_arn,
+                           principal_id=p.principal_id)
 
     def _identity_decision(self, req: EvalRequest, principal: Principal) -> tuple[str, str | None]:
         """("Deny", label) if an identity policy denies, ("Allow", label) if one allows, else ("None", None)."""
@@ -702,6 +713,21 @@ class IAM:
             if st.resource is None and st.not_resource is None:
                 raise MalformedPolicyDocument("Policy statement must contain resources.")
 
+    def _unique_id_now(self, arn: str) -> str | None:
+        """unique_id_of, inside an operation (its own changes seen, the lock already held)."""
+        m = _IAM_ARN_RE.match(arn)
+        if not m or m.group(1) == "aws" or m.group(2) not in ("user", "role"):
+            return None
+        name = m.group(3).rsplit("/", 1)[-1]
+        rec = self._user(m.group(1), name) if m.group(2) == "user" else self._role(m.group(1), name)
+        if rec is None or rec.arn.lower() != arn.lower():
+            return None
+        return rec.user_id if m.group(2) == "user" else rec.role_id
+
+    def _bind_trust(self, text: str) -> dict[str, str]:
+        """The unique IDs of the users and roles a trust policy names (see _policy.document.bind_principals)."""
+        return bind_principals(_parsed_trust_policy(text), self._unique_id_now)
+
     def _check_trust_policy(self, text: str) -> None:
         """Reject a role trust policy AWS would reject (MalformedPolicyDocument, LimitExceeded)."""
         if _policy_size(text) > TRUST_POLICY_MAX:
@@ -777,7 +803,9 @@ class IAM:
     def _role_out(self, rec: Role, *, full: bool, tags: bool, last_used: bool = False) -> dict:
         out = {"path": rec.path, "role_name": rec.role_name, "role_id": rec.role_id, "arn": rec.arn,
                "create_date": rec.create_date,
-               "assume_role_policy_document": _encode_doc(rec.assume_role_policy)}
+               "assume_role_policy_document": _encode_doc(
+                   show_bound(rec.assume_role_policy, rec.trust_principals, self._unique_id_now)
+                   if rec.trust_principals else rec.assume_role_policy)}
         if rec.description is not None:
             out["description"] = rec.description
         if full:
@@ -893,6 +921,7 @@ class IAM:
             raise EntityAlreadyExists(f"Role with name {name} already exists.")
         self._check_trust_policy(document)
         rec = Role(account, name, path, self._unique_id("AROA"), now, document, description, max_session, tags)
+        rec.trust_principals = self._bind_trust(document)
         self._put(rec)
         return {"role": self._role_out(rec, full=False, tags=True)}
 
@@ -931,6 +960,7 @@ class IAM:
         rec = copy.deepcopy(self._need_role(account, name))
         self._check_trust_policy(document)
         rec.assume_role_policy = document
+        rec.trust_principals = self._bind_trust(document)
         self._put(rec)
         return {}
 
@@ -1316,7 +1346,8 @@ class IAM:
         for st in _parsed_trust_policy(role.assume_role_policy).statements:
             if st.resource is None and st.not_resource is None:
                 st = dataclasses.replace(st, resource=["*"])  # a trust policy's resource is the role itself
-            result = evaluate_statement(st, req_eval, "trust policy", resource_policy=True)
+            result = evaluate_statement(st, req_eval, "trust policy", resource_policy=True,
+                                        bindings=role.trust_principals)
             if not result.applies:
                 continue
             if st.effect == "Deny":

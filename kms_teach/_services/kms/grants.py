@@ -30,6 +30,7 @@ from ..._errors import (
 from ... import _model as m
 from ..._crypto.keyspecs import KEY_SPECS
 from ..._crypto.tokens import open_token, seal_token
+from ..._policy.grants import grant_names
 from ..base import Target
 from .common import _page, validation
 from ..._model import KmsKey
@@ -145,6 +146,9 @@ class GrantOperations:
             "grantee_service_principal": grantee_service,
             "retiring_principal": req.get("retiring_principal"),
             "retiring_service_principal": req.get("retiring_service_principal"),
+            # Bound to who they are now: a principal of the same name made later gets nothing.
+            "grantee_principal_id": self.principal_unique_id(grantee),
+            "retiring_principal_id": self.principal_unique_id(req.get("retiring_principal")),
             "issuing_account": f"arn:{m.partition(key.region)}:iam::{ctx.account_id}:root",
             "operations": list(operations),
             "constraints": constraints,
@@ -229,12 +233,6 @@ class GrantOperations:
             raise InvalidGrantIdException(f"Grant ID {grant_id} is not a valid grant ID.")
         return grant_id
 
-    @staticmethod
-    def _grant_names(grant: dict, field: str, principal) -> bool:
-        """Whether a grant's grantee or retiring principal is ``principal`` (a role's sessions included)."""
-        named = grant.get(field)
-        return named is not None and (principal.arn == named or principal.role_arn == named)
-
     def _find_grant(self, key: KmsKey, grant_id: str) -> dict:
         for g in key.grants:
             if g["grant_id"] == grant_id:
@@ -268,10 +266,10 @@ class GrantOperations:
         issuing = grant["issuing_account"].split(":")[4]
         allowed = (
             (p.kind == "Root" and p.account_id == issuing)
-            or self._grant_names(grant, "retiring_principal", p)
+            or grant_names(grant, "retiring_principal", p)
             or p.arn == grant.get("retiring_service_principal")
             or ("RetireGrant" in grant["operations"] and (
-                self._grant_names(grant, "grantee_principal", p) or p.arn == grant.get("grantee_service_principal")))
+                grant_names(grant, "grantee_principal", p) or p.arn == grant.get("grantee_service_principal")))
         )
         if not allowed:
             raise AccessDeniedException(

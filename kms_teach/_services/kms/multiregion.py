@@ -100,6 +100,8 @@ class MultiRegionOperations:
         else:
             replica.backing_keys = [dataclasses.replace(bk) for bk in primary.backing_keys]
             then = m.ENABLED
+        if req.get("policy") is not None:
+            self._bind_policy(replica)
         self._seq += 1
         replica.seq = self._seq
         target.add_key(replica)

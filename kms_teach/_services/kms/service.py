@@ -57,7 +57,7 @@ from ..._crypto import (
 )
 from ..._model import Alias, BackingKey, KmsKey, Principal, RegionState
 from ..._crypto.keyspecs import KEY_SPECS, generate_material, rsa_decrypt, rsa_encrypt, rsa_max_plaintext
-from ..._policy.document import default_key_policy, jackson_dumps, parse_policy
+from ..._policy.document import bind_principals, default_key_policy, jackson_dumps, parse_policy, show_bound
 from ..._store import Changes, MemoryStore
 from ..audit import AuditLog, _Audit, render_event
 from ..base import Call, Operation, Service, Target, account_target
@@ -104,8 +104,11 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         authorizer: Callable[..., None] | None = None,
         audit: AuditLog | None = None,
         regions: frozenset[str] | None = None,
+        principals=None,
     ):
         self.clock = clock
+        # Who exists: IAM (principal_exists(arn), unique_id_of(arn)); without it, any well-formed ARN.
+        self.principals = principals
         # The Regions that exist (ReplicateKey checks its ReplicaRegion against them).
         self._known_regions = regions
         self.random = random
@@ -422,11 +425,20 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|user/.+|role/.+|assumed-role/.+)$")
 
     def principal_known(self, arn: str) -> bool:
-        """Whether a principal named in a grant or key policy exists (IAM decides, once attached)."""
-        checker = getattr(self, "principal_exists", None)
-        if checker is not None:
-            return checker(arn)
+        """Whether a principal named in a grant or key policy exists (IAM decides, when the cloud has one)."""
+        if self.principals is not None:
+            return self.principals.principal_exists(arn)
         return bool(self._PRINCIPAL_ARN.match(arn)) or (arn.isdigit() and len(arn) == 12)
+
+    def principal_unique_id(self, arn: str | None) -> str | None:
+        """The unique ID (AIDA..., AROA...) of the IAM user or role an ARN names now, else None."""
+        if arn is None or self.principals is None:
+            return None
+        return self.principals.unique_id_of(arn)
+
+    def _bind_policy(self, key: KmsKey) -> None:
+        """Bind the users and roles the key policy names to who they are now (see _policy.document)."""
+        key.policy_principals = bind_principals(parse_policy(key.policy), self.principal_unique_id)
 
     def key_metadata(self, key: KmsKey) -> dict:
         md: dict[str, Any] = {
@@ -619,6 +631,8 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             key.import_salt = self.random.token_bytes(32).hex()
         else:
             key.backing_keys.append(self._new_backing_key(now, None, key_spec))
+        if req.get("policy") is not None:
+            self._bind_policy(key)
         self._seq += 1
         key.seq = self._seq
         self._region(account, ctx.region).add_key(key)
@@ -1322,7 +1336,9 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         name = self._policy_name(req)
         if name != "default":
             raise NotFoundException(f"No such policy exists: {name}")
-        return {"policy": key.policy, "policy_name": "default"}
+        policy = show_bound(key.policy, key.policy_principals, self.principal_unique_id) \
+            if key.policy_principals else key.policy
+        return {"policy": policy, "policy_name": "default"}
 
     def _op_PutKeyPolicy(self, ctx, req, audit):
         key = audit.key
@@ -1339,6 +1355,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         parse_policy(policy)
         self._check_lockout(ctx, policy, req)
         key.policy = policy
+        self._bind_policy(key)
         self._save(key)
         return {}
 
