@@ -30,7 +30,7 @@ from ._crypto import RandomSource
 from ._errors import AWSError
 from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, Principal
 from ._policy.authz import Permissions, Resource
-from ._services.audit import AuditLog, audited
+from ._services.audit import AuditLog
 from ._services.base import RequestContext
 from ._services.cloudtrail import CloudTrail
 from ._services.iam import IAM
@@ -121,12 +121,13 @@ class Cloud:
             clock = Clock.from_state(meta["clock"]) if "clock" in meta else Clock()
         self.clock = clock
         self.audit = AuditLog()
-        self.iam = IAM(clock=self.clock, random=self.random, store=self.store)
+        self.iam = IAM(clock=self.clock, random=self.random, store=self.store, audit=self.audit)
         self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit, regions=known_regions(),
                        principals=self.iam)
         # Every KMS call is authorized by the permissions engine: key policies, identity policies, grants.
         self.permissions = Permissions(self.kms, self.iam)
         self.kms.authorizer = self.permissions
+        self.iam.authorizer = self.permissions  # one engine for every service (IAM's own until now)
         self.cloudtrail = CloudTrail(self.audit, clock=self.clock, authorizer=self.permissions)
         self.s3 = S3(clock=self.clock, random=self.random, store=self.store, kms=self.kms, audit=self.audit,
                      regions=known_regions(), authorizer=self.permissions)
@@ -134,9 +135,8 @@ class Cloud:
         self._protocols = {
             "kms": JsonProtocol("kms", self.kms.call),
             "cloudtrail": JsonProtocol("cloudtrail", self.cloudtrail.call),
-            "iam": QueryProtocol("iam", audited(self.audit, self.clock, "iam.amazonaws.com", self.iam.call,
-                                                region="us-east-1")),
-            "sts": QueryProtocol("sts", audited(self.audit, self.clock, "sts.amazonaws.com", self.iam.sts_call)),
+            "iam": QueryProtocol("iam", self.iam.call),
+            "sts": QueryProtocol("sts", self.iam.sts.call),
             "s3": RestXmlProtocol("s3", self.s3.call, operations=self.s3.operations()),
         }
         self.clock.subscribe(self._on_clock)

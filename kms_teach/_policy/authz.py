@@ -31,6 +31,7 @@ never disagree with what a call does.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import functools
 from dataclasses import dataclass, field
@@ -51,8 +52,11 @@ class Resource:
     """A resource of a service other than KMS, as the permissions engine decides on it.
 
     ``arn`` and ``account_id`` (the owner); ``policy``, the resource-based policy attached to it
-    (an S3 bucket policy) or None; ``policy_label`` names it in reasons; ``context``, the condition
-    keys the request adds (``s3:prefix``, ``iam:PolicyARN``).
+    (an S3 bucket policy, a role's trust policy) or None; ``policy_label`` names it in reasons;
+    ``context``, the condition keys the request adds (``iam:PolicyARN``, ``sts:ExternalId``).
+    ``policy_required``: the resource-based policy must let the caller in even within the account (a
+    role's trust policy: IAM policies alone never let anyone assume a role), as a key policy must.
+    ``bindings``: the unique IDs of the principals the policy named when stored (see evaluation).
     """
 
     arn: str
@@ -60,6 +64,8 @@ class Resource:
     policy: str | None = None
     policy_label: str = "bucket policy"
     context: dict | None = None
+    policy_required: bool = False
+    bindings: dict | None = None
 
 
 _ALIAS_ACTIONS = frozenset({"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"})
@@ -138,9 +144,10 @@ def _from_statement(r: StatementResult) -> Reason:
 class Permissions:
     """Installed as ``KMS.authorizer``: decides and enforces every KMS call."""
 
-    def __init__(self, kms, iam=None):
+    def __init__(self, kms=None, iam=None, *, clock=None):
         self.kms = kms
         self.iam = iam
+        self.clock = clock if clock is not None else kms.clock
         self._allowed: set[tuple] = set()
         self.remember = True  # remember unconditional allows (see __call__); False evaluates every call afresh
 
@@ -354,6 +361,9 @@ class Permissions:
         if resource.policy:
             parsed = _parsed(resource.policy, True)  # a resource-based policy: its statements name principals
             resource_statements = parsed.statements if explain else _candidates(parsed, action)
+            if resource.policy_label == "trust policy":  # a trust policy's resource is the role itself
+                resource_statements = [st if st.resource is not None or st.not_resource is not None
+                                       else dataclasses.replace(st, resource=["*"]) for st in resource_statements]
         context = self.global_context(principal, ctx)
         if resource.context:
             context.update(resource.context)
@@ -375,7 +385,8 @@ class Permissions:
         direct: list[Reason] = []
         via_account: list[Reason] = []
         for stmt in resource_statements:
-            r = _from_statement(evaluate_statement(stmt, req, resource.policy_label, resource_policy=True))
+            r = _from_statement(evaluate_statement(stmt, req, resource.policy_label, resource_policy=True,
+                                                   bindings=resource.bindings))
             reasons.append(r)
             if r.applies and r.effect == "Deny" and deny is None:
                 deny = r
@@ -388,13 +399,16 @@ class Permissions:
             if direct:
                 return Decision(True, arn, action, resource.arn, f"the {resource.policy_label} allows the caller",
                                 reasons, allowed_by=direct)
-            if identity_allow:
+            if identity_allow and (via_account or not resource.policy_required):
                 summary = ("the account's root user needs no identity policy" if principal.kind == "Root"
                            else "an identity policy allows it")
                 return Decision(True, arn, action, resource.arn, summary, reasons,
                                 allowed_by=via_account + identity_allows)
+            if via_account or not resource.policy_required:
+                return Decision(False, arn, action, resource.arn,
+                                f"no identity-based policy allows the {action} action", reasons)
             return Decision(False, arn, action, resource.arn,
-                            f"no identity-based policy allows the {action} action", reasons)
+                            f"no resource-based policy allows the {action} action", reasons)
         if (direct or via_account) and identity_allow:
             return Decision(True, arn, action, resource.arn,
                             f"the {resource.policy_label} allows the caller's account or the caller, and the "
@@ -408,7 +422,7 @@ class Permissions:
 
     def global_context(self, principal: Principal, ctx=None) -> dict[str, Any]:
         """The global condition keys of a request (IAM User Guide, "AWS global condition context keys")."""
-        now = self.kms.clock.now()
+        now = self.clock.now()
         context: dict[str, Any] = {
             "aws:PrincipalArn": principal.role_arn or principal.arn,
             "aws:PrincipalAccount": principal.account_id,
@@ -433,14 +447,15 @@ class Permissions:
 
     def __call__(self, ctx, action: str, key, request: dict, *, denied: type = AccessDeniedException) -> None:
         principal = ctx.principal
-        if principal.kind == "AWSService":
-            return  # KMS itself (scheduled rotations and deletions)
         if isinstance(key, Resource):
+            # An AWS service principal holds no identity policy: only a resource-based policy may let it in.
             decision = self.decide_resource(principal, action, key, request, ctx=ctx, explain=False)
             if not decision.allowed:
                 raise denied(f"User: {principal.arn} is not authorized to perform: {action} on resource: "
                              f"{decision.resource} {decision.aws_reason}")
             return
+        if principal.kind == "AWSService":
+            return  # KMS itself (scheduled rotations and deletions)
         # Without a Condition on any statement that may apply, an allowed decision depends only on
         # the key policy, the caller's identity policies and the action (grants only ever add):
         # remember it until the key policy or anything in IAM changes.

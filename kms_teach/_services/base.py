@@ -19,10 +19,17 @@ for every operation of every service::
     commit     the changes of the operation in one store transaction, or roll back
 
 Handlers only act: they get ``(ctx, request, call)`` and find what the steps above
-resolved in ``call.targets`` / ``call.key``. A handler that returns without its
-targets having been authorized is a bug the base refuses (``InternalError``), and
-``tests/unit/test_service_base.py`` calls every operation of every service (from
-botocore's model and the registered handlers) to check each is authorized and audited.
+resolved in ``call.targets`` / ``call.key``. ``tests/unit/test_service_base.py`` calls
+every operation of every service (from botocore's model and the registered handlers)
+to check each is authorized and audited.
+
+Where only the request's own validation can name the resource (IAM's ``UserName``
+without which the caller's own user is meant, an access key of a user), the
+operation declares ``resolve=IN_HANDLER`` and its handler is a generator that
+``yield``s each :class:`Target` as soon as it is known: the base authorizes it
+before the handler goes on, and refuses (as a simulator fault) a handler that
+finishes without having yielded one. Nothing a handler does before its yield is
+visible: the changes are the base's to commit after the handler ends.
 """
 
 from __future__ import annotations
@@ -36,13 +43,19 @@ from .._errors import AWSError
 from .audit import AuditLog, _Audit
 from .context import RequestContext
 
-__all__ = ["RequestContext", "Operation", "Target", "Call", "Service", "MANAGEMENT", "DATA", "account_target"]
+__all__ = ["RequestContext", "Operation", "Target", "Call", "Service", "MANAGEMENT", "DATA", "IN_HANDLER",
+           "account_target"]
 
 #: CloudTrail's event categories (CloudTrail User Guide, "Understanding CloudTrail events"): management
 #: events are recorded by default and are what LookupEvents' event history shows; data events (S3
 #: object-level operations) are recorded only by a trail that asks for them, never in the event history.
 MANAGEMENT = "Management"
 DATA = "Data"
+
+
+def IN_HANDLER(service, call) -> list:
+    """``resolve`` of an operation whose handler yields its targets (see the module's docstring)."""
+    return []
 
 
 class Target(NamedTuple):
@@ -113,6 +126,8 @@ class Service:
 
     EVENT_SOURCE = ""
     OPERATIONS: dict[str, Operation] = {}
+    #: The Region CloudTrail records a global service's events in (IAM: us-east-1), or None.
+    AUDIT_REGION: str | None = None
 
     def _init_service(self, *, audit: AuditLog | None, authorizer: Callable[..., None] | None) -> None:
         self.audit = audit
@@ -137,26 +152,22 @@ class Service:
             now = self.clock.now()
             self._before(now)
             call = Call(op, request, ctx, now, self.EVENT_SOURCE)
-            self._begin()
+            self._begin(call)
             try:
                 if op.validate is not None:
                     op.validate(self, call)
-                call.targets = targets = op.resolve(self, call)
-                if not targets:
-                    # Every operation is authorized for something (Target(action, None) for "*").
-                    raise RuntimeError(f"{op.name} resolved nothing to authorize")
-                call.key = targets[0].resource
-                for target in targets:
-                    if target.audit:
-                        self._audit_resource(call, target.resource)
-                    if op.authorize is not None:
-                        op.authorize(self, call, target)
-                    else:
-                        self._authorize(call, target)
-                    if op.states is not None:
-                        self._check_state(op, target.resource)
-                call.authorized = True
-                result = op.handler(self, ctx, request, call)
+                if op.resolve is IN_HANDLER:
+                    result = self._run_yielding(op, ctx, request, call)
+                else:
+                    call.targets = targets = op.resolve(self, call)
+                    if not targets:
+                        # Every operation is authorized for something (Target(action, None) for "*").
+                        raise RuntimeError(f"{op.name} resolved nothing to authorize")
+                    call.key = targets[0].resource
+                    for target in targets:
+                        self._pass(op, call, target)
+                    call.authorized = True
+                    result = op.handler(self, ctx, request, call)
             except AWSError as exc:
                 # Handlers change nothing before every check has passed: the changes are dropped.
                 self._rollback(reload=False)
@@ -177,6 +188,36 @@ class Service:
             self._record(call, response=result)
             return result
 
+    def _pass(self, op: Operation, call: Call, target: Target) -> None:
+        """Audit, authorize and state-check one target."""
+        if target.audit:
+            self._audit_resource(call, target.resource)
+        if op.authorize is not None:
+            op.authorize(self, call, target)
+        else:
+            self._authorize(call, target)
+        if op.states is not None:
+            self._check_state(op, target.resource)
+
+    def _run_yielding(self, op: Operation, ctx: RequestContext, request: dict, call: Call):
+        steps = op.handler(self, ctx, request, call)
+        try:
+            target = next(steps)
+        except StopIteration:
+            raise RuntimeError(f"{op.name} finished without naming what to authorize") from None
+        try:
+            while True:
+                call.targets.append(target)
+                if call.key is None:
+                    call.key = target.resource
+                self._pass(op, call, target)
+                call.authorized = True
+                target = steps.send(None)
+        except StopIteration as done:
+            return done.value
+        finally:
+            steps.close()
+
     def _authorize(self, call: Call, target: Target) -> None:
         if self.authorizer is not None:
             self.authorizer(target.ctx or call.ctx, target.action, target.resource, call.request)
@@ -184,6 +225,10 @@ class Service:
     def _record(self, call: Call, *, response: dict | None = None, error: AWSError | None = None) -> None:
         if call.op.event != MANAGEMENT or self.audit is None:
             return
+        if self.AUDIT_REGION is not None and call.ctx.region != self.AUDIT_REGION:
+            c = call.ctx
+            call.ctx = RequestContext(self.AUDIT_REGION, c.principal, c.user_agent, c.source_ip, c.via_service,
+                                      c.request_id, c.extra)
         # The event is rendered when someone reads the trail, not on the hot path.
         call.response = response if call.op.writes else None
         call.error = error
@@ -194,7 +239,7 @@ class Service:
     def _before(self, now: _dt.datetime) -> None:
         """Work the clock has made due (KMS: scheduled rotations and deletions)."""
 
-    def _begin(self) -> None:
+    def _begin(self, call: Call) -> None:
         """Open the operation's transaction."""
 
     def _commit(self, call: Call) -> None:

@@ -30,6 +30,7 @@ from kms_teach._errors import AWSError, KMSErrorInS3
 from kms_teach._policy.authz import Permissions
 from kms_teach._services.cloudtrail import CloudTrail
 from kms_teach._services.iam import IAM, IAM_OPERATIONS, STS_OPERATIONS
+from kms_teach._services.iam.service import STS
 from kms_teach._services.kms import KMS
 from kms_teach._services.kms.common import _CRYPTO_RULE, STATE_RULES
 from kms_teach._services.kms.service import OPERATIONS as KMS_OPERATIONS
@@ -268,7 +269,8 @@ def _kms_reader() -> Reader:
 def declared_errors(service: type, operation: str, reader: Reader, engine: set[type]) -> set[type]:
     """The error classes of every step the service base runs for a declared operation (base.Service.call)."""
     op = service.OPERATIONS[operation]
-    classes = reader.errors(op.handler) | reader.errors(op.resolve)
+    handler = getattr(op.handler, "__wrapped__", op.handler)  # IAM's handlers take (ctx, request, now)
+    classes = reader.errors(handler) | reader.errors(op.resolve)
     if op.validate is not None:
         classes |= reader.errors(op.validate)
     classes |= reader.errors(op.authorize) if op.authorize is not None else engine
@@ -290,7 +292,10 @@ def iam_errors(operation: str, prefix: str = "_op_") -> set[str]:
     # Parsing a stored policy cannot fail (it was validated when stored); new documents are parsed in a try
     # that turns the parser's KMS-worded errors into IAM's MalformedPolicyDocument.
     reader = Reader(IAM, summaries={"_parsed_trust_policy": set(), "_parsed_identity_policy": set()})
-    classes = reader.errors(getattr(IAM, prefix + operation)) | reader.errors(IAM._run)
+    service = IAM if prefix == "_op_" else STS
+    # The permissions engine answers IAM's and STS's refusals with the class they hand it (denied=AccessDenied).
+    classes = declared_errors(service, operation, reader, {_errors.AccessDenied}) | reader.errors(IAM._commit) | {
+        _errors.ServiceFailure}
     return {cls.code for cls in classes}
 
 

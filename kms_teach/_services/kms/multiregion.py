@@ -19,7 +19,7 @@ from ..._errors import (
     ValidationException,
 )
 from ... import _model as m
-from .common import DAY, validation
+from .common import DAY
 from ..._model import KmsKey
 from ..._policy.document import default_key_policy, parse_policy
 

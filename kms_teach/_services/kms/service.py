@@ -165,7 +165,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             except StoreError:
                 raise KMSInternalException("The simulator's store could not be written; nothing changed.")
 
-    def _begin(self) -> None:
+    def _begin(self, call: Call) -> None:
         self._changes = None
 
     def _rollback(self, reload: bool) -> None:
