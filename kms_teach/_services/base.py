@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 from .._errors import AWSError
 from .audit import AuditLog, _Audit
@@ -58,19 +58,27 @@ def IN_HANDLER(service, call) -> list:
     return []
 
 
-class Target(NamedTuple):
+class Target:
     """One thing an operation is authorized for: the action, on a resource, in a context.
 
     ``resource`` is what the permissions engine decides on: a KMS key, a bucket, an
     object, or an ARN string (``"*"`` for operations on no resource). ``ctx`` is the
     request context to decide in, when it is not the caller's (a replica's Region).
     ``audit`` says whether the resource is one of the call's audit event's resources.
+    (A class with slots, not a NamedTuple: one is made on every call's path, and a
+    NamedTuple costs two Python calls to make.)
     """
 
-    action: str
-    resource: Any
-    ctx: RequestContext | None = None
-    audit: bool = True
+    __slots__ = ("action", "resource", "ctx", "audit")
+
+    def __init__(self, action: str, resource: Any, ctx: RequestContext | None = None, audit: bool = True):
+        self.action = action
+        self.resource = resource
+        self.ctx = ctx
+        self.audit = audit
+
+    def __repr__(self) -> str:
+        return f"Target({self.action!r}, {self.resource!r})"
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,16 @@ class Call(_Audit):
     __slots__ = ("op", "targets", "key", "authorized", "scratch")
 
     def __init__(self, op: Operation, request: dict, ctx: RequestContext, when: _dt.datetime, event_source: str):
-        super().__init__(op.name, request, ctx, when, event_source)
+        # _Audit.__init__, written out (one call fewer on every request's path).
+        self.event_source = event_source
+        self.operation = op.name
+        self.request = request
+        self.ctx = ctx
+        self.when = when
+        self.resources = []
+        self.service_event = False
+        self.response = None
+        self.error = None
         self.op = op
         self.targets: list[Target] = []
         self.key = None  # the first target's resource (the KMS key, the bucket)
@@ -121,13 +138,16 @@ class Service:
     A service sets ``EVENT_SOURCE`` and ``OPERATIONS`` (name -> :class:`Operation`) and
     may override the hooks: ``_begin``/``_commit``/``_rollback`` (its transaction),
     ``_before`` (work the clock made due), ``_unsupported`` and ``_internal`` (the
-    errors its protocol answers with), ``_check_state`` and ``_audit_resource``.
+    errors its protocol answers with) and ``_check_state``; ``AUDITED_RESOURCE`` says which resources
+    the audit event names.
     """
 
     EVENT_SOURCE = ""
     OPERATIONS: dict[str, Operation] = {}
     #: The Region CloudTrail records a global service's events in (IAM: us-east-1), or None.
     AUDIT_REGION: str | None = None
+    #: The resources a call's audit event names (CloudTrail's ``resources``: KMS keys), a type or a tuple.
+    AUDITED_RESOURCE: type | tuple = ()
 
     def _init_service(self, *, audit: AuditLog | None, authorizer: Callable[..., None] | None) -> None:
         self.audit = audit
@@ -150,9 +170,13 @@ class Service:
             raise self._unsupported(operation)
         with self._lock:
             now = self.clock.now()
-            self._before(now)
+            due = self._next_due
+            if due is not None and now >= due:
+                self._before(now)
             call = Call(op, request, ctx, now, self.EVENT_SOURCE)
-            self._begin(call)
+            begin = self._begin
+            if begin is not None:
+                begin(call)
             try:
                 if op.validate is not None:
                     op.validate(self, call)
@@ -165,7 +189,19 @@ class Service:
                         raise RuntimeError(f"{op.name} resolved nothing to authorize")
                     call.key = targets[0].resource
                     for target in targets:
-                        self._pass(op, call, target)
+                        # _pass, written out: this loop is on every call's path (KMS's Encrypt among them).
+                        resource = target.resource
+                        if target.audit and isinstance(resource, self.AUDITED_RESOURCE):
+                            if not call.resources:
+                                call.resources.append(resource)
+                            else:
+                                call.resource(resource)
+                        if op.authorize is not None:
+                            op.authorize(self, call, target)
+                        elif self.authorizer is not None:
+                            self._authorize(call, target)
+                        if op.states is not None:
+                            self._check_state(op, resource)
                     call.authorized = True
                     result = op.handler(self, ctx, request, call)
             except AWSError as exc:
@@ -190,11 +226,11 @@ class Service:
 
     def _pass(self, op: Operation, call: Call, target: Target) -> None:
         """Audit, authorize and state-check one target."""
-        if target.audit:
-            self._audit_resource(call, target.resource)
+        if target.audit and isinstance(target.resource, self.AUDITED_RESOURCE):
+            call.resource(target.resource)
         if op.authorize is not None:
             op.authorize(self, call, target)
-        else:
+        elif self.authorizer is not None:
             self._authorize(call, target)
         if op.states is not None:
             self._check_state(op, target.resource)
@@ -219,8 +255,7 @@ class Service:
             steps.close()
 
     def _authorize(self, call: Call, target: Target) -> None:
-        if self.authorizer is not None:
-            self.authorizer(target.ctx or call.ctx, target.action, target.resource, call.request)
+        self.authorizer(target.ctx or call.ctx, target.action, target.resource, call.request)
 
     def _record(self, call: Call, *, response: dict | None = None, error: AWSError | None = None) -> None:
         if call.op.event != MANAGEMENT or self.audit is None:
@@ -236,11 +271,14 @@ class Service:
 
     # ------------------------------------------------------------------ hooks
 
-    def _before(self, now: _dt.datetime) -> None:
-        """Work the clock has made due (KMS: scheduled rotations and deletions)."""
+    #: When work the clock makes due next falls due (KMS: a rotation, a deletion), or None.
+    _next_due: _dt.datetime | None = None
 
-    def _begin(self, call: Call) -> None:
-        """Open the operation's transaction."""
+    def _before(self, now: _dt.datetime) -> None:
+        """Work the clock has made due by ``now`` (called only once ``_next_due`` has come)."""
+
+    #: ``_begin(call)``, the hook that opens the operation's transaction, where a service needs one.
+    _begin: Callable[[Call], None] | None = None
 
     def _commit(self, call: Call) -> None:
         """Write the operation's changes (raise the service's AWSError if the store fails)."""
@@ -250,9 +288,6 @@ class Service:
 
     def _check_state(self, op: Operation, resource: Any) -> None:
         """Refuse a resource whose state ``op.states`` does not accept."""
-
-    def _audit_resource(self, call: Call, resource: Any) -> None:
-        """Name a resource in the call's audit event (KMS keys are CloudTrail's ``resources``)."""
 
     def _unsupported(self, operation: str) -> AWSError:
         raise NotImplementedError

@@ -151,6 +151,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     # ------------------------------------------------------------------ the service base's hooks
 
     EVENT_SOURCE = "kms.amazonaws.com"
+    AUDITED_RESOURCE = KmsKey
 
     def _unsupported(self, operation: str) -> AWSError:
         return UnsupportedOperationException(f"kms_teach does not simulate the {operation} operation.")
@@ -159,14 +160,10 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return KMSInternalException(message)
 
     def _before(self, now: _dt.datetime) -> None:
-        if self._next_due is not None and now >= self._next_due:
-            try:
-                self._process_due(now)
-            except StoreError:
-                raise KMSInternalException("The simulator's store could not be written; nothing changed.")
-
-    def _begin(self, call: Call) -> None:
-        self._changes = None
+        try:
+            self._process_due(now)
+        except StoreError:
+            raise KMSInternalException("The simulator's store could not be written; nothing changed.")
 
     def _rollback(self, reload: bool) -> None:
         self._changes = None
@@ -180,10 +177,6 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
                 self.store.commit(changes)
             except Exception:
                 raise KMSInternalException("The change could not be written to the store; nothing changed.")
-
-    def _audit_resource(self, call: Call, resource) -> None:
-        if isinstance(resource, KmsKey):
-            call.resource(resource)
 
     def _check_state(self, op: Operation, resource) -> None:
         if isinstance(resource, KmsKey):
@@ -778,8 +771,10 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
 
     def _validate_Encrypt(self, call) -> None:
         req = call.request
-        self._check_grant_tokens(req)
-        self._check_context(req.get("encryption_context"))
+        if req.get("grant_tokens") is not None:
+            self._check_grant_tokens(req)
+        if req.get("encryption_context") is not None:
+            self._check_context(req["encryption_context"])
         self._check_plaintext(req.get("plaintext"))
 
     def _op_Encrypt(self, ctx, req, audit):
