@@ -130,7 +130,7 @@ class Cloud:
         self.iam.authorizer = self.permissions  # one engine for every service (IAM's own until now)
         self.cloudtrail = CloudTrail(self.audit, clock=self.clock, authorizer=self.permissions)
         self.s3 = S3(clock=self.clock, random=self.random, store=self.store, kms=self.kms, audit=self.audit,
-                     regions=known_regions(), authorizer=self.permissions)
+                     regions=known_regions(), authorizer=self.permissions, principals=self.iam)
         # IAM and STS are global services; CloudTrail records their calls in us-east-1.
         self._protocols = {
             "kms": JsonProtocol("kms", self.kms.call),

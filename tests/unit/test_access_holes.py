@@ -383,3 +383,26 @@ def test_an_alias_points_only_at_a_key_of_its_own_account_and_region(world):
     kms.create_alias(AliasName="alias/shared", TargetKeyId=shared)
     alias_arn = f"arn:aws:kms:us-east-1:{ACCT}:alias/shared"
     assert theirs.encrypt(KeyId=alias_arn, Plaintext=b"x")["KeyId"] == shared
+
+
+def test_a_bucket_policy_names_the_user_that_existed_when_it_was_put(world, bucket):
+    root = world.client("s3")
+    with pytest.raises(ClientError) as excinfo:
+        root.put_bucket_policy(Bucket=bucket, Policy=_doc(
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:user/nobody-yet"},
+             "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}))
+    assert _code(excinfo) == "MalformedPolicy" and "Invalid principal" in excinfo.value.response["Error"]["Message"]
+    dave = world.new_user("dave")
+    old_id = world.client("iam").get_user(UserName="dave")["User"]["UserId"]
+    root.put_bucket_policy(Bucket=bucket, Policy=_doc(
+        {"Effect": "Allow", "Principal": {"AWS": dave}, "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/*"}))
+    assert world.client("s3", principal=dave).get_object(Bucket=bucket, Key="q3.txt")["Body"].read() == \
+        b"attack at dawn"
+    world.delete_user("dave")
+    world.new_user("dave")
+    with pytest.raises(ClientError) as excinfo:
+        world.client("s3", principal=dave).get_object(Bucket=bucket, Key="q3.txt")
+    assert _code(excinfo) == "AccessDenied"
+    assert json.loads(root.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"][0]["Principal"] == {
+        "AWS": old_id}

@@ -36,6 +36,7 @@ class Bucket:
     created: _dt.datetime
     encryption: dict | None = None  # PutBucketEncryption's configuration (snake_case), None: SSE-S3 default
     policy: str | None = None  # the bucket policy (PutBucketPolicy's document, as given), None: no policy
+    policy_principals: dict = field(default_factory=dict)  # its users' and roles' unique IDs (see KmsKey's)
 
     @property
     def ident(self) -> tuple:
@@ -50,12 +51,13 @@ class Bucket:
                "created": _iso(self.created), "encryption": self.encryption}
         if self.policy is not None:
             rec["policy"] = self.policy
+            rec["policy_principals"] = self.policy_principals
         return rec
 
     @classmethod
     def from_record(cls, rec: dict) -> "Bucket":
         return cls(rec["name"], rec["account_id"], rec["region"], m.from_iso(rec["created"]), rec.get("encryption"),
-                   rec.get("policy"))
+                   rec.get("policy"), dict(rec.get("policy_principals") or {}))
 
 
 @dataclass(slots=True)

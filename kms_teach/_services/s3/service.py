@@ -106,7 +106,7 @@ from ..._crypto import CryptoError, RandomSource, unwrap_secret, wrap_secret
 from ..._crypto.checksums import checksum as object_checksum
 from ..._crypto.objects import open_object, seal_object
 from ..._policy.authz import Resource
-from ..._policy.document import parse_policy
+from ..._policy.document import bind_principals, parse_policy, show_bound
 from ..base import DATA, Call, Operation, Service, Target
 from ..context import RequestContext
 from ..._store import Changes, MemoryStore
@@ -242,8 +242,10 @@ class S3(Service):
     EVENT_SOURCE = "s3.amazonaws.com"
 
     def __init__(self, *, clock, random: RandomSource, store=None, kms, audit=None,
-                 regions: frozenset[str] | None = None, authorizer=None):
+                 regions: frozenset[str] | None = None, authorizer=None, principals=None):
         self.clock = clock
+        # Who exists: IAM (principal_exists(arn), unique_id_of(arn)), for bucket policies' principals.
+        self.principals = principals
         self.random = random
         self.store = store if store is not None else MemoryStore()
         self.kms = kms
@@ -300,7 +302,7 @@ class S3(Service):
     def resource_of(self, bucket: Bucket, key: str | None = None) -> Resource:
         """A bucket (or one of its objects) as the permissions engine decides on it, with its bucket policy."""
         arn = bucket.arn if key is None else f"{bucket.arn}/{key}"
-        return Resource(arn, bucket.account_id, bucket.policy, "bucket policy")
+        return Resource(arn, bucket.account_id, bucket.policy, "bucket policy", bindings=bucket.policy_principals)
 
     def _resolve(self, call: Call) -> list[Target]:
         action, what = _DECLARED[call.op.name]
@@ -602,6 +604,14 @@ class S3(Service):
             policy = parse_policy(text, key_policy=True, max_bytes=_MAX_BUCKET_POLICY_BYTES)
         except AWSError as exc:
             raise MalformedPolicy(exc.message) from None
+        if self.principals is not None:
+            for stmt in policy.statements:
+                for block in (stmt.principal, stmt.not_principal):
+                    for name in (block or {}).get("AWS", ()):
+                        # A user or role that does not exist is refused (Amazon S3 User Guide, "Policy
+                        # elements: Principal"; the error AWS answers is "Invalid principal in policy").
+                        if name != "*" and not self.principals.principal_exists(name):
+                            raise MalformedPolicy("Invalid principal in policy")
         for stmt in policy.statements:
             for action in (stmt.action or []) + (stmt.not_action or []):
                 if action != "*" and not action.lower().startswith("s3:"):
@@ -609,13 +619,17 @@ class S3(Service):
             for resource in (stmt.resource or []) + (stmt.not_resource or []):
                 if resource != "*" and resource != bucket.arn and not resource.startswith(bucket.arn + "/"):
                     raise MalformedPolicy("Policy has invalid resource")
-        old, bucket.policy = bucket.policy, text
+        old, old_bound = bucket.policy, bucket.policy_principals
+        bucket.policy = text
+        # Bound to the users and roles it names now, as key policies are (see _policy.document).
+        bucket.policy_principals = bind_principals(policy, self.principals.unique_id_of) \
+            if self.principals is not None else {}
         changes = Changes()
         changes.put_record(bucket)
         try:
             self._write(changes)
         except AWSError:
-            bucket.policy = old  # nothing is changed in memory that the store did not take
+            bucket.policy, bucket.policy_principals = old, old_bound  # nothing changes that the store did not take
             raise
         return {}
 
@@ -623,18 +637,21 @@ class S3(Service):
         bucket = call.scratch["bucket"]
         if bucket.policy is None:
             raise NoSuchBucketPolicy("The bucket policy does not exist", BucketName=bucket.name)
+        if bucket.policy_principals and self.principals is not None:
+            return {"policy": show_bound(bucket.policy, bucket.policy_principals, self.principals.unique_id_of)}
         return {"policy": bucket.policy}
 
     def _op_DeleteBucketPolicy(self, ctx, req, call=None):
         bucket = call.scratch["bucket"]
         if bucket.policy is not None:
-            old, bucket.policy = bucket.policy, None
+            old, old_bound = bucket.policy, bucket.policy_principals
+            bucket.policy, bucket.policy_principals = None, {}
             changes = Changes()
             changes.put_record(bucket)
             try:
                 self._write(changes)
             except AWSError:
-                bucket.policy = old
+                bucket.policy, bucket.policy_principals = old, old_bound
                 raise
         return {}
 
