@@ -29,7 +29,7 @@ from ._clock import Clock
 from ._crypto import RandomSource
 from ._errors import AWSError
 from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, Principal
-from ._policy.authz import Permissions, Resource
+from ._policy.authz import Resource
 from ._services.audit import AuditLog
 from ._services.base import RequestContext
 from ._services.cloudtrail import CloudTrail
@@ -121,13 +121,11 @@ class Cloud:
             clock = Clock.from_state(meta["clock"]) if "clock" in meta else Clock()
         self.clock = clock
         self.audit = AuditLog()
+        # One permissions engine for every service: IAM's (identity policies are IAM's), handed to the others.
         self.iam = IAM(clock=self.clock, random=self.random, store=self.store, audit=self.audit)
+        self.permissions = self.iam.authorizer
         self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit, regions=known_regions(),
-                       principals=self.iam)
-        # Every KMS call is authorized by the permissions engine: key policies, identity policies, grants.
-        self.permissions = Permissions(self.kms, self.iam)
-        self.kms.authorizer = self.permissions
-        self.iam.authorizer = self.permissions  # one engine for every service (IAM's own until now)
+                       principals=self.iam, authorizer=self.permissions)
         self.cloudtrail = CloudTrail(self.audit, clock=self.clock, authorizer=self.permissions)
         self.s3 = S3(clock=self.clock, random=self.random, store=self.store, kms=self.kms, audit=self.audit,
                      regions=known_regions(), authorizer=self.permissions, principals=self.iam)
@@ -243,7 +241,7 @@ class Cloud:
             req.setdefault("key_id", key_id)
             ctx = RequestContext(region, who)
             key = self.kms.resolve_key(ctx, key_id, "DescribeKey")
-        return self.permissions.decide(who, action, key, req, via_service=via_service)
+        return self.permissions.decide(who, action, key, req, via_service=via_service, kms=self.kms)
 
     def client(self, service_name: str, region_name: str | None = None, *, principal: str | None = None, **kwargs):
         """A genuine boto3 client for ``service_name``, answered by this cloud.

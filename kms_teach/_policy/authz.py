@@ -142,7 +142,12 @@ def _from_statement(r: StatementResult) -> Reason:
 
 
 class Permissions:
-    """Installed as ``KMS.authorizer``: decides and enforces every KMS call."""
+    """The one permissions engine: every service's ``authorizer``, deciding and enforcing every call.
+
+    ``iam`` is where identity policies come from; ``kms``, when given, is the KMS whose aliases and
+    principals a decision may need - a KMS that asks hands itself over (``kms=``) instead, so the
+    engine can be made before the services that use it.
+    """
 
     def __init__(self, kms=None, iam=None, *, clock=None):
         self.kms = kms
@@ -154,7 +159,7 @@ class Permissions:
     # ------------------------------------------------------------------ context
 
     def context(self, principal: Principal, action: str, key: KmsKey | None, request: dict | None,
-                via_service: str | None = None) -> dict[str, Any]:
+                via_service: str | None = None, kms=None) -> dict[str, Any]:
         """The condition keys of a request (KMS and global keys), as IAM would see them."""
         request = request or {}
         ctx = self.global_context(principal)
@@ -220,7 +225,7 @@ class Permissions:
                 ctx["kms:MultiRegionKeyType"] = key.mr_role
             for k, v in key.tags.items():
                 ctx[f"aws:ResourceTag/{k}"] = v
-            aliases = self.kms.aliases_of(key)
+            aliases = (kms or self.kms).aliases_of(key)
             if len(aliases) <= 50:
                 ctx["kms:ResourceAliases"] = aliases
         return ctx
@@ -233,7 +238,8 @@ class Permissions:
         return [(label, _parsed(doc, False)) for label, doc in self.iam.identity_policies(principal)]
 
     def decide(self, principal: Principal, action: str, key: KmsKey | None, request: dict | None = None, *,
-               via_service: str | None = None, resource: str | None = None, explain: bool = True) -> Decision:
+               via_service: str | None = None, resource: str | None = None, explain: bool = True,
+               kms=None) -> Decision:
         """Decide, with every reason. ``explain=False`` skips statements whose Action cannot match
         (they can never change the outcome) - the enforcement path."""
         identity = [(label, policy.statements if explain else _candidates(policy, action))
@@ -246,7 +252,7 @@ class Permissions:
         # (building them is most of the cost of a decision).
         needs_context = explain or any(st.condition for st in key_statements) or any(
             st.condition for _, sts in identity for st in sts)
-        context = self.context(principal, action, key, request, via_service) if needs_context else {}
+        context = self.context(principal, action, key, request, via_service, kms) if needs_context else {}
         resource = resource or (key.arn if key is not None else "*")
         req = EvalRequest(principal.arn, principal.account_id, principal.kind, action, resource, context,
                           principal.role_arn, principal_id=principal.principal_id)
@@ -445,7 +451,8 @@ class Permissions:
                 context[f"aws:PrincipalTag/{k}"] = v
         return context
 
-    def __call__(self, ctx, action: str, key, request: dict, *, denied: type = AccessDeniedException) -> None:
+    def __call__(self, ctx, action: str, key, request: dict, *, denied: type = AccessDeniedException,
+                 kms=None) -> None:
         principal = ctx.principal
         if isinstance(key, Resource):
             # An AWS service principal holds no identity policy: only a resource-based policy may let it in.
@@ -467,7 +474,7 @@ class Permissions:
                          iam_version)
             if cache_key in self._allowed:
                 return
-        decision = self.decide(principal, action, key, request, via_service=ctx.via_service, explain=False)
+        decision = self.decide(principal, action, key, request, via_service=ctx.via_service, explain=False, kms=kms)
         if cache_key is not None and decision.allowed and decision.summary != "a grant allows the caller" \
                 and not self._conditional(principal, action, key):
             if len(self._allowed) > 10000:
@@ -523,14 +530,14 @@ class Permissions:
 
     # ------------------------------------------------------------------ policy checks
 
-    def check_lockout(self, ctx, policy_text: str, *, bypass: bool = False) -> None:
+    def check_lockout(self, ctx, policy_text: str, *, bypass: bool = False, kms=None) -> None:
         """PutKeyPolicy/CreateKey: every principal must exist, and (unless ``bypass``, i.e.
         BypassPolicyLockoutSafetyCheck) the new policy must let the caller change it again."""
         policy = _parsed(policy_text, True)
         for stmt in policy.statements:
             for block in (stmt.principal, stmt.not_principal):
                 for name in (block or {}).get("AWS", []):
-                    if name != "*" and not self.kms.principal_known(name):
+                    if name != "*" and not (kms or self.kms).principal_known(name):
                         raise MalformedPolicyDocumentException(
                             "Policy contains a statement with one or more invalid principals."
                         )
@@ -553,7 +560,7 @@ class Permissions:
             return
         probe = KmsKey(account_id=ctx.account_id, region=ctx.region, key_id="00000000-0000-4000-8000-000000000000",
                        creation_date=_dt.datetime.now(_dt.timezone.utc), policy=policy_text)
-        if not self.decide(principal, "kms:PutKeyPolicy", probe, {}, explain=False).allowed:
+        if not self.decide(principal, "kms:PutKeyPolicy", probe, {}, explain=False, kms=kms).allowed:
             raise MalformedPolicyDocumentException(
                 "The new key policy will not allow you to update the key policy in the future."
             )

@@ -260,7 +260,7 @@ def _kms_reader() -> Reader:
     return Reader(KMS, skip=frozenset({"STATE_RULES", "_CRYPTO_RULE"}), summaries={
         # KMS._check_state(operation, key) refuses what STATE_RULES says for that operation: added per operation.
         "_check_state": {_KeyState},
-        # The permissions engine is handed to KMS (Cloud sets kms.authorizer): read it where KMS calls it.
+        # The permissions engine is handed to KMS (its authorizer): read it where KMS calls it.
         "_authorize": permissions.errors(Permissions.__call__),
         "_check_lockout": permissions.errors(Permissions.check_lockout),
     })

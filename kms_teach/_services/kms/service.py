@@ -178,6 +178,10 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             except Exception:
                 raise KMSInternalException("The change could not be written to the store; nothing changed.")
 
+    def _authorize(self, call: Call, target: Target) -> None:
+        # The engine is handed this KMS (its aliases are condition keys; its principals are checked).
+        self.authorizer(target.ctx or call.ctx, target.action, target.resource, call.request, kms=self)
+
     def _check_state(self, op: Operation, resource) -> None:
         if isinstance(resource, KmsKey):
             refusal = op.states.get(resource.key_state)
@@ -637,7 +641,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         """The policy lockout safety check (enforced by the permissions engine when installed)."""
         checker = getattr(self.authorizer, "check_lockout", None)
         if checker is not None:
-            checker(ctx, policy, bypass=bool(req.get("bypass_policy_lockout_safety_check")))
+            checker(ctx, policy, bypass=bool(req.get("bypass_policy_lockout_safety_check")), kms=self)
 
     def _op_DescribeKey(self, ctx, req, audit):
         key = audit.key
