@@ -29,8 +29,8 @@ from ._clock import Clock
 from ._crypto import RandomSource
 from ._errors import AWSError
 from ._model import DEFAULT_ACCOUNT, DEFAULT_REGION, Principal
-from ._policy.authz import Permissions
-from ._services.audit import AuditLog, audited
+from ._policy.authz import Resource
+from ._services.audit import AuditLog
 from ._services.base import RequestContext
 from ._services.cloudtrail import CloudTrail
 from ._services.iam import IAM
@@ -121,23 +121,20 @@ class Cloud:
             clock = Clock.from_state(meta["clock"]) if "clock" in meta else Clock()
         self.clock = clock
         self.audit = AuditLog()
-        self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit, regions=known_regions())
-        self.iam = IAM(clock=self.clock, random=self.random, store=self.store)
-        # Every KMS call is authorized by the permissions engine: key policies, identity policies, grants.
-        self.permissions = Permissions(self.kms, self.iam)
-        self.kms.authorizer = self.permissions
-        self.kms.principal_exists = self.iam.principal_exists
-        self.cloudtrail = CloudTrail(self.audit)
+        # One permissions engine for every service: IAM's (identity policies are IAM's), handed to the others.
+        self.iam = IAM(clock=self.clock, random=self.random, store=self.store, audit=self.audit)
+        self.permissions = self.iam.authorizer
+        self.kms = KMS(clock=self.clock, random=self.random, store=self.store, audit=self.audit, regions=known_regions(),
+                       principals=self.iam, authorizer=self.permissions)
+        self.cloudtrail = CloudTrail(self.audit, clock=self.clock, authorizer=self.permissions)
         self.s3 = S3(clock=self.clock, random=self.random, store=self.store, kms=self.kms, audit=self.audit,
-                     regions=known_regions())
+                     regions=known_regions(), authorizer=self.permissions, principals=self.iam)
         # IAM and STS are global services; CloudTrail records their calls in us-east-1.
         self._protocols = {
             "kms": JsonProtocol("kms", self.kms.call),
-            "cloudtrail": JsonProtocol("cloudtrail", audited(self.audit, self.clock, "cloudtrail.amazonaws.com",
-                                                             self.cloudtrail.call)),
-            "iam": QueryProtocol("iam", audited(self.audit, self.clock, "iam.amazonaws.com", self.iam.call,
-                                                region="us-east-1")),
-            "sts": QueryProtocol("sts", audited(self.audit, self.clock, "sts.amazonaws.com", self.iam.sts_call)),
+            "cloudtrail": JsonProtocol("cloudtrail", self.cloudtrail.call),
+            "iam": QueryProtocol("iam", self.iam.call),
+            "sts": QueryProtocol("sts", self.iam.sts.call),
             "s3": RestXmlProtocol("s3", self.s3.call, operations=self.s3.operations()),
         }
         self.clock.subscribe(self._on_clock)
@@ -199,7 +196,8 @@ class Cloud:
         return self.iam.principal(arn)
 
     def explain(self, principal: str | None, action: str, key_id: str | None = None, *, region: str | None = None,
-                encryption_context: dict | None = None, via_service: str | None = None, **request: Any):
+                encryption_context: dict | None = None, via_service: str | None = None, bucket: str | None = None,
+                key: str | None = None, **request: Any):
         """Would ``principal`` be allowed ``action`` (e.g. ``"kms:Decrypt"``) on a KMS key, and why?
 
         Answers without making the call, with the same decision the call itself
@@ -209,9 +207,31 @@ class Cloud:
         a KeyId does (a key ARN or alias ARN for a key in another account).
         Other request members (snake_case, e.g. ``grantee_principal=...``) feed
         the condition keys.
+
+        S3 questions name the bucket (and the object's ``key``)::
+
+            cloud.explain(bob, "s3:GetObject", bucket="plans", key="q3.txt")
+
+        and are decided on the caller's identity policies and the bucket policy together. Other
+        services' actions (``"cloudtrail:LookupEvents"``, ``"iam:GetUser"``) are decided on the
+        caller's identity policies.
         """
         who = self.principal(principal)
         region = region or self.region
+        service = action.split(":", 1)[0] if ":" in action else "kms"
+        if service == "s3":
+            if bucket is None:
+                resource = Resource("*", who.account_id)
+            else:
+                with self.s3._lock:
+                    found = self.s3._buckets.get(bucket)
+                if found is None:
+                    raise ValueError(f"There is no S3 bucket named {bucket!r} in this cloud.")
+                resource = self.s3.resource_of(found, key)
+            return self.permissions.decide_resource(who, action, resource, request)
+        if service != "kms":
+            return self.permissions.decide_resource(who, action, Resource(request.pop("resource", "*"),
+                                                                          who.account_id), request)
         action = action if action.startswith("kms:") else f"kms:{action}"
         req = dict(request)
         if encryption_context is not None:
@@ -221,7 +241,7 @@ class Cloud:
             req.setdefault("key_id", key_id)
             ctx = RequestContext(region, who)
             key = self.kms.resolve_key(ctx, key_id, "DescribeKey")
-        return self.permissions.decide(who, action, key, req, via_service=via_service)
+        return self.permissions.decide(who, action, key, req, via_service=via_service, kms=self.kms)
 
     def client(self, service_name: str, region_name: str | None = None, *, principal: str | None = None, **kwargs):
         """A genuine boto3 client for ``service_name``, answered by this cloud.

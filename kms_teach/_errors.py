@@ -18,6 +18,7 @@ The tree (statuses are HTTP 400 unless given)::
     KMSTeachError                           anything kms_teach raises on purpose
      ├── AWSError                           an error a simulated AWS API answers with
      │    ├── AccessDenied (403)            IAM, STS and S3: the caller may not do this
+     │    ├── InternalFailure (500)         CloudTrail: a fault of the simulator (the common errors' code)
      │    ├── UnsupportedOperationException KMS and CloudTrail: not valid here, or not simulated
      │    ├── KMSError                      AWS Key Management Service
      │    │    ├── AccessDeniedException    the permissions engine said no
@@ -79,9 +80,12 @@ The tree (statuses are HTTP 400 unless given)::
      │         ├── InvalidRequest
      │         ├── InvalidStorageClass
      │         ├── KeyTooLongError
+     │         ├── MalformedPolicy              a bucket policy that is not valid
      │         ├── MalformedXML
      │         ├── MetadataTooLarge
+     │         ├── MethodNotAllowed (405)        a bucket policy operation from outside the owner's account
      │         ├── NoSuchBucket (404)
+     │         ├── NoSuchBucketPolicy (404)
      │         ├── NoSuchKey (404)
      │         ├── NotModified (304)
      │         ├── PermanentRedirect (301)
@@ -109,7 +113,7 @@ from typing import Any
 
 __all__ = [
     "KMSTeachError", "AWSError", "KMSError", "IAMError", "CloudTrailError", "S3Error",
-    "AccessDenied", "UnsupportedOperationException",
+    "AccessDenied", "UnsupportedOperationException", "InternalFailure",
     # KMS
     "AccessDeniedException", "AlreadyExistsException", "ConflictException", "CustomKeyStoreNotFoundException",
     "DisabledException", "DryRunOperationException", "ExpiredImportTokenException", "IncorrectKeyException",
@@ -129,8 +133,8 @@ __all__ = [
     "AccessControlListNotSupported", "BadDigest", "BucketAlreadyExists", "BucketAlreadyOwnedByYou",
     "BucketNotEmpty", "IllegalLocationConstraintException", "InternalError", "InvalidArgument",
     "InvalidBucketAclWithObjectOwnership", "InvalidBucketName", "InvalidDigest", "InvalidLocationConstraint",
-    "InvalidRange", "InvalidRequest", "InvalidStorageClass", "KeyTooLongError", "MalformedXML", "MetadataTooLarge",
-    "NoSuchBucket", "NoSuchKey", "NotModified", "PermanentRedirect", "PreconditionFailed", "S3NotImplemented",
+    "InvalidRange", "InvalidRequest", "InvalidStorageClass", "KeyTooLongError", "MalformedPolicy", "MalformedXML",
+    "MetadataTooLarge", "MethodNotAllowed", "NoSuchBucket", "NoSuchBucketPolicy", "NoSuchKey", "NotModified", "PermanentRedirect", "PreconditionFailed", "S3NotImplemented",
     "KMSErrorInS3",
     # not AWS errors
     "StoreError", "CryptoError", "KeyMaterialError", "PolicyError", "ProtocolError", "AuthError", "DataDirInUse",
@@ -155,7 +159,7 @@ class AWSError(KMSTeachError):
     wire answers with. Only the classes of this module exist: raise one of them.
     """
 
-    code: str = "InternalFailure"
+    code: str = "AWSError"  # every subclass: its own name (see __init_subclass__), or what it sets
     status: int = 400
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -182,6 +186,12 @@ class AccessDenied(AWSError):
 
 class UnsupportedOperationException(AWSError):
     """KMS and CloudTrail: the operation is not valid for this resource, or kms_teach does not simulate it."""
+
+
+class InternalFailure(AWSError):
+    """CloudTrail: the request failed because of a fault of the simulator ("Common Errors": InternalFailure)."""
+
+    status = 500
 
 
 # -- AWS Key Management Service -------------------------------------------------
@@ -467,6 +477,10 @@ class KeyTooLongError(S3Error):
     """The object key is longer than 1024 bytes."""
 
 
+class MalformedPolicy(S3Error):
+    """A bucket policy that is not valid JSON, names no principal, or names a resource outside the bucket."""
+
+
 class MalformedXML(S3Error):
     """The XML is not well formed or does not validate."""
 
@@ -475,8 +489,20 @@ class MetadataTooLarge(S3Error):
     """The user metadata is larger than 2 KB."""
 
 
+class MethodNotAllowed(S3Error):
+    """The method is not allowed against this resource (a bucket policy operation from another account)."""
+
+    status = 405
+
+
 class NoSuchBucket(S3Error):
     """The bucket does not exist."""
+
+    status = 404
+
+
+class NoSuchBucketPolicy(S3Error):
+    """The bucket has no bucket policy."""
 
     status = 404
 

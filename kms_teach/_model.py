@@ -114,6 +114,10 @@ class KmsKey:
     key_manager: str = "CUSTOMER"
     key_state: str = ENABLED
     policy: str = ""
+    # The unique ID (AIDA..., AROA...) of each IAM user and role the key policy named when it was stored:
+    # a statement naming one matches only that principal, never a later one of the same name
+    # (IAM User Guide, "Unique identifiers"; KMS Developer Guide, "Key policies in AWS KMS").
+    policy_principals: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     deletion_date: _dt.datetime | None = None
     pending_window_days: int | None = None
@@ -197,6 +201,7 @@ class KmsKey:
             "import_tokens": self.import_tokens,
             "grants": self.grants,
             "backing_keys": [bk.to_record(lambda b: wrap(self, b)) for bk in self.backing_keys],
+            **({"policy_principals": self.policy_principals} if self.policy_principals else {}),
         }
 
     @classmethod
@@ -213,6 +218,7 @@ class KmsKey:
             key_manager=rec["key_manager"],
             key_state=rec["key_state"],
             policy=rec["policy"],
+            policy_principals=dict(rec.get("policy_principals") or {}),
             tags=dict(rec["tags"]),
             deletion_date=from_iso(rec["deletion_date"]),
             pending_window_days=rec["pending_window_days"],

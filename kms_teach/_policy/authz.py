@@ -31,6 +31,7 @@ never disagree with what a call does.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import functools
 from dataclasses import dataclass, field
@@ -39,11 +40,32 @@ from typing import Any
 from .._errors import AccessDeniedException, MalformedPolicyDocumentException
 from .. import _model as m
 from .evaluation import EvalRequest, StatementResult, evaluate_statement, split_operator, wildcard_match
-from .grants import grant_allows
+from .grants import grant_allows, grant_names
 from .._model import KmsKey, Principal
 from .document import Policy, parse_policy
 
-__all__ = ["Permissions", "Decision", "Reason"]
+__all__ = ["Permissions", "Decision", "Reason", "Resource"]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource of a service other than KMS, as the permissions engine decides on it.
+
+    ``arn`` and ``account_id`` (the owner); ``policy``, the resource-based policy attached to it
+    (an S3 bucket policy, a role's trust policy) or None; ``policy_label`` names it in reasons;
+    ``context``, the condition keys the request adds (``iam:PolicyARN``, ``sts:ExternalId``).
+    ``policy_required``: the resource-based policy must let the caller in even within the account (a
+    role's trust policy: IAM policies alone never let anyone assume a role), as a key policy must.
+    ``bindings``: the unique IDs of the principals the policy named when stored (see evaluation).
+    """
+
+    arn: str
+    account_id: str
+    policy: str | None = None
+    policy_label: str = "bucket policy"
+    context: dict | None = None
+    policy_required: bool = False
+    bindings: dict | None = None
 
 
 _ALIAS_ACTIONS = frozenset({"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"})
@@ -92,7 +114,8 @@ class Decision:
     def aws_reason(self) -> str:
         """The end of AWS's AccessDenied message for this decision (the summary explains more)."""
         if self.denied_by is not None:
-            where = "a resource-based policy" if self.denied_by.source == "key policy" else "an identity-based policy"
+            where = "a resource-based policy" if self.denied_by.source in _RESOURCE_POLICIES else \
+                "an identity-based policy"
             return f"with an explicit deny in {where}"
         if "identity-based policy" in self.summary:
             return f"because no identity-based policy allows the {self.action} action"
@@ -119,35 +142,28 @@ def _from_statement(r: StatementResult) -> Reason:
 
 
 class Permissions:
-    """Installed as ``KMS.authorizer``: decides and enforces every KMS call."""
+    """The one permissions engine: every service's ``authorizer``, deciding and enforcing every call.
 
-    def __init__(self, kms, iam=None):
+    ``iam`` is where identity policies come from; ``kms``, when given, is the KMS whose aliases and
+    principals a decision may need - a KMS that asks hands itself over (``kms=``) instead, so the
+    engine can be made before the services that use it.
+    """
+
+    def __init__(self, kms=None, iam=None, *, clock=None):
         self.kms = kms
         self.iam = iam
+        self.clock = clock if clock is not None else kms.clock
         self._allowed: set[tuple] = set()
         self.remember = True  # remember unconditional allows (see __call__); False evaluates every call afresh
 
     # ------------------------------------------------------------------ context
 
     def context(self, principal: Principal, action: str, key: KmsKey | None, request: dict | None,
-                via_service: str | None = None) -> dict[str, Any]:
+                via_service: str | None = None, kms=None) -> dict[str, Any]:
         """The condition keys of a request (KMS and global keys), as IAM would see them."""
         request = request or {}
-        now = self.kms.clock.now()
-        ctx: dict[str, Any] = {
-            "kms:CallerAccount": principal.account_id,
-            "aws:PrincipalArn": principal.role_arn or principal.arn,
-            "aws:PrincipalAccount": principal.account_id,
-            "aws:PrincipalType": {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole"}.get(
-                principal.kind, principal.kind),
-            "aws:CurrentTime": now,
-            "aws:EpochTime": int(now.timestamp()),
-            "aws:SecureTransport": True,
-        }
-        if principal.principal_id:
-            ctx["aws:userid"] = principal.principal_id
-        if principal.kind == "IAMUser" and principal.name:
-            ctx["aws:username"] = principal.name
+        ctx = self.global_context(principal)
+        ctx["kms:CallerAccount"] = principal.account_id
         if via_service:
             ctx["kms:ViaService"] = via_service
             ctx["aws:CalledVia"] = [via_service.split(".")[0] + ".amazonaws.com"]
@@ -209,7 +225,7 @@ class Permissions:
                 ctx["kms:MultiRegionKeyType"] = key.mr_role
             for k, v in key.tags.items():
                 ctx[f"aws:ResourceTag/{k}"] = v
-            aliases = self.kms.aliases_of(key)
+            aliases = (kms or self.kms).aliases_of(key)
             if len(aliases) <= 50:
                 ctx["kms:ResourceAliases"] = aliases
         return ctx
@@ -222,7 +238,8 @@ class Permissions:
         return [(label, _parsed(doc, False)) for label, doc in self.iam.identity_policies(principal)]
 
     def decide(self, principal: Principal, action: str, key: KmsKey | None, request: dict | None = None, *,
-               via_service: str | None = None, resource: str | None = None, explain: bool = True) -> Decision:
+               via_service: str | None = None, resource: str | None = None, explain: bool = True,
+               kms=None) -> Decision:
         """Decide, with every reason. ``explain=False`` skips statements whose Action cannot match
         (they can never change the outcome) - the enforcement path."""
         identity = [(label, policy.statements if explain else _candidates(policy, action))
@@ -235,10 +252,10 @@ class Permissions:
         # (building them is most of the cost of a decision).
         needs_context = explain or any(st.condition for st in key_statements) or any(
             st.condition for _, sts in identity for st in sts)
-        context = self.context(principal, action, key, request, via_service) if needs_context else {}
+        context = self.context(principal, action, key, request, via_service, kms) if needs_context else {}
         resource = resource or (key.arn if key is not None else "*")
         req = EvalRequest(principal.arn, principal.account_id, principal.kind, action, resource, context,
-                          principal.role_arn)
+                          principal.role_arn, principal_id=principal.principal_id)
         reasons: list[Reason] = []
         deny: Reason | None = None
 
@@ -268,7 +285,8 @@ class Permissions:
         direct_allows: list[Reason] = []
         account_allows: list[Reason] = []
         for stmt in key_statements:
-            r = _from_statement(evaluate_statement(stmt, req, "key policy", resource_policy=True))
+            r = _from_statement(evaluate_statement(stmt, req, "key policy", resource_policy=True,
+                                                   bindings=key.policy_principals))
             reasons.append(r)
             if r.applies and r.effect == "Deny" and deny is None:
                 deny = r
@@ -284,7 +302,8 @@ class Permissions:
         operation = action.split(":", 1)[1]
         grant_context = (request or {}).get(_CONTEXT_FIELD.get(action, "encryption_context"))
         for grant in key.grants:
-            ok, why = grant_allows(grant, principal.arn, principal.role_arn, operation, grant_context)
+            ok, why = grant_allows(grant, principal.arn, principal.role_arn, operation, grant_context,
+                                   principal.principal_id)
             if ok or explain:
                 r = Reason(f"grant {grant['grant_id'][:12]}...", grant.get("name") or grant["grant_id"], "Allow", ok,
                            f"grants {', '.join(grant['operations'])} to {grant.get('grantee_principal')}: {why}",
@@ -323,14 +342,125 @@ class Permissions:
 
     @staticmethod
     def _denied(req: EvalRequest, reasons: list[Reason], deny: Reason) -> Decision:
-        where = "a resource-based policy" if deny.source == "key policy" else "an identity-based policy"
+        where = "a resource-based policy" if deny.source in _RESOURCE_POLICIES else "an identity-based policy"
         return Decision(False, req.principal_arn, req.action, req.resource,
                         f"with an explicit deny in {where}", reasons, denied_by=deny)
 
     # ------------------------------------------------------------------ enforcement
 
-    def __call__(self, ctx, action: str, key: KmsKey | None, request: dict) -> None:
+    def decide_resource(self, principal: Principal, action: str, resource: Resource, request: dict | None = None,
+                        *, ctx=None, explain: bool = True) -> Decision:
+        """Decide on a resource of another service (S3, IAM, CloudTrail), with every reason.
+
+        AWS's policy evaluation logic (IAM User Guide, "Policy evaluation logic" and "Cross-account
+        policy evaluation logic"): an explicit Deny in an identity policy or the resource-based policy
+        wins; otherwise, within the resource's account, an Allow in either an identity policy or the
+        resource-based policy (naming the caller) allows; a resource-based policy that names only the
+        account delegates to the account's identity policies. Across accounts both sides must allow:
+        the resource-based policy must name the caller or the caller's account, and the caller's
+        identity policy must allow the action. The root user has every identity permission in its own
+        account (and none in another's: a resource-based policy must let its account in).
+        """
+        identity = [(label, policy.statements if explain else _candidates(policy, action))
+                    for label, policy in self._identity(principal)]
+        resource_statements = ()
+        if resource.policy:
+            parsed = _parsed(resource.policy, True)  # a resource-based policy: its statements name principals
+            resource_statements = parsed.statements if explain else _candidates(parsed, action)
+            if resource.policy_label == "trust policy":  # a trust policy's resource is the role itself
+                resource_statements = [st if st.resource is not None or st.not_resource is not None
+                                       else dataclasses.replace(st, resource=["*"]) for st in resource_statements]
+        context = self.global_context(principal, ctx)
+        if resource.context:
+            context.update(resource.context)
+        req = EvalRequest(principal.arn, principal.account_id, principal.kind, action, resource.arn, context,
+                          principal.role_arn, principal_id=principal.principal_id)
+        reasons: list[Reason] = []
+        deny: Reason | None = None
+        identity_allow = principal.kind == "Root"
+        identity_allows: list[Reason] = []
+        for label, statements in identity:
+            for stmt in statements:
+                r = _from_statement(evaluate_statement(stmt, req, label, resource_policy=False))
+                reasons.append(r)
+                if r.applies and r.effect == "Deny" and deny is None:
+                    deny = r
+                elif r.applies and r.effect == "Allow":
+                    identity_allow = True
+                    identity_allows.append(r)
+        direct: list[Reason] = []
+        via_account: list[Reason] = []
+        for stmt in resource_statements:
+            r = _from_statement(evaluate_statement(stmt, req, resource.policy_label, resource_policy=True,
+                                                   bindings=resource.bindings))
+            reasons.append(r)
+            if r.applies and r.effect == "Deny" and deny is None:
+                deny = r
+            elif r.applies and r.effect == "Allow":
+                (direct if r.via == "principal" else via_account).append(r)
+        if deny is not None:
+            return self._denied(req, reasons, deny)
+        arn = principal.arn
+        if principal.account_id == resource.account_id:
+            if direct:
+                return Decision(True, arn, action, resource.arn, f"the {resource.policy_label} allows the caller",
+                                reasons, allowed_by=direct)
+            if identity_allow and (via_account or not resource.policy_required):
+                summary = ("the account's root user needs no identity policy" if principal.kind == "Root"
+                           else "an identity policy allows it")
+                return Decision(True, arn, action, resource.arn, summary, reasons,
+                                allowed_by=via_account + identity_allows)
+            if via_account or not resource.policy_required:
+                return Decision(False, arn, action, resource.arn,
+                                f"no identity-based policy allows the {action} action", reasons)
+            return Decision(False, arn, action, resource.arn,
+                            f"no resource-based policy allows the {action} action", reasons)
+        if (direct or via_account) and identity_allow:
+            return Decision(True, arn, action, resource.arn,
+                            f"the {resource.policy_label} allows the caller's account or the caller, and the "
+                            "caller's identity policy allows the action (cross-account)", reasons,
+                            allowed_by=direct + via_account + identity_allows)
+        if direct or via_account:
+            summary = f"cross-account use also needs an identity-based policy that allows the {action} action"
+        else:
+            summary = f"no resource-based policy allows the {action} action"
+        return Decision(False, arn, action, resource.arn, summary, reasons)
+
+    def global_context(self, principal: Principal, ctx=None) -> dict[str, Any]:
+        """The global condition keys of a request (IAM User Guide, "AWS global condition context keys")."""
+        now = self.clock.now()
+        context: dict[str, Any] = {
+            "aws:PrincipalArn": principal.role_arn or principal.arn,
+            "aws:PrincipalAccount": principal.account_id,
+            "aws:PrincipalType": {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole"}.get(
+                principal.kind, principal.kind),
+            "aws:CurrentTime": now,
+            "aws:EpochTime": int(now.timestamp()),
+            "aws:SecureTransport": True,
+        }
+        if principal.principal_id:
+            context["aws:userid"] = principal.principal_id
+        if principal.kind == "IAMUser" and principal.name:
+            context["aws:username"] = principal.name
+        if ctx is not None:
+            context["aws:SourceIp"] = ctx.source_ip
+            context["aws:RequestedRegion"] = ctx.region
+        tags = getattr(self.iam, "principal_tags", None)
+        if tags is not None and principal.kind in ("IAMUser", "AssumedRole"):
+            for k, v in tags(principal).items():
+                context[f"aws:PrincipalTag/{k}"] = v
+        return context
+
+    def __call__(self, ctx, action: str, key, request: dict, *, denied: type = AccessDeniedException,
+                 kms=None) -> None:
         principal = ctx.principal
+        if isinstance(key, Resource):
+            # An AWS service principal holds no identity policy: only a resource-based policy may let it in.
+            decision = self.decide_resource(principal, action, key, request, ctx=ctx, explain=False)
+            if not decision.allowed:
+                raise denied(f"User: {principal.arn} is not authorized to perform: {action} on resource: "
+                             f"{decision.resource} {decision.aws_reason}")
+            return
         if principal.kind == "AWSService":
             return  # KMS itself (scheduled rotations and deletions)
         # Without a Condition on any statement that may apply, an allowed decision depends only on
@@ -344,7 +474,7 @@ class Permissions:
                          iam_version)
             if cache_key in self._allowed:
                 return
-        decision = self.decide(principal, action, key, request, via_service=ctx.via_service, explain=False)
+        decision = self.decide(principal, action, key, request, via_service=ctx.via_service, explain=False, kms=kms)
         if cache_key is not None and decision.allowed and decision.summary != "a grant allows the caller" \
                 and not self._conditional(principal, action, key):
             if len(self._allowed) > 10000:
@@ -359,7 +489,7 @@ class Permissions:
         if decision.allowed and action == "kms:CreateGrant" and key is not None:
             self._check_sub_grant(decision, principal, key, request)
         if not decision.allowed:
-            raise AccessDeniedException(
+            raise denied(
                 f"User: {principal.arn} is not authorized to perform: {action} on resource: {decision.resource} "
                 f"{decision.aws_reason}"
             )
@@ -380,7 +510,7 @@ class Permissions:
         for grant in key.grants:
             if "CreateGrant" not in grant["operations"]:
                 continue
-            if principal.arn != grant.get("grantee_principal") and principal.role_arn != grant.get("grantee_principal"):
+            if not grant_names(grant, "grantee_principal", principal):
                 continue
             if not wanted <= set(grant["operations"]):
                 continue
@@ -400,14 +530,14 @@ class Permissions:
 
     # ------------------------------------------------------------------ policy checks
 
-    def check_lockout(self, ctx, policy_text: str, *, bypass: bool = False) -> None:
+    def check_lockout(self, ctx, policy_text: str, *, bypass: bool = False, kms=None) -> None:
         """PutKeyPolicy/CreateKey: every principal must exist, and (unless ``bypass``, i.e.
         BypassPolicyLockoutSafetyCheck) the new policy must let the caller change it again."""
         policy = _parsed(policy_text, True)
         for stmt in policy.statements:
             for block in (stmt.principal, stmt.not_principal):
                 for name in (block or {}).get("AWS", []):
-                    if name != "*" and not self.kms.principal_known(name):
+                    if name != "*" and not (kms or self.kms).principal_known(name):
                         raise MalformedPolicyDocumentException(
                             "Policy contains a statement with one or more invalid principals."
                         )
@@ -430,10 +560,15 @@ class Permissions:
             return
         probe = KmsKey(account_id=ctx.account_id, region=ctx.region, key_id="00000000-0000-4000-8000-000000000000",
                        creation_date=_dt.datetime.now(_dt.timezone.utc), policy=policy_text)
-        if not self.decide(principal, "kms:PutKeyPolicy", probe, {}, explain=False).allowed:
+        if not self.decide(principal, "kms:PutKeyPolicy", probe, {}, explain=False, kms=kms).allowed:
             raise MalformedPolicyDocumentException(
                 "The new key policy will not allow you to update the key policy in the future."
             )
+
+
+# The sources of statements that are resource-based policies (an explicit Deny there is "in a
+# resource-based policy" in AWS's AccessDenied message).
+_RESOURCE_POLICIES = frozenset({"key policy", "bucket policy"})
 
 
 def _may_match(stmt, action: str) -> bool:

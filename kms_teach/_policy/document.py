@@ -25,6 +25,8 @@ __all__ = [
     "default_key_policy",
     "jackson_dumps",
     "POLICY_MAX_BYTES",
+    "bind_principals",
+    "show_bound",
 ]
 
 # Fidelity: the 2023 KMS docs give 32 KB as the key policy size quota (local-kms
@@ -266,3 +268,37 @@ def default_key_policy(account_id: str, partition: str = "aws") -> str:
             ],
         }
     )
+
+
+# ---------------------------------------------------------------------------
+# Principals bound to their unique IDs
+# ---------------------------------------------------------------------------
+
+
+def bind_principals(policy: Policy, unique_id) -> dict[str, str]:
+    """The unique ID of each IAM user and role a resource-based policy names, as they are now.
+
+    AWS keeps a principal named in a resource-based policy by its unique ID, so that a user or role
+    deleted and created again under the same name does not inherit what the old one was given (IAM
+    User Guide, "IAM identifiers", Unique identifiers); a key policy whose principal was deleted shows
+    its unique ID, such as AIDACKCEVSQ6C2EXAMPLE, instead of its ARN, and PutKeyPolicy refuses such a
+    policy as one with invalid principals (AWS Knowledge Center, "kms-policy-error-invalid-principals").
+    ``unique_id(arn)`` gives the unique ID of an existing user or role, else None.
+    """
+    bound: dict[str, str] = {}
+    for stmt in policy.statements:
+        for block in (stmt.principal, stmt.not_principal):
+            for name in (block or {}).get("AWS", ()):
+                uid = unique_id(name) if name.startswith("arn:") else None
+                if uid is not None:
+                    bound[name] = uid
+    return bound
+
+
+def show_bound(text: str, bound: dict[str, str], unique_id) -> str:
+    """A stored policy as AWS shows it: a principal that no longer exists (deleted, or deleted and
+    created again) appears as the unique ID it was bound to ("AIDA...", "AROA...")."""
+    for arn, uid in bound.items():
+        if unique_id(arn) != uid:
+            text = text.replace(json.dumps(arn), json.dumps(uid))
+    return text

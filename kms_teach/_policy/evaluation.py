@@ -47,10 +47,12 @@ Value = Any  # str | bool | int | float | datetime | list of those
 class EvalRequest:
     """What is being asked: who, which action, on what, with which context keys."""
 
-    __slots__ = ("principal_arn", "principal_account", "principal_type", "action", "resource", "context", "role_arn")
+    __slots__ = ("principal_arn", "principal_account", "principal_type", "action", "resource", "context", "role_arn",
+                 "principal_id")
 
     def __init__(self, principal_arn: str, principal_account: str, principal_type: str, action: str, resource: str,
-                 context: dict[str, Value] | None = None, role_arn: str | None = None):
+                 context: dict[str, Value] | None = None, role_arn: str | None = None, *,
+                 principal_id: str | None = None):
         self.principal_arn = principal_arn
         self.principal_account = principal_account
         self.principal_type = principal_type  # Root, IAMUser, AssumedRole, AWSService
@@ -59,6 +61,9 @@ class EvalRequest:
         self.context = context if context is not None else {}
         # For assumed-role sessions: the role's ARN (a key policy names roles, not sessions).
         self.role_arn = role_arn
+        # The caller's unique ID (AIDA... for a user; AROA...:session for a role session): a policy
+        # statement bound to a user or role matches only the principal of that unique ID.
+        self.principal_id = principal_id
 
     def value(self, key: str) -> Value | None:
         # Condition keys are case-insensitive; their tag/context suffixes are not.
@@ -140,17 +145,32 @@ _ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
 _ROLE = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:.*/)?([^/]+)$")
 
 
-def _principal_matches(block: dict[str, list[str]], req: EvalRequest) -> str | None:
-    """'principal' if the block names the caller, 'account' if it names the caller's account, else None."""
+def _principal_matches(block: dict[str, list[str]], req: EvalRequest, bindings: dict[str, str] | None = None
+                       ) -> str | None:
+    """'principal' if the block names the caller, 'account' if it names the caller's account, else None.
+
+    ``bindings`` maps the user and role ARNs the policy named, when it was stored, to their unique IDs:
+    such a name matches only the principal of that unique ID, so a user or role deleted and created
+    again under the same name is not the one the policy meant ("If you delete and recreate the user,
+    ... the new user does not have access", IAM User Guide, "Unique identifiers"). A policy may also
+    name a unique ID itself (as AWS shows a deleted principal).
+    """
     if "*" in block:
         return "principal"
     if req.principal_type == "AWSService":
         return "principal" if req.principal_arn in block.get("Service", []) or "*" in block.get("Service", []) else None
     best = None
+    caller_id = req.principal_id.split(":", 1)[0] if req.principal_id else None
     for name in block.get("AWS", []):
         if name == "*":
             return "principal"
         if name == req.principal_arn or (req.role_arn is not None and name == req.role_arn):
+            # A caller without a unique ID (a Principal made by hand, not by IAM) is matched by ARN.
+            bound = bindings.get(name) if bindings else None
+            if bound is None or caller_id is None or bound == caller_id:
+                return "principal"
+            continue
+        if caller_id is not None and name == caller_id:
             return "principal"
         account = name if name.isdigit() else (_ROOT.match(name).group(1) if _ROOT.match(name) else None)
         if account is not None and account == req.principal_account:
@@ -362,9 +382,11 @@ def _any_resource(patterns: Iterable[str], resource: str) -> bool:
 
 
 def evaluate_statement(
-    statement: Statement, req: EvalRequest, source: str, *, resource_policy: bool
+    statement: Statement, req: EvalRequest, source: str, *, resource_policy: bool,
+    bindings: dict[str, str] | None = None,
 ) -> StatementResult:
-    """Does ``statement`` apply to ``req``? With the reason, part by part."""
+    """Does ``statement`` apply to ``req``? With the reason, part by part (``bindings``: see
+    :func:`_principal_matches`)."""
 
     def no(detail: str, principal_match: str | None = None) -> StatementResult:
         return StatementResult(source, statement, False, principal_match, detail)
@@ -372,11 +394,11 @@ def evaluate_statement(
     principal_match = None
     if resource_policy:
         if statement.principal is not None:
-            principal_match = _principal_matches(statement.principal, req)
+            principal_match = _principal_matches(statement.principal, req, bindings)
             if principal_match is None:
                 return no(f"its Principal does not name {req.principal_arn} or its account")
         elif statement.not_principal is not None:
-            if _principal_matches(statement.not_principal, req) is not None:
+            if _principal_matches(statement.not_principal, req, bindings) is not None:
                 return no(f"its NotPrincipal excludes {req.principal_arn}")
             principal_match = "principal"
         else:

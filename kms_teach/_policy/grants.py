@@ -40,12 +40,35 @@ def constraints_met(grant: dict, operation: str, context: dict | None) -> tuple[
     return True, "the encryption context meets the grant's constraints"
 
 
-def grant_allows(grant: dict, principal_arn: str, role_arn: str | None, operation: str, context: dict | None
-                 ) -> tuple[bool, str]:
+def _bound(grant: dict, field: str, principal_id: str | None) -> bool:
+    """Whether the principal a grant names in ``field`` is still the one it named when it was made.
+
+    CreateGrant records the unique ID of the grantee and retiring principal (``<field>_id``); a user or
+    role deleted and created again under the same name has another unique ID and gets nothing from
+    the grant (IAM User Guide, "Unique identifiers").
+    """
+    bound = grant.get(field + "_id")
+    # A caller without a unique ID (a Principal made by hand, not by IAM) is matched by ARN.
+    return bound is None or principal_id is None or principal_id.split(":", 1)[0] == bound
+
+
+def grant_names(grant: dict, field: str, principal) -> bool:
+    """Whether a grant's ``grantee_principal`` or ``retiring_principal`` is ``principal`` (a role's sessions
+    included), bound to its unique ID."""
+    named = grant.get(field)
+    return named is not None and named in (principal.arn, principal.role_arn) and _bound(
+        grant, field, principal.principal_id)
+
+
+def grant_allows(grant: dict, principal_arn: str, role_arn: str | None, operation: str, context: dict | None,
+                 principal_id: str | None = None) -> tuple[bool, str]:
     """Does this grant let the caller perform ``operation`` (a grant operation name)?"""
     grantee = grant.get("grantee_principal") or grant.get("grantee_service_principal")
     if grantee not in (principal_arn, role_arn):
         return False, f"its grantee is {grantee}"
+    if not _bound(grant, "grantee_principal", principal_id):
+        return False, (f"its grantee is the {grantee} that existed when the grant was made "
+                       f"(unique ID {grant['grantee_principal_id']}), not this one")
     if operation not in grant["operations"]:
         return False, f"it allows {', '.join(grant['operations'])}, not {operation}"
     ok, why = constraints_met(grant, operation, context)

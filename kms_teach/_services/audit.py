@@ -3,9 +3,9 @@
 :class:`AuditLog` keeps the trail. A call is collected in an :class:`_Audit`
 while it runs, frozen into a tuple of atoms when it ends (plaintext,
 ciphertext and key material dropped) and rendered into CloudTrail's record
-layout (:func:`render_event`) only when someone reads the trail. KMS records
-its calls itself (it knows which keys each call touched); every other service
-is wrapped with :func:`audited`.
+layout (:func:`render_event`) only when someone reads the trail. Every service
+records its calls through the service base (``base.Service.call``); KMS names
+the keys each call touched.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ import threading
 import uuid
 from typing import Any
 
-from .._clock import Clock
 from .._errors import AWSError
 from .._model import KmsKey
-from .base import RequestContext
+from .context import RequestContext
 
-__all__ = ["AuditLog", "render_event", "audited"]
+__all__ = ["AuditLog", "render_event"]
 
 
 class AuditLog:
@@ -226,24 +225,3 @@ except ImportError:  # pragma: no cover - orjson is a dependency; the standard l
     _loads = _json.loads
 
 _SECRET_RESPONSE_FIELDS = frozenset({"credentials", "access_key"})
-
-
-def audited(audit: AuditLog, clock: Clock, event_source: str, handler, *, region: str | None = None):
-    """Wrap another service's handler so that each of its calls is in the audit trail too."""
-
-    def call(operation: str, request: dict, ctx: RequestContext) -> dict:
-        entry = _Audit(operation, request, ctx, clock.now(), event_source)
-        if region is not None:
-            entry.ctx = RequestContext(region, ctx.principal, ctx.user_agent, ctx.source_ip, ctx.via_service,
-                                       ctx.request_id, ctx.extra)
-        try:
-            result = handler(operation, request, ctx)
-        except AWSError as exc:
-            entry.error = exc
-            audit.append(entry.freeze())
-            raise
-        entry.response = None if operation.startswith(("Get", "List", "Lookup", "Describe")) else result
-        audit.append(entry.freeze())
-        return result
-
-    return call

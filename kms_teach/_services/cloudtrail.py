@@ -18,6 +18,7 @@ import datetime as _dt
 import json
 
 from .._errors import (
+    InternalFailure,
     InvalidEventCategoryException,
     InvalidLookupAttributesException,
     InvalidMaxResultsException,
@@ -26,6 +27,7 @@ from .._errors import (
     UnsupportedOperationException,
 )
 from .audit import AuditLog
+from .base import Operation, Service, account_target
 
 __all__ = ["CloudTrail"]
 
@@ -48,17 +50,30 @@ def _username(event: dict) -> str | None:
     return identity.get("invokedBy")
 
 
-class CloudTrail:
-    """The CloudTrail service of one Cloud (LookupEvents only)."""
+class CloudTrail(Service):
+    """The CloudTrail service of one Cloud (LookupEvents only).
 
-    def __init__(self, audit: AuditLog):
-        self.audit = audit
+    LookupEvents runs the service base's path: the caller needs ``cloudtrail:LookupEvents`` in an
+    identity policy ("Identity-based policy examples for AWS CloudTrail", CloudTrail User Guide: the
+    event history is read with ``cloudtrail:LookupEvents``; an account's root user may always read it),
+    and the call is itself a management event in the trail.
+    """
 
-    def call(self, operation: str, request: dict, ctx) -> dict:
-        if operation != "LookupEvents":
-            # Fidelity: trails, event data stores and Lake queries are not simulated.
-            raise UnsupportedOperationException(f"kms_teach simulates only LookupEvents, not {operation}.")
-        return self.lookup_events(request, ctx)
+    EVENT_SOURCE = "cloudtrail.amazonaws.com"
+
+    def __init__(self, audit: AuditLog, *, clock, authorizer=None):
+        self.clock = clock
+        self._init_service(audit=audit, authorizer=authorizer)
+
+    def _unsupported(self, operation: str):
+        # Fidelity: trails, event data stores and Lake queries are not simulated.
+        return UnsupportedOperationException(f"kms_teach simulates only LookupEvents, not {operation}.")
+
+    def _internal(self, message: str):
+        return InternalFailure(message)
+
+    def _op_LookupEvents(self, ctx, req: dict, call) -> dict:
+        return self.lookup_events(req, ctx)
 
     def lookup_events(self, req: dict, ctx) -> dict:
         attributes = req.get("lookup_attributes") or []
@@ -145,3 +160,9 @@ class CloudTrail:
         if access_key:
             entry["access_key_id"] = access_key
         return entry
+
+
+CloudTrail.OPERATIONS = {
+    "LookupEvents": Operation("LookupEvents", "cloudtrail:LookupEvents", account_target("cloudtrail:LookupEvents"),
+                              CloudTrail._op_LookupEvents),
+}

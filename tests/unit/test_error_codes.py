@@ -30,6 +30,7 @@ from kms_teach._errors import AWSError, KMSErrorInS3
 from kms_teach._policy.authz import Permissions
 from kms_teach._services.cloudtrail import CloudTrail
 from kms_teach._services.iam import IAM, IAM_OPERATIONS, STS_OPERATIONS
+from kms_teach._services.iam.service import STS
 from kms_teach._services.kms import KMS
 from kms_teach._services.kms.common import _CRYPTO_RULE, STATE_RULES
 from kms_teach._services.kms.service import OPERATIONS as KMS_OPERATIONS
@@ -55,8 +56,9 @@ S3_DOCUMENTED = {
     "BucketAlreadyOwnedByYou": 409, "BucketNotEmpty": 409, "IllegalLocationConstraintException": 400,
     "InternalError": 500, "InvalidArgument": 400, "InvalidBucketAclWithObjectOwnership": 400,
     "InvalidBucketName": 400, "InvalidDigest": 400, "InvalidLocationConstraint": 400, "InvalidRange": 416,
-    "InvalidRequest": 400, "InvalidStorageClass": 400, "KeyTooLongError": 400, "MalformedXML": 400,
-    "MetadataTooLarge": 400, "NoSuchBucket": 404, "NoSuchKey": 404, "NotImplemented": 501, "NotModified": 304,
+    "InvalidRequest": 400, "InvalidStorageClass": 400, "KeyTooLongError": 400, "MalformedPolicy": 400,
+    "MalformedXML": 400, "MetadataTooLarge": 400, "MethodNotAllowed": 405, "NoSuchBucket": 404,
+    "NoSuchBucketPolicy": 404, "NoSuchKey": 404, "NotImplemented": 501, "NotModified": 304,
     "PermanentRedirect": 301, "PreconditionFailed": 412,
 }
 
@@ -103,8 +105,13 @@ DEVIATIONS = {
 # ---------------------------------------------------------------------------
 
 
+# The bases of the tree are never raised (only their leaves are): a mention of one (an annotation,
+# an ``except AWSError``) is not an error an operation answers with.
+_BASES = frozenset({AWSError, _errors.KMSError, _errors.IAMError, _errors.CloudTrailError, _errors.S3Error})
+
+
 def _is_error(obj) -> bool:
-    return isinstance(obj, type) and issubclass(obj, AWSError)
+    return isinstance(obj, type) and issubclass(obj, AWSError) and obj not in _BASES
 
 
 def _ours(fn) -> bool:
@@ -209,7 +216,8 @@ class Reader:
 
     def _attribute(self, node: ast.Attribute, fn) -> set[type]:
         base = node.value
-        if isinstance(base, ast.Name) and base.id in ("self", "cls", "type"):
+        # ``service``/``kms``: the service a declared step (kms_teach._services.base.Operation) is handed.
+        if isinstance(base, ast.Name) and base.id in ("self", "cls", "type", "service", "kms"):
             for klass in self.owner.__mro__:
                 if node.attr in vars(klass):
                     member = vars(klass)[node.attr]
@@ -252,15 +260,29 @@ def _kms_reader() -> Reader:
     return Reader(KMS, skip=frozenset({"STATE_RULES", "_CRYPTO_RULE"}), summaries={
         # KMS._check_state(operation, key) refuses what STATE_RULES says for that operation: added per operation.
         "_check_state": {_KeyState},
-        # The permissions engine is handed to KMS (Cloud sets kms.authorizer): read it where KMS calls it.
+        # The permissions engine is handed to KMS (its authorizer): read it where KMS calls it.
         "_authorize": permissions.errors(Permissions.__call__),
         "_check_lockout": permissions.errors(Permissions.check_lockout),
     })
 
 
+def declared_errors(service: type, operation: str, reader: Reader, engine: set[type]) -> set[type]:
+    """The error classes of every step the service base runs for a declared operation (base.Service.call)."""
+    op = service.OPERATIONS[operation]
+    handler = getattr(op.handler, "__wrapped__", op.handler)  # IAM's handlers take (ctx, request, now)
+    classes = reader.errors(handler) | reader.errors(op.resolve)
+    if op.validate is not None:
+        classes |= reader.errors(op.validate)
+    classes |= reader.errors(op.authorize) if op.authorize is not None else engine
+    if op.states:
+        classes |= {refusal[0] for refusal in op.states.values() if refusal}
+    return classes
+
+
 def kms_errors(operation: str, reader: Reader | None = None) -> set[str]:
     reader = reader or _kms_reader()
-    classes = reader.errors(getattr(KMS, "_op_" + operation)) | {_errors.KMSInternalException}  # KMS.call
+    engine = Reader(Permissions, summaries={"_parsed": set()}).errors(Permissions.__call__)
+    classes = declared_errors(KMS, operation, reader, engine) | {_errors.KMSInternalException}  # the base's call
     if _KeyState in classes:
         classes = (classes - {_KeyState}) | _state_errors(operation)
     return {cls.code for cls in classes}
@@ -270,13 +292,16 @@ def iam_errors(operation: str, prefix: str = "_op_") -> set[str]:
     # Parsing a stored policy cannot fail (it was validated when stored); new documents are parsed in a try
     # that turns the parser's KMS-worded errors into IAM's MalformedPolicyDocument.
     reader = Reader(IAM, summaries={"_parsed_trust_policy": set(), "_parsed_identity_policy": set()})
-    classes = reader.errors(getattr(IAM, prefix + operation)) | reader.errors(IAM._run)
+    service = IAM if prefix == "_op_" else STS
+    # The permissions engine answers IAM's and STS's refusals with the class they hand it (denied=AccessDenied).
+    classes = declared_errors(service, operation, reader, {_errors.AccessDenied}) | reader.errors(IAM._commit) | {
+        _errors.ServiceFailure}
     return {cls.code for cls in classes}
 
 
 def s3_errors(operation: str) -> set[str]:
-    reader = Reader(S3)
-    classes = reader.errors(getattr(S3, "_op_" + operation)) | reader.errors(S3._run)
+    # The permissions engine answers S3's refusals with the class S3 hands it (denied=AccessDenied).
+    classes = declared_errors(S3, operation, Reader(S3), {_errors.AccessDenied}) | {_errors.InternalError}
     codes = {cls.code for cls in classes if cls is not KMSErrorInS3}
     if KMSErrorInS3 in classes:
         codes.add("KMS.*")
@@ -284,7 +309,9 @@ def s3_errors(operation: str) -> set[str]:
 
 
 def cloudtrail_errors(operation: str) -> set[str]:
-    return {cls.code for cls in Reader(CloudTrail).errors(CloudTrail.lookup_events)}
+    engine = Reader(Permissions, summaries={"_parsed": set()}).errors(Permissions.__call__)
+    classes = declared_errors(CloudTrail, operation, Reader(CloudTrail), engine) | {_errors.InternalFailure}
+    return {cls.code for cls in classes}
 
 
 def model_errors(service: str, operation: str) -> set[str]:

@@ -84,7 +84,7 @@ def store():
 @pytest.fixture
 def s3(cloud, store):
     return S3(clock=cloud.clock, random=cloud.random, store=store, kms=cloud.kms, audit=cloud.audit,
-              regions=known_regions())
+              regions=known_regions(), authorizer=cloud.permissions)
 
 
 @pytest.fixture
@@ -100,6 +100,12 @@ def bucket(client):
 
 def _policy(*statements):
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _allow_s3(cloud, user: str) -> None:
+    """An identity policy that lets ``user`` do anything in S3 (S3 permissions are enforced: without one, nothing)."""
+    cloud.client("iam").put_user_policy(UserName=user, PolicyName="s3", PolicyDocument=_policy(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
 
 
 def _kms_events(cloud, name=None):
@@ -273,6 +279,7 @@ def test_head_object_does_not_call_kms(cloud, client, bucket):
 def test_kms_via_service_condition_lets_a_user_use_the_key_only_through_s3(cloud, s3, client, bucket):
     iam = cloud.client("iam")
     iam.create_user(UserName="app")
+    _allow_s3(cloud, "app")
     app = f"arn:aws:iam::{ACCT}:user/app"
     kms = cloud.client("kms")
     key_id = kms.create_key(Policy=_policy(
@@ -293,12 +300,13 @@ def test_kms_via_service_condition_lets_a_user_use_the_key_only_through_s3(cloud
 @pytest.fixture
 def people(cloud, kms):
     """A key whose policy trusts the account's IAM policies; a writer and a reader who may use it,
-    and a user of the same account who may use S3 (nothing restricts S3 here) but not the key."""
+    and a user of the same account who may use S3 (an identity policy allows s3:*) but not the key."""
     key_id = kms.create_key(Description="team data")["KeyMetadata"]["KeyId"]
     arn = f"arn:aws:kms:us-east-1:{ACCT}:key/{key_id}"
     iam = cloud.client("iam")
     for name in ("writer", "reader", "outsider"):
         iam.create_user(UserName=name)
+        _allow_s3(cloud, name)
     iam.put_user_policy(UserName="writer", PolicyName="write", PolicyDocument=_policy(
         {"Effect": "Allow", "Action": ["kms:GenerateDataKey"], "Resource": arn}))
     iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=_policy(
@@ -356,6 +364,7 @@ def test_the_aws_managed_key_is_created_on_first_use(cloud, s3, kms, client, buc
     assert len({k["KeyId"] for k in kms.list_keys()["Keys"]} - keys_before) == 1
     # An IAM user of the account with no KMS permissions at all may use it, through S3 only.
     cloud.client("iam").create_user(UserName="nobody")
+    _allow_s3(cloud, "nobody")
     nobody = s3_client(cloud, s3, principal=f"arn:aws:iam::{ACCT}:user/nobody")
     assert nobody.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
     with pytest.raises(ClientError) as excinfo:

@@ -94,6 +94,9 @@ class Role(_Record):
     attached: list[str] = field(default_factory=list)
     last_used_date: _dt.datetime | None = None
     last_used_region: str | None = None
+    # The unique IDs of the users and roles the trust policy named when it was stored (IAM User Guide,
+    # "IAM identifiers": a recreated principal of the same name is not trusted).
+    trust_principals: dict[str, str] = field(default_factory=dict)
 
     @property
     def ident(self) -> tuple:

@@ -6,13 +6,16 @@ or managed and attached) that say what a user or a role session may do. STS
 hands out temporary credentials for roles (``AssumeRole``) and tells a caller
 who it is (``GetCallerIdentity``).
 
-Every operation runs one path, in :meth:`IAM.call` / :meth:`IAM.sts_call`:
+Every operation runs the service base's one path (``base.Service.call``), from
+:data:`IAM.OPERATIONS` and :data:`STS.OPERATIONS`:
 
 1. **validate** the request (names, paths, documents) the way AWS does;
-2. **authorize** the caller: an account's root user may do anything in its
-   account; an IAM user or a role session needs an identity policy that
-   allows ``iam:<Operation>`` on the resource (an explicit ``Deny`` wins);
-   nobody acts on another account's IAM resources;
+2. **authorize** the caller, by the one permissions engine (the handler yields
+   the resource as soon as its validation names it; the service base decides):
+   an account's root user may do anything in its account; an IAM user or a role
+   session needs an identity policy that allows ``iam:<Operation>`` on the
+   resource (an explicit ``Deny`` wins); nobody acts on another account's IAM
+   resources;
 3. **act**, on a private overlay of the records: nothing is visible until the
    whole change is written to the store in one transaction, so a failed
    request never leaves half a change behind (not in memory, not on disk).
@@ -46,7 +49,6 @@ from __future__ import annotations
 import base64
 import bisect
 import copy
-import dataclasses
 import datetime as _dt
 import functools
 import json
@@ -68,9 +70,10 @@ from ..._errors import (
     ServiceFailure,
     ValidationError,
 )
-from ..._policy.evaluation import EvalRequest, evaluate_statement
+from ..._policy.authz import Permissions, Resource
+from ..base import Operation, Service, Target, IN_HANDLER, account_target
 from ..._model import Principal
-from ..._policy.document import Policy, parse_policy
+from ..._policy.document import Policy, bind_principals, parse_policy, show_bound
 from ..._store import Changes, MemoryStore
 from .records import RECORD_TYPES, Account, AccessKey, ManagedPolicy, Role, Session, User
 
@@ -107,9 +110,6 @@ _ROOT_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):root$")
 _SESSION_ARN_RE = re.compile(r"^arn:aws:sts::(\d{12}):assumed-role/([^/]+)/([^/]+)$")
 _WHITESPACE_RE = re.compile(r"\s+")
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-
-# aws:PrincipalType of each kind of principal
-_PRINCIPAL_TYPES = {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole", "AWSService": "AWSService"}
 
 def _validation(path: str, constraint: str, value: Any = None) -> ValidationError:
     shown = "" if value is None else f" '{value}'"
@@ -191,10 +191,19 @@ IAM_OPERATIONS = (
 STS_OPERATIONS = ("GetCallerIdentity", "AssumeRole")
 
 
-class IAM:
-    """The simulated AWS Identity and Access Management and Security Token Service of one cloud."""
+class IAM(Service):
+    """The simulated AWS Identity and Access Management and Security Token Service of one cloud.
 
-    def __init__(self, *, clock, random, store=None):
+    IAM's operations run the service base's path (:data:`IAM.OPERATIONS`); STS's are :attr:`sts`, a
+    service of its own over the same records. Every IAM and STS call is a management event, recorded
+    in us-east-1 (IAM and STS are global services; CloudTrail User Guide, "CloudTrail integration with
+    IAM and AWS STS"). Without an ``authorizer``, IAM builds its own permissions engine.
+    """
+
+    EVENT_SOURCE = "iam.amazonaws.com"
+    AUDIT_REGION = "us-east-1"
+
+    def __init__(self, *, clock, random, store=None, audit=None, authorizer=None):
         self.clock = clock
         self.random = random
         self.store = store if store is not None else MemoryStore()
@@ -205,8 +214,9 @@ class IAM:
         self._tx: Changes | None = None
         # Grows with every committed change: whoever caches a permission decision keys it on this.
         self.version = 0
-        self._iam_ops = {name: getattr(self, "_op_" + name) for name in IAM_OPERATIONS}
-        self._sts_ops = {name: getattr(self, "_sts_" + name) for name in STS_OPERATIONS}
+        self._init_service(audit=audit, authorizer=authorizer if authorizer is not None else
+                           Permissions(None, self, clock=clock))
+        self.sts = STS(self)
         self._load()
 
     def _load(self) -> None:
@@ -219,43 +229,39 @@ class IAM:
 
     # ------------------------------------------------------------------ running an operation
 
-    def operations(self) -> list[str]:
-        return sorted(self._iam_ops)
-
-    def call(self, operation: str, request: dict, ctx) -> dict:
-        """Run one IAM operation (snake_case request and response)."""
-        handler = self._iam_ops.get(operation)
-        if handler is None:
-            raise InvalidAction(f"kms_teach does not simulate the IAM {operation} operation.")
-        return self._run(handler, request, ctx, touch_account=True)
-
     def sts_call(self, operation: str, request: dict, ctx) -> dict:
         """Run one STS operation (snake_case request and response)."""
-        handler = self._sts_ops.get(operation)
-        if handler is None:
-            raise InvalidAction(f"kms_teach does not simulate the STS {operation} operation.")
-        return self._run(handler, request, ctx, touch_account=False)
+        return self.sts.call(operation, request, ctx)
 
-    def _run(self, handler, request: dict, ctx, *, touch_account: bool) -> dict:
-        with self._lock:
-            self._tx = Changes()
+    # -- the service base's hooks ------------------------------------------------
+
+    def _unsupported(self, operation: str) -> AWSError:
+        return InvalidAction(f"kms_teach does not simulate the IAM {operation} operation.")
+
+    def _internal(self, message: str) -> AWSError:
+        return ServiceFailure(message)
+
+    def _authorize(self, call, target) -> None:
+        self.authorizer(target.ctx or call.ctx, target.action, target.resource, call.request, denied=AccessDenied)
+
+    def _begin(self, call, *, touch_account: bool = True) -> None:
+        self._tx = Changes()
+        account = call.ctx.principal.account_id
+        if touch_account and _ACCOUNT_RE.match(account or "") and self._get(ACCOUNT, (account,)) is None:
+            # An account appears the first time someone acts in it.
+            self._put(Account(account, call.when))
+
+    def _commit(self, call) -> None:
+        changes, self._tx = self._tx, None
+        if changes:
             try:
-                now = self.clock.now()
-                account = ctx.principal.account_id
-                if touch_account and _ACCOUNT_RE.match(account or "") and self._get(ACCOUNT, (account,)) is None:
-                    # An account appears the first time someone acts in it.
-                    self._put(Account(account, now))
-                result = handler(ctx, dict(request or {}), now)
-                changes = self._tx
-                if changes:
-                    try:
-                        self.store.commit(changes)
-                    except Exception:
-                        raise ServiceFailure("The change could not be written to the store; nothing changed.") from None
-                    self._apply(changes)
-                return result
-            finally:
-                self._tx = None
+                self.store.commit(changes)
+            except Exception:
+                raise ServiceFailure("The change could not be written to the store; nothing changed.") from None
+            self._apply(changes)
+
+    def _rollback(self, reload: bool) -> None:
+        self._tx = None
 
     def _apply(self, changes: Changes) -> None:
         self.version += 1
@@ -516,6 +522,16 @@ class IAM:
                 return self._role(m.group(1), m.group(2)) is not None
             return self._user_by_arn(arn) is not None or self._role_by_arn(arn) is not None
 
+    def unique_id_of(self, arn: str) -> str | None:
+        """The unique ID of the IAM user (AIDA...) or role (AROA...) an ARN names now, else None.
+
+        Resource-based policies (key policies, trust policies) and grants keep it with each user or
+        role they name, so that a user or role deleted and made again under the same name is another
+        principal to them (IAM User Guide, "IAM identifiers", Unique identifiers).
+        """
+        with self._lock:
+            return self._unique_id_now(arn)
+
     def access_key(self, access_key_id: str) -> tuple[Principal, str] | None:
         """(principal, secret access key) of an active access key or an unexpired role session, else None."""
         with self._lock:
@@ -547,70 +563,15 @@ class IAM:
 
     # ------------------------------------------------------------------ authorization
 
-    def _eval_request(self, ctx, action: str, resource: str, now: _dt.datetime,
-                      extra: dict | None = None) -> EvalRequest:
-        p = ctx.principal
-        context: dict[str, Any] = {
-            "aws:PrincipalArn": p.role_arn or p.arn,
-            "aws:PrincipalAccount": p.account_id,
-            "aws:PrincipalType": _PRINCIPAL_TYPES.get(p.kind, p.kind),
-            "aws:CurrentTime": now,
-            "aws:EpochTime": int(now.timestamp()),
-            "aws:SecureTransport": True,
-            "aws:SourceIp": getattr(ctx, "source_ip", None),
-            "aws:RequestedRegion": getattr(ctx, "region", None),
-        }
-        if p.principal_id:
-            context["aws:userid"] = p.principal_id
-        if p.kind == "IAMUser":
-            context["aws:username"] = p.name
-        for k, v in self.principal_tags(p).items():
-            context[f"aws:PrincipalTag/{k}"] = v
-        if extra:
-            context.update(extra)
-        context = {k: v for k, v in context.items() if v is not None}
-        return EvalRequest(p.arn, p.account_id, p.kind, action, resource, context, p.role_arn)
-
-    def _identity_decision(self, req: EvalRequest, principal: Principal) -> tuple[str, str | None]:
-        """("Deny", label) if an identity policy denies, ("Allow", label) if one allows, else ("None", None)."""
-        allowed = None
-        for label, text in self.identity_policies(principal):
-            try:
-                policy = _parsed_identity_policy(text)
-            except AWSError:  # pragma: no cover - documents are validated when they are stored
-                continue
-            for statement in policy.statements:
-                result = evaluate_statement(statement, req, label, resource_policy=False)
-                if result.applies:
-                    if statement.effect == "Deny":
-                        return "Deny", result.label
-                    allowed = allowed or result.label
-        return ("Allow", allowed) if allowed else ("None", None)
-
-    def _authorize(self, ctx, action: str, resource: str, now: _dt.datetime, extra: dict | None = None,
-                   *, aws_managed_ok: bool = False) -> None:
-        """Raise AccessDenied unless the caller may perform ``action`` on ``resource``.
-
-        Nobody acts on another account's IAM resources, not even its root user
-        (``aws_managed_ok``: reading an AWS managed policy, which every account may)."""
-        p = ctx.principal
-        resource_account = resource.split(":")[4] if resource.startswith("arn:") else p.account_id
-        if resource_account == "aws" and aws_managed_ok:
-            resource_account = p.account_id
-        if resource_account != p.account_id:
-            raise AccessDenied(f"User: {p.arn} is not authorized to perform: {action} on resource: "
-                               f"{resource} because no resource-based policy allows the {action} action")
-        if p.kind == "Root":
-            return
-        if p.kind in ("IAMUser", "AssumedRole"):
-            decision, _label = self._identity_decision(self._eval_request(ctx, action, resource, now, extra), p)
-            if decision == "Allow":
-                return
-            if decision == "Deny":
-                raise AccessDenied(f"User: {p.arn} is not authorized to perform: {action} on resource: "
-                                   f"{resource} with an explicit deny in an identity-based policy")
-        raise AccessDenied(f"User: {p.arn} is not authorized to perform: {action} on resource: {resource} "
-                           f"because no identity-based policy allows the {action} action")
+    @staticmethod
+    def _res(ctx, arn: str, extra: dict | None = None, *, aws_managed_ok: bool = False) -> Resource:
+        """An IAM resource as the permissions engine decides on it: identity policies only, since IAM
+        resources have no resource-based policy - so nobody acts on another account's IAM resources, not
+        even its root user (``aws_managed_ok``: reading an AWS managed policy, which every account may)."""
+        account = arn.split(":")[4] if arn.startswith("arn:") else ctx.principal.account_id
+        if account == "aws" and aws_managed_ok:
+            account = ctx.principal.account_id
+        return Resource(arn, account, None, "IAM", extra)
 
     # ------------------------------------------------------------------ validation
 
@@ -702,6 +663,21 @@ class IAM:
             if st.resource is None and st.not_resource is None:
                 raise MalformedPolicyDocument("Policy statement must contain resources.")
 
+    def _unique_id_now(self, arn: str) -> str | None:
+        """unique_id_of, inside an operation (its own changes seen, the lock already held)."""
+        m = _IAM_ARN_RE.match(arn)
+        if not m or m.group(1) == "aws" or m.group(2) not in ("user", "role"):
+            return None
+        name = m.group(3).rsplit("/", 1)[-1]
+        rec = self._user(m.group(1), name) if m.group(2) == "user" else self._role(m.group(1), name)
+        if rec is None or rec.arn.lower() != arn.lower():
+            return None
+        return rec.user_id if m.group(2) == "user" else rec.role_id
+
+    def _bind_trust(self, text: str) -> dict[str, str]:
+        """The unique IDs of the users and roles a trust policy names (see _policy.document.bind_principals)."""
+        return bind_principals(_parsed_trust_policy(text), self._unique_id_now)
+
     def _check_trust_policy(self, text: str) -> None:
         """Reject a role trust policy AWS would reject (MalformedPolicyDocument, LimitExceeded)."""
         if _policy_size(text) > TRUST_POLICY_MAX:
@@ -777,7 +753,9 @@ class IAM:
     def _role_out(self, rec: Role, *, full: bool, tags: bool, last_used: bool = False) -> dict:
         out = {"path": rec.path, "role_name": rec.role_name, "role_id": rec.role_id, "arn": rec.arn,
                "create_date": rec.create_date,
-               "assume_role_policy_document": _encode_doc(rec.assume_role_policy)}
+               "assume_role_policy_document": _encode_doc(
+                   show_bound(rec.assume_role_policy, rec.trust_principals, self._unique_id_now)
+                   if rec.trust_principals else rec.assume_role_policy)}
         if rec.description is not None:
             out["description"] = rec.description
         if full:
@@ -813,7 +791,7 @@ class IAM:
         tags = self._tags(req)
         self._no_boundary(req)
         arn = f"arn:aws:iam::{account}:user{path}{name}"
-        self._authorize(ctx, "iam:CreateUser", arn, now, self._tag_context(tags))
+        yield Target("iam:CreateUser", self._res(ctx, arn, self._tag_context(tags)))
         if self._user(account, name) is not None:
             raise EntityAlreadyExists(f"User with name {name} already exists.")
         rec = User(account, name, path, self._unique_id("AIDA"), now, tags)
@@ -832,20 +810,20 @@ class IAM:
         name = self._name(req, "user_name", max_len=128, required=False)
         if name is None:
             if p.kind == "Root":
-                self._authorize(ctx, "iam:GetUser", p.arn, now)
+                yield Target("iam:GetUser", self._res(ctx, p.arn))
                 acct = self._get(ACCOUNT, (account,))
                 return {"user": {"user_id": account, "arn": p.arn, "create_date": acct.create_date}}
             if p.kind != "IAMUser":
                 raise ValidationError("Must specify userName when calling with non-User credentials")
             name = p.name or p.arn.rsplit("/", 1)[-1]
-        self._authorize(ctx, "iam:GetUser", self._user_arn_for(account, name), now)
+        yield Target("iam:GetUser", self._res(ctx, self._user_arn_for(account, name)))
         return {"user": self._user_out(self._need_user(account, name), tags=True)}
 
     def _op_ListUsers(self, ctx, req, now):
         account = ctx.principal.account_id
         prefix = self._path(req, "path_prefix", _PATH_PREFIX_RE, default="/")
         self._max_items(req)
-        self._authorize(ctx, "iam:ListUsers", f"arn:aws:iam::{account}:user/", now)
+        yield Target("iam:ListUsers", self._res(ctx, f"arn:aws:iam::{account}:user/"))
         users = [u for u in self._all(USER, account) if u.path.startswith(prefix)]
         page, more = self._page(users, lambda u: u.user_name.lower(), req, f"users|{account}|{prefix}")
         return {"users": [self._user_out(u, tags=False) for u in page], **more}
@@ -853,7 +831,7 @@ class IAM:
     def _op_DeleteUser(self, ctx, req, now):
         account = ctx.principal.account_id
         name = self._name(req, "user_name", max_len=128)
-        self._authorize(ctx, "iam:DeleteUser", self._user_arn_for(account, name), now)
+        yield Target("iam:DeleteUser", self._res(ctx, self._user_arn_for(account, name)))
         rec = self._need_user(account, name)
         if rec.inline:
             raise DeleteConflict("Cannot delete entity, must delete policies first.")
@@ -888,25 +866,26 @@ class IAM:
         tags = self._tags(req)
         self._no_boundary(req)
         arn = f"arn:aws:iam::{account}:role{path}{name}"
-        self._authorize(ctx, "iam:CreateRole", arn, now, self._tag_context(tags))
+        yield Target("iam:CreateRole", self._res(ctx, arn, self._tag_context(tags)))
         if self._role(account, name) is not None:
             raise EntityAlreadyExists(f"Role with name {name} already exists.")
         self._check_trust_policy(document)
         rec = Role(account, name, path, self._unique_id("AROA"), now, document, description, max_session, tags)
+        rec.trust_principals = self._bind_trust(document)
         self._put(rec)
         return {"role": self._role_out(rec, full=False, tags=True)}
 
     def _op_GetRole(self, ctx, req, now):
         account = ctx.principal.account_id
         name = self._name(req, "role_name")
-        self._authorize(ctx, "iam:GetRole", self._role_arn_for(account, name), now)
+        yield Target("iam:GetRole", self._res(ctx, self._role_arn_for(account, name)))
         return {"role": self._role_out(self._need_role(account, name), full=True, tags=True, last_used=True)}
 
     def _op_ListRoles(self, ctx, req, now):
         account = ctx.principal.account_id
         prefix = self._path(req, "path_prefix", _PATH_PREFIX_RE, default="/")
         self._max_items(req)
-        self._authorize(ctx, "iam:ListRoles", f"arn:aws:iam::{account}:role/", now)
+        yield Target("iam:ListRoles", self._res(ctx, f"arn:aws:iam::{account}:role/"))
         roles = [r for r in self._all(ROLE, account) if r.path.startswith(prefix)]
         page, more = self._page(roles, lambda r: r.role_name.lower(), req, f"roles|{account}|{prefix}")
         return {"roles": [self._role_out(r, full=True, tags=False) for r in page], **more}
@@ -914,7 +893,7 @@ class IAM:
     def _op_DeleteRole(self, ctx, req, now):
         account = ctx.principal.account_id
         name = self._name(req, "role_name")
-        self._authorize(ctx, "iam:DeleteRole", self._role_arn_for(account, name), now)
+        yield Target("iam:DeleteRole", self._res(ctx, self._role_arn_for(account, name)))
         rec = self._need_role(account, name)
         if rec.inline:
             raise DeleteConflict("Cannot delete entity, must delete policies first.")
@@ -927,10 +906,11 @@ class IAM:
         account = ctx.principal.account_id
         name = self._name(req, "role_name")
         document = self._document(req)
-        self._authorize(ctx, "iam:UpdateAssumeRolePolicy", self._role_arn_for(account, name), now)
+        yield Target("iam:UpdateAssumeRolePolicy", self._res(ctx, self._role_arn_for(account, name)))
         rec = copy.deepcopy(self._need_role(account, name))
         self._check_trust_policy(document)
         rec.assume_role_policy = document
+        rec.trust_principals = self._bind_trust(document)
         self._put(rec)
         return {}
 
@@ -943,7 +923,7 @@ class IAM:
         document = self._document(req)
         op = "PutUserPolicy" if what == "user" else "PutRolePolicy"
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
-        self._authorize(ctx, f"iam:{op}", arn, now)
+        yield Target(f"iam:{op}", self._res(ctx, arn))
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         self._check_identity_policy(document)
         limit = USER_INLINE_POLICY_MAX if what == "user" else ROLE_INLINE_POLICY_MAX
@@ -961,7 +941,7 @@ class IAM:
         policy_name = self._name(req, "policy_name", max_len=128)
         op = "GetUserPolicy" if what == "user" else "GetRolePolicy"
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
-        self._authorize(ctx, f"iam:{op}", arn, now)
+        yield Target(f"iam:{op}", self._res(ctx, arn))
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         document = rec.inline.get(policy_name)
         if document is None:
@@ -975,7 +955,7 @@ class IAM:
         self._max_items(req)
         op = "ListUserPolicies" if what == "user" else "ListRolePolicies"
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
-        self._authorize(ctx, f"iam:{op}", arn, now)
+        yield Target(f"iam:{op}", self._res(ctx, arn))
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         page, more = self._page(list(rec.inline), lambda n: n, req, f"{what}-policies|{arn}")
         return {"policy_names": page, **more}
@@ -986,7 +966,7 @@ class IAM:
         policy_name = self._name(req, "policy_name", max_len=128)
         op = "DeleteUserPolicy" if what == "user" else "DeleteRolePolicy"
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
-        self._authorize(ctx, f"iam:{op}", arn, now)
+        yield Target(f"iam:{op}", self._res(ctx, arn))
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         if policy_name not in rec.inline:
             raise NoSuchEntity(f"The {what} policy with name {policy_name} cannot be found.")
@@ -1044,7 +1024,7 @@ class IAM:
             raise _validation("description", "Member must have length less than or equal to 1000", description)
         tags = self._tags(req)
         arn = f"arn:aws:iam::{account}:policy{path}{name}"
-        self._authorize(ctx, "iam:CreatePolicy", arn, now, self._tag_context(tags))
+        yield Target("iam:CreatePolicy", self._res(ctx, arn, self._tag_context(tags)))
         if self._get(POLICY, (account, name.lower())) is not None:
             raise EntityAlreadyExists(f"A policy called {name} already exists. Duplicate names are not allowed.")
         self._check_identity_policy(document)
@@ -1062,7 +1042,7 @@ class IAM:
 
     def _op_GetPolicy(self, ctx, req, now):
         arn = self._policy_arn_arg(req)
-        self._authorize(ctx, "iam:GetPolicy", arn, now, aws_managed_ok=True)
+        yield Target("iam:GetPolicy", self._res(ctx, arn, aws_managed_ok=True))
         return {"policy": self._policy_out(self._need_policy(arn), ctx.principal.account_id, description=True,
                                            tags=True)}
 
@@ -1072,7 +1052,7 @@ class IAM:
         if not isinstance(version, str) or not re.fullmatch(r"v[1-9][0-9]*(\.[A-Za-z0-9-]*)?", version):
             raise _validation("versionId", "Member must satisfy regular expression pattern: "
                                            "v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?", version)
-        self._authorize(ctx, "iam:GetPolicyVersion", arn, now, aws_managed_ok=True)
+        yield Target("iam:GetPolicyVersion", self._res(ctx, arn, aws_managed_ok=True))
         rec = self._need_policy(arn)
         if version != "v1":
             raise NoSuchEntity(f"Policy {arn} version {version} does not exist or is not attachable.")
@@ -1086,7 +1066,7 @@ class IAM:
             raise _validation("scope", "Member must satisfy enum value set: [All, AWS, Local]", scope)
         prefix = self._path(req, "path_prefix", _POLICY_PATH_RE, default="/")
         self._max_items(req)
-        self._authorize(ctx, "iam:ListPolicies", f"arn:aws:iam::{account}:policy/", now)
+        yield Target("iam:ListPolicies", self._res(ctx, f"arn:aws:iam::{account}:policy/"))
         policies = []
         if scope in ("All", "AWS"):
             policies += list(_AWS_MANAGED.values())
@@ -1102,7 +1082,7 @@ class IAM:
 
     def _op_DeletePolicy(self, ctx, req, now):
         arn = self._policy_arn_arg(req)
-        self._authorize(ctx, "iam:DeletePolicy", arn, now)
+        yield Target("iam:DeletePolicy", self._res(ctx, arn))
         rec = self._need_policy(arn)
         if self._attachments(rec.arn, rec.account_id):
             raise DeleteConflict("Cannot delete a policy attached to entities.")
@@ -1115,7 +1095,7 @@ class IAM:
         policy_arn = self._policy_arn_arg(req)
         op = "AttachUserPolicy" if what == "user" else "AttachRolePolicy"
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
-        self._authorize(ctx, f"iam:{op}", arn, now, {"iam:PolicyARN": policy_arn})
+        yield Target(f"iam:{op}", self._res(ctx, arn, {"iam:PolicyARN": policy_arn}))
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         policy = self._policy_by_arn(policy_arn)
         if policy is None or policy.account_id not in ("aws", account):
@@ -1137,7 +1117,7 @@ class IAM:
         policy_arn = self._policy_arn_arg(req)
         op = "DetachUserPolicy" if what == "user" else "DetachRolePolicy"
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
-        self._authorize(ctx, f"iam:{op}", arn, now, {"iam:PolicyARN": policy_arn})
+        yield Target(f"iam:{op}", self._res(ctx, arn, {"iam:PolicyARN": policy_arn}))
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         match = [a for a in rec.attached if a.lower() == policy_arn.lower()]
         if not match:
@@ -1154,7 +1134,7 @@ class IAM:
         self._max_items(req)
         op = "ListAttachedUserPolicies" if what == "user" else "ListAttachedRolePolicies"
         arn = self._user_arn_for(account, name) if what == "user" else self._role_arn_for(account, name)
-        self._authorize(ctx, f"iam:{op}", arn, now)
+        yield Target(f"iam:{op}", self._res(ctx, arn))
         rec = self._need_user(account, name) if what == "user" else self._need_role(account, name)
         entries = []
         for policy_arn in rec.attached:
@@ -1185,7 +1165,8 @@ class IAM:
     # ------------------------------------------------------------------ access keys
 
     def _key_owner(self, ctx, req, now, action: str) -> tuple[str | None, str]:
-        """(user name or None for the root user, resource ARN) whose access keys a request manages, authorized.
+        """(user name or None for the root user, resource ARN) whose access keys a request manages, yielded to be
+        authorized.
 
         Without ``UserName`` a request manages the caller's own keys: an IAM
         user's, or the root user's (AWS allows root access keys, and advises
@@ -1195,18 +1176,18 @@ class IAM:
         name = self._name(req, "user_name", max_len=128, required=False)
         if name is None:
             if p.kind == "Root":
-                self._authorize(ctx, action, p.arn, now)
+                yield Target(action, self._res(ctx, p.arn))
                 return None, p.arn
             if p.kind != "IAMUser":
                 raise ValidationError("Must specify userName when calling with non-User credentials")
             name = p.name or p.arn.rsplit("/", 1)[-1]
         arn = self._user_arn_for(account, name)
-        self._authorize(ctx, action, arn, now)
+        yield Target(action, self._res(ctx, arn))
         return self._need_user(account, name).user_name, arn
 
     def _op_CreateAccessKey(self, ctx, req, now):
         account = ctx.principal.account_id
-        user_name, _arn = self._key_owner(ctx, req, now, "iam:CreateAccessKey")
+        user_name, _arn = yield from self._key_owner(ctx, req, now, "iam:CreateAccessKey")
         if len(self._access_keys_of(account, user_name)) >= ACCESS_KEYS_PER_USER:
             raise LimitExceeded(f"Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_PER_USER}")
         rec = AccessKey(account, user_name, self._new_access_key_id("AKIA"), self._secret(), "Active", now)
@@ -1217,7 +1198,7 @@ class IAM:
     def _op_ListAccessKeys(self, ctx, req, now):
         account = ctx.principal.account_id
         self._max_items(req)
-        user_name, arn = self._key_owner(ctx, req, now, "iam:ListAccessKeys")
+        user_name, arn = yield from self._key_owner(ctx, req, now, "iam:ListAccessKeys")
         keys = self._access_keys_of(account, user_name)
         page, more = self._page(keys, lambda k: f"{_iso(k.create_date)}|{k.access_key_id}", req, f"keys|{arn}")
         return {"access_key_metadata": [{"user_name": k.user_name, "access_key_id": k.access_key_id,
@@ -1232,7 +1213,7 @@ class IAM:
                                   "satisfy constraint: Member must not be null")
         if not isinstance(akid, str) or not 16 <= len(akid) <= 128 or not re.fullmatch(r"\w+", akid, re.ASCII):
             raise _validation("accessKeyId", "Member must satisfy regular expression pattern: [\\w]+", akid)
-        user_name, _arn = self._key_owner(ctx, req, now, action)
+        user_name, _arn = yield from self._key_owner(ctx, req, now, action)
         rec = self._get(ACCESS_KEY, (akid,))
         if rec is None or rec.account_id != account or (rec.user_name or "").lower() != (user_name or "").lower():
             raise NoSuchEntity(f"The Access Key with id {akid} cannot be found.")
@@ -1242,14 +1223,14 @@ class IAM:
         status = req.get("status")
         if status not in ("Active", "Inactive"):
             raise _validation("status", "Member must satisfy enum value set: [Active, Inactive]", status)
-        rec = copy.copy(self._own_key(ctx, req, now, "iam:UpdateAccessKey"))
+        rec = copy.copy((yield from self._own_key(ctx, req, now, "iam:UpdateAccessKey")))
         if rec.status != status:
             rec.status = status
             self._put(rec)
         return {}
 
     def _op_DeleteAccessKey(self, ctx, req, now):
-        self._delete(self._own_key(ctx, req, now, "iam:DeleteAccessKey"))
+        self._delete((yield from self._own_key(ctx, req, now, "iam:DeleteAccessKey")))
         return {}
 
     # ------------------------------------------------------------------ STS
@@ -1278,6 +1259,19 @@ class IAM:
         "token_code": "MFA (TokenCode)",
         "provided_contexts": "trusted context assertions (ProvidedContexts)",
     }
+
+    def _authorize_AssumeRole(self, call, target) -> None:
+        """Who may assume a role: its trust policy and the caller's identity policies, decided together by
+        the permissions engine (IAM User Guide, "Policy evaluation logic"): an explicit Deny in either
+        wins; the trust policy must name the caller, or its account - and then an identity policy must
+        allow ``sts:AssumeRole`` - and across accounts both must allow."""
+        if call.ctx.principal.kind == "AWSService":
+            return
+        if not self.authorizer.decide_resource(call.ctx.principal, "sts:AssumeRole", target.resource, call.request,
+                                               ctx=call.ctx, explain=False).allowed:
+            # STS's message names no reason.
+            raise AccessDenied(f"User: {call.ctx.principal.arn} is not authorized to perform: sts:AssumeRole on "
+                               f"resource: {target.resource.arn}")
 
     def _sts_AssumeRole(self, ctx, req, now):
         p = ctx.principal
@@ -1309,32 +1303,11 @@ class IAM:
             # Fidelity: STS does not say whether a role exists; a missing role is simply not assumable.
             raise denied
         role_arn = role.arn
-        extra = {"sts:RoleSessionName": session, "sts:ExternalId": external_id, "sts:SourceIdentity": source_identity}
-        req_eval = self._eval_request(ctx, "sts:AssumeRole", role_arn, now, extra)
-        # 1. The role's trust policy (a resource policy: it must name the caller, or the caller's account).
-        trusted = None
-        for st in _parsed_trust_policy(role.assume_role_policy).statements:
-            if st.resource is None and st.not_resource is None:
-                st = dataclasses.replace(st, resource=["*"])  # a trust policy's resource is the role itself
-            result = evaluate_statement(st, req_eval, "trust policy", resource_policy=True)
-            if not result.applies:
-                continue
-            if st.effect == "Deny":
-                raise denied
-            if result.principal_match == "principal" or trusted is None:
-                trusted = result.principal_match
-        if trusted is None:
-            raise denied
-        # 2. The caller's identity policies: an explicit Deny always wins; an Allow is needed when the trust
-        #    policy only names the caller's account, and always across accounts.
-        if p.kind in ("IAMUser", "AssumedRole"):
-            decision, _label = self._identity_decision(req_eval, p)
-            if decision == "Deny":
-                raise denied
-            if decision != "Allow" and (trusted == "account" or p.account_id != role.account_id):
-                raise denied
-        elif p.kind != "Root" and p.kind != "AWSService":
-            raise denied
+        context = {"sts:RoleSessionName": session, "sts:ExternalId": external_id, "sts:SourceIdentity": source_identity}
+        yield Target("sts:AssumeRole", Resource(
+            role_arn, role.account_id, role.assume_role_policy, "trust policy",
+            {k: v for k, v in context.items() if v is not None}, policy_required=True,
+            bindings=role.trust_principals), audit=False)
         # 3. The session's length.
         if p.kind == "AssumedRole" and duration > 3600:
             raise ValidationError("The requested DurationSeconds exceeds the 1 hour session limit for roles "
@@ -1373,4 +1346,76 @@ _PATTERN_TEXT = {
     _PATH_RE: "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)",
     _PATH_PREFIX_RE: "\\u002F[\\u0021-\\u007F]*",
     _POLICY_PATH_RE: "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/",
+}
+
+
+class STS(Service):
+    """AWS Security Token Service over IAM's records: its calls run the service base's path too."""
+
+    EVENT_SOURCE = "sts.amazonaws.com"
+
+    def __init__(self, iam: IAM):
+        self.iam = iam
+        self.clock = iam.clock
+        self._lock = iam._lock
+        self._init_service(audit=None, authorizer=None)
+
+    @property
+    def audit(self):
+        return self.iam.audit
+
+    @audit.setter
+    def audit(self, value) -> None:
+        pass  # the trail is IAM's
+
+    def _unsupported(self, operation: str) -> AWSError:
+        return InvalidAction(f"kms_teach does not simulate the STS {operation} operation.")
+
+    def _internal(self, message: str) -> AWSError:
+        return ServiceFailure(message)
+
+    def _begin(self, call) -> None:
+        self.iam._begin(call, touch_account=False)
+
+    def _commit(self, call) -> None:
+        self.iam._commit(call)
+
+    def _rollback(self, reload: bool) -> None:
+        self.iam._rollback(reload)
+
+    def _authorize_assume_role(self, call, target) -> None:
+        self.iam._authorize_AssumeRole(call, target)
+
+    def _no_permission(self, call, target) -> None:
+        """GetCallerIdentity: "No permissions are required to perform this operation" (STS API Reference);
+        even an explicit Deny of sts:GetCallerIdentity does not stop it."""
+
+
+def _steps(method):
+    """A handler of the service base's signature over an IAM method ``(ctx, request, now)``."""
+
+    def handler(service, ctx, request, call):
+        iam = service.iam if isinstance(service, STS) else service
+        return method(iam, ctx, dict(request or {}), call.when)
+
+    handler.__wrapped__ = method
+    return handler
+
+
+# Every IAM operation is authorized for iam:<Operation> on the user, role, policy or path it names (IAM
+# User Guide, "Actions, resources, and condition keys for AWS Identity and Access Management"); the
+# handler yields it once the request's validation has said which (UserName may be omitted: the caller's).
+IAM.OPERATIONS = {
+    name: Operation(name, f"iam:{name}", IN_HANDLER, _steps(getattr(IAM, "_op_" + name)),
+                    writes=not name.startswith(("Get", "List")))
+    for name in IAM_OPERATIONS
+}
+STS.OPERATIONS = {
+    "AssumeRole": Operation("AssumeRole", "sts:AssumeRole", IN_HANDLER, _steps(IAM._sts_AssumeRole), writes=True,
+                            authorize=STS._authorize_assume_role,
+                            authorized_by="the role's trust policy with the caller's identity policies"),
+    "GetCallerIdentity": Operation("GetCallerIdentity", "sts:GetCallerIdentity",
+                                   account_target("sts:GetCallerIdentity"), _steps(IAM._sts_GetCallerIdentity),
+                                   authorize=STS._no_permission,
+                                   authorized_by="no permission is required (STS API Reference, GetCallerIdentity)"),
 }

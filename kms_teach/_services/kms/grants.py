@@ -30,6 +30,8 @@ from ..._errors import (
 from ... import _model as m
 from ..._crypto.keyspecs import KEY_SPECS
 from ..._crypto.tokens import open_token, seal_token
+from ..._policy.grants import grant_names
+from ..base import Target
 from .common import _page, validation
 from ..._model import KmsKey
 
@@ -95,18 +97,21 @@ class GrantOperations:
 
     # -- CreateGrant ----------------------------------------------------------------
 
-    def _op_CreateGrant(self, ctx, req, audit):
+    def _validate_CreateGrant(self, call) -> None:
+        req = call.request
         self._check_grant_tokens(req)
-        operations = req.get("operations")
-        if not operations:
+        if not req.get("operations"):
             raise validation("operations", "Member must have length greater than or equal to 1")
-        grantee = req.get("grantee_principal")
-        grantee_service = req.get("grantee_service_principal")
-        if (grantee is None) == (grantee_service is None):
+        if (req.get("grantee_principal") is None) == (req.get("grantee_service_principal") is None):
             raise ValidationException("Specify exactly one of GranteePrincipal and GranteeServicePrincipal.")
         if req.get("retiring_principal") and req.get("retiring_service_principal"):
             raise ValidationException("Specify at most one of RetiringPrincipal and RetiringServicePrincipal.")
-        key = self._use_key(ctx, req, audit, "CreateGrant")
+
+    def _op_CreateGrant(self, ctx, req, audit):
+        operations = req["operations"]
+        grantee = req.get("grantee_principal")
+        grantee_service = req.get("grantee_service_principal")
+        key = audit.key
         valid = grant_operations_for(key)
         bad = [op for op in operations if op not in valid]
         if bad:
@@ -141,6 +146,9 @@ class GrantOperations:
             "grantee_service_principal": grantee_service,
             "retiring_principal": req.get("retiring_principal"),
             "retiring_service_principal": req.get("retiring_service_principal"),
+            # Bound to who they are now: a principal of the same name made later gets nothing.
+            "grantee_principal_id": self.principal_unique_id(grantee),
+            "retiring_principal_id": self.principal_unique_id(req.get("retiring_principal")),
             "issuing_account": f"arn:{m.partition(key.region)}:iam::{ctx.account_id}:root",
             "operations": list(operations),
             "constraints": constraints,
@@ -187,8 +195,7 @@ class GrantOperations:
         return entry
 
     def _op_ListGrants(self, ctx, req, audit):
-        self._check_grant_tokens(req)
-        key = self._use_key(ctx, req, audit, "ListGrants")
+        key = audit.key
         grants = key.grants
         if req.get("grant_id") is not None:
             grants = [g for g in grants if g["grant_id"] == req["grant_id"]]
@@ -203,7 +210,6 @@ class GrantOperations:
         return out
 
     def _op_ListRetirableGrants(self, ctx, req, audit):
-        self._authorize(ctx, "kms:ListRetirableGrants", None, req)
         retiring = req.get("retiring_principal") or req.get("retiring_service_principal")
         if retiring is None:
             raise validation("retiringPrincipal", "Member must not be null", "null")
@@ -233,7 +239,8 @@ class GrantOperations:
                 return g
         raise NotFoundException(f"Grant ID {grant_id} does not exist for {key.arn}.")
 
-    def _op_RetireGrant(self, ctx, req, audit):
+    def _resolve_RetireGrant(self, call) -> list:
+        req, ctx = call.request, call.ctx
         token, grant_id = req.get("grant_token"), req.get("grant_id")
         if token is not None:
             parsed = self.parse_grant_token(token)
@@ -246,17 +253,23 @@ class GrantOperations:
                 raise ValidationException("Specify a GrantToken, or both a KeyId and a GrantId.")
             key = self.resolve_key(ctx, req["key_id"], "RetireGrant")
             self._check_grant_id(grant_id)
-        audit.resource(key)
-        grant = self._find_grant(key, grant_id)
-        p = ctx.principal
+        call.resource(key)
+        call.scratch["grant"] = self._find_grant(key, grant_id)
+        return [Target("kms:RetireGrant", key)]
+
+    def _authorize_RetireGrant(self, call, target) -> None:
+        """Who may retire a grant is said by the grant: its retiring principal, its grantee when the grant
+        allows RetireGrant, or the account that created it (KMS Developer Guide, "Retiring and revoking
+        grants"; the RetireGrant API reference: "Required permissions: Permission to retire a grant is
+        determined primarily by the grant")."""
+        grant, key, p = call.scratch["grant"], target.resource, call.ctx.principal
         issuing = grant["issuing_account"].split(":")[4]
         allowed = (
             (p.kind == "Root" and p.account_id == issuing)
-            or p.arn in (grant.get("retiring_principal"), grant.get("retiring_service_principal"))
-            or (p.role_arn is not None and p.role_arn == grant.get("retiring_principal"))
+            or grant_names(grant, "retiring_principal", p)
+            or p.arn == grant.get("retiring_service_principal")
             or ("RetireGrant" in grant["operations"] and (
-                p.arn in (grant.get("grantee_principal"), grant.get("grantee_service_principal"))
-                or (p.role_arn is not None and p.role_arn == grant.get("grantee_principal"))))
+                grant_names(grant, "grantee_principal", p) or p.arn == grant.get("grantee_service_principal")))
         )
         if not allowed:
             raise AccessDeniedException(
@@ -264,14 +277,17 @@ class GrantOperations:
                 "it is neither the grant's retiring principal, its grantee with the RetireGrant operation, nor "
                 "the account that created it"
             )
+
+    def _op_RetireGrant(self, ctx, req, audit):
+        key = audit.key
         self._dry_run(req)
-        key.grants.remove(grant)
+        key.grants.remove(audit.scratch["grant"])
         self._save(key)
         return {}
 
     def _op_RevokeGrant(self, ctx, req, audit):
-        grant_id = self._check_grant_id(req.get("grant_id"))
-        key = self._use_key(ctx, req, audit, "RevokeGrant")
+        grant_id = req["grant_id"]
+        key = audit.key
         grant = self._find_grant(key, grant_id)
         self._dry_run(req)
         key.grants.remove(grant)

@@ -59,14 +59,16 @@ class ImportOperations:
                 f"{key.arn} origin is {key.origin} which is not valid for this operation."
             )
 
-    def _op_GetParametersForImport(self, ctx, req, audit):
-        algorithm = req.get("wrapping_algorithm")
-        spec = req.get("wrapping_key_spec")
-        if algorithm is None:
+    def _validate_GetParametersForImport(self, call) -> None:
+        if call.request.get("wrapping_algorithm") is None:
             raise validation("wrappingAlgorithm", "Member must not be null", "null")
-        if spec is None:
+        if call.request.get("wrapping_key_spec") is None:
             raise validation("wrappingKeySpec", "Member must not be null", "null")
-        key = self._use_key(ctx, req, audit, "GetParametersForImport")
+
+    def _op_GetParametersForImport(self, ctx, req, audit):
+        algorithm = req["wrapping_algorithm"]
+        spec = req["wrapping_key_spec"]
+        key = audit.key
         self._require_external(key)
         if algorithm == "RSAES_PKCS1_V1_5":
             raise ValidationException(
@@ -106,13 +108,15 @@ class ImportOperations:
                 "The encrypted key material could not be decrypted with the wrapping key of this import token."
             ) from None
 
-    def _op_ImportKeyMaterial(self, ctx, req, audit):
-        token, wrapped = req.get("import_token"), req.get("encrypted_key_material")
-        if token is None:
+    def _validate_ImportKeyMaterial(self, call) -> None:
+        if call.request.get("import_token") is None:
             raise validation("importToken", "Member must not be null", "null")
-        if wrapped is None:
+        if call.request.get("encrypted_key_material") is None:
             raise validation("encryptedKeyMaterial", "Member must not be null", "null")
-        key = self._use_key(ctx, req, audit, "ImportKeyMaterial")
+
+    def _op_ImportKeyMaterial(self, ctx, req, audit):
+        token, wrapped = req["import_token"], req["encrypted_key_material"]
+        key = audit.key
         self._require_external(key)
         now = self.clock.now()
         digest = hashlib.sha256(token).hexdigest()
@@ -167,7 +171,7 @@ class ImportOperations:
         return {"key_id": key.arn, "key_material_id": new_id}
 
     def _op_DeleteImportedKeyMaterial(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "DeleteImportedKeyMaterial")
+        key = audit.key
         self._require_external(key)
         given = req.get("key_material_id")
         current = key.current_backing_key

@@ -49,14 +49,18 @@ class KeyTypeOperations:
 
     # -- signatures -------------------------------------------------------------
 
-    def _signing_request(self, ctx, req, audit, operation: str):
+    def _validate_signing(self, call) -> None:
+        req = call.request
         self._check_grant_tokens(req)
-        message = _check_message(req.get("message"))
-        algorithm = req.get("signing_algorithm")
-        if algorithm is None:
+        _check_message(req.get("message"))
+        if req.get("signing_algorithm") is None:
             raise validation("signingAlgorithm", "Member must not be null", "null")
+
+    def _signing_request(self, ctx, req, audit, operation: str):
+        message = req["message"]
+        algorithm = req["signing_algorithm"]
         message_type = req.get("message_type") or "RAW"
-        key = self._use_key(ctx, req, audit, operation)
+        key = audit.key
         self._require_usage(key, "SIGN_VERIFY", operation)
         if algorithm not in KEY_SPECS[key.key_spec].signing_algorithms:
             raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
@@ -89,8 +93,7 @@ class KeyTypeOperations:
         return {"key_id": key.arn, "signature_valid": True, "signing_algorithm": algorithm}
 
     def _op_GetPublicKey(self, ctx, req, audit):
-        self._check_grant_tokens(req)
-        key = self._use_key(ctx, req, audit, "GetPublicKey")
+        key = audit.key
         info = KEY_SPECS[key.key_spec]
         if info.kind in ("symmetric", "hmac"):
             raise UnsupportedOperationException(
@@ -108,13 +111,17 @@ class KeyTypeOperations:
 
     # -- HMAC -------------------------------------------------------------------
 
-    def _mac_request(self, ctx, req, audit, operation: str):
+    def _validate_mac(self, call) -> None:
+        req = call.request
         self._check_grant_tokens(req)
-        message = _check_message(req.get("message"))
-        algorithm = req.get("mac_algorithm")
-        if algorithm is None:
+        _check_message(req.get("message"))
+        if req.get("mac_algorithm") is None:
             raise validation("macAlgorithm", "Member must not be null", "null")
-        key = self._use_key(ctx, req, audit, operation)
+
+    def _mac_request(self, ctx, req, audit, operation: str):
+        message = req["message"]
+        algorithm = req["mac_algorithm"]
+        key = audit.key
         self._require_usage(key, "GENERATE_VERIFY_MAC", operation)
         if algorithm not in KEY_SPECS[key.key_spec].mac_algorithms:
             raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
@@ -139,17 +146,20 @@ class KeyTypeOperations:
 
     # -- key agreement ------------------------------------------------------------
 
-    def _op_DeriveSharedSecret(self, ctx, req, audit):
+    def _validate_DeriveSharedSecret(self, call) -> None:
+        req = call.request
         self._check_grant_tokens(req)
         if req.get("recipient"):
             raise UnsupportedOperationException("kms_teach does not simulate Nitro Enclaves recipients.")
-        algorithm = req.get("key_agreement_algorithm")
-        peer = req.get("public_key")
-        if algorithm is None:
+        if req.get("key_agreement_algorithm") is None:
             raise validation("keyAgreementAlgorithm", "Member must not be null", "null")
-        if peer is None:
+        if req.get("public_key") is None:
             raise validation("publicKey", "Member must not be null", "null")
-        key = self._use_key(ctx, req, audit, "DeriveSharedSecret")
+
+    def _op_DeriveSharedSecret(self, ctx, req, audit):
+        algorithm = req["key_agreement_algorithm"]
+        peer = req["public_key"]
+        key = audit.key
         self._require_usage(key, "KEY_AGREEMENT", "DeriveSharedSecret")
         if algorithm not in KEY_SPECS[key.key_spec].key_agreement_algorithms:
             raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
@@ -164,15 +174,19 @@ class KeyTypeOperations:
 
     # -- data key pairs ---------------------------------------------------------------
 
-    def _data_key_pair(self, ctx, req, audit, operation: str):
+    def _validate_data_key_pair(self, call) -> None:
+        req = call.request
         self._check_grant_tokens(req)
         if req.get("recipient"):
             raise UnsupportedOperationException("kms_teach does not simulate Nitro Enclaves recipients.")
-        context = self._check_context(req.get("encryption_context"))
-        spec = req.get("key_pair_spec")
-        if spec is None:
+        self._check_context(req.get("encryption_context"))
+        if req.get("key_pair_spec") is None:
             raise validation("keyPairSpec", "Member must not be null", "null")
-        key = self._use_key(ctx, req, audit, operation)
+
+    def _data_key_pair(self, ctx, req, audit, operation: str):
+        context = req.get("encryption_context")
+        spec = req["key_pair_spec"]
+        key = audit.key
         self._require_symmetric_encryption(key, operation)
         if spec not in DATA_KEY_PAIR_SPECS:
             # Fidelity: SM2 (China Regions) and ML_KEM_512 pairs cannot be made with this machine's cryptography.

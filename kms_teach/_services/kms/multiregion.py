@@ -19,7 +19,7 @@ from ..._errors import (
     ValidationException,
 )
 from ... import _model as m
-from .common import DAY, validation
+from .common import DAY
 from ..._model import KmsKey
 from ..._policy.document import default_key_policy, parse_policy
 
@@ -52,10 +52,8 @@ class MultiRegionOperations:
         self._save(key)
 
     def _op_ReplicateKey(self, ctx, req, audit):
-        region = req.get("replica_region")
-        if region is None:
-            raise validation("replicaRegion", "Member must not be null", "null")
-        primary = self._use_key(ctx, req, audit, "ReplicateKey")
+        region = req["replica_region"]
+        primary = audit.key
         self._require_primary(primary)
         if not self.region_exists(region):
             raise ValidationException(f"{region} is not a valid AWS Region for KMS.")
@@ -70,8 +68,7 @@ class MultiRegionOperations:
             raise AlreadyExistsException(
                 f"Replica key {m.key_arn(region, primary.account_id, primary.key_id)} already exists."
             )
-        replica_ctx = type(ctx)(region, ctx.principal, ctx.user_agent, ctx.source_ip, ctx.via_service, ctx.request_id)
-        self._authorize(replica_ctx, "kms:CreateKey", None, req)
+        replica_ctx = audit.targets[1].ctx  # authorized for kms:CreateKey in the replica's Region
         policy = req.get("policy")
         if policy is not None:
             parse_policy(policy)
@@ -103,6 +100,8 @@ class MultiRegionOperations:
         else:
             replica.backing_keys = [dataclasses.replace(bk) for bk in primary.backing_keys]
             then = m.ENABLED
+        if req.get("policy") is not None:
+            self._bind_policy(replica)
         self._seq += 1
         replica.seq = self._seq
         target.add_key(replica)
@@ -116,22 +115,16 @@ class MultiRegionOperations:
         }
 
     def _op_UpdatePrimaryRegion(self, ctx, req, audit):
-        region = req.get("primary_region")
-        if region is None:
-            raise validation("primaryRegion", "Member must not be null", "null")
-        primary = self._use_key(ctx, req, audit, "UpdatePrimaryRegion")
+        region = req["primary_region"]
+        primary = audit.key
         self._require_primary(primary)
         if region == primary.region:
             raise ValidationException(f"{primary.arn} is already the primary key in {region}.")
-        state = self._regions.get((primary.account_id, region))
-        new = state.keys.get(primary.key_id) if state else None
-        if new is None:
+        if len(audit.targets) < 2:
             raise NotFoundException(
                 f"Key '{m.key_arn(region, primary.account_id, primary.key_id)}' does not exist"
             )
-        audit.resource(new)
-        self._authorize(ctx, "kms:UpdatePrimaryRegion", new, req)
-        self._check_state("UpdatePrimaryRegion", new)
+        new = audit.targets[1].resource  # resolved, authorized and state-checked by the service base
         # Rotation is managed on the primary: its schedule moves with the role.
         new.rotation_enabled, new.rotation_period_days, new.next_rotation_date = (
             primary.rotation_enabled, primary.rotation_period_days, primary.next_rotation_date,

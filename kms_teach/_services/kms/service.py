@@ -1,14 +1,16 @@
 """Layer 3: the simulated KMS service.
 
-Every operation runs one path, in :meth:`KMS.call`:
+Every operation runs the service base's one path (:meth:`kms_teach._services.base.Service.call`),
+from its declaration in :data:`OPERATIONS` at the end of this module:
 
-1. **resolve** the KMS key the request names (key ID, key ARN, alias name or
-   alias ARN, as the operation allows);
-2. **authorize** the caller for ``kms:<Operation>`` on that key;
-3. **check the key state** against AWS's key-state table;
-4. **act** (the only step that changes anything, and only after every check
-   passed, so a failed request never leaves half a change behind);
-5. **audit**: one CloudTrail-shaped event per call, allowed or refused.
+1. **validate** what botocore's model cannot say (``_validate_<Operation>``);
+2. **resolve** the KMS key the request names (key ID, key ARN, alias name or
+   alias ARN, as the operation allows; or the key a ciphertext names);
+3. **authorize** the caller for the declared action on that key (the permissions engine);
+4. **check the key state** against AWS's key-state table;
+5. **act** (the handler ``_op_<Operation>``, the only step that changes anything, and
+   only after every check passed, so a failed request never leaves half a change behind);
+6. **audit**: one CloudTrail-shaped event per call, allowed or refused; then commit.
 
 Requests and responses are plain dicts with snake_case names (``key_id``,
 ``encryption_context``); the wire layer maps them to and from AWS's JSON.
@@ -55,10 +57,11 @@ from ..._crypto import (
 )
 from ..._model import Alias, BackingKey, KmsKey, Principal, RegionState
 from ..._crypto.keyspecs import KEY_SPECS, generate_material, rsa_decrypt, rsa_encrypt, rsa_max_plaintext
-from ..._policy.document import default_key_policy, jackson_dumps, parse_policy
+from ..._policy.document import bind_principals, default_key_policy, jackson_dumps, parse_policy, show_bound
 from ..._store import Changes, MemoryStore
-from ..audit import _READ_ONLY, AuditLog, _Audit, render_event
-from ..base import RequestContext
+from ..audit import AuditLog, _Audit, render_event
+from ..base import Call, Operation, Service, Target, account_target
+from ..context import RequestContext
 from .grants import GrantOperations
 from .imports import ImportOperations
 from .keytypes import KeyTypeOperations
@@ -85,7 +88,7 @@ from .common import (
 
 __all__ = ["KMS", "AWS_MANAGED_ALIASES"]
 
-class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOperations):
+class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOperations, Service):
     """The simulated AWS Key Management Service of one :class:`~kms_teach.Cloud`.
 
     It holds every account's and Region's KMS keys and aliases, answers
@@ -101,24 +104,22 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         authorizer: Callable[..., None] | None = None,
         audit: AuditLog | None = None,
         regions: frozenset[str] | None = None,
+        principals=None,
     ):
         self.clock = clock
+        # Who exists: IAM (principal_exists(arn), unique_id_of(arn)); without it, any well-formed ARN.
+        self.principals = principals
         # The Regions that exist (ReplicateKey checks its ReplicaRegion against them).
         self._known_regions = regions
         self.random = random
         self.store = store or MemoryStore()
-        self.audit = audit if audit is not None else AuditLog()
-        self.audit.renderer = render_event
-        # Authorization hook: (ctx, action, key, request) -> None or raises
-        # AccessDeniedException. The permissions engine installs itself here.
-        self.authorizer = authorizer
         self._lock = threading.RLock()
+        # The permissions engine: (ctx, action, key, request) -> None or raises AccessDeniedException.
+        self._init_service(audit=audit if audit is not None else AuditLog(), authorizer=authorizer)
+        self.audit.renderer = render_event
         self._regions: dict[tuple[str, str], RegionState] = {}
         self._next_due: _dt.datetime | None = None
         self._changes: Changes | None = None
-        self._handlers: dict[str, Callable] = {
-            name: getattr(self, "_op_" + name) for name in OPERATIONS
-        }
         keys, aliases, meta = self.store.load()
         secret = meta.get("grant_token_secret")
         if secret is None:
@@ -147,45 +148,46 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             state = self._regions[(account_id, region)] = RegionState(account_id, region)
         return state
 
-    def operations(self) -> list[str]:
-        return sorted(self._handlers)
+    # ------------------------------------------------------------------ the service base's hooks
 
-    def call(self, operation: str, request: dict, ctx: RequestContext) -> dict:
-        """Run one KMS operation: resolve, authorize, check state, act, audit."""
-        handler = self._handlers.get(operation)
-        if handler is None:
-            raise UnsupportedOperationException(f"kms_teach does not simulate the {operation} operation.")
-        with self._lock:
-            now = self.clock.now()
-            if self._next_due is not None and now >= self._next_due:
-                try:
-                    self._process_due(now)
-                except StoreError:
-                    raise KMSInternalException("The simulator's store could not be written; nothing changed.")
-            audit = _Audit(operation, request, ctx, now)
-            self._changes = None
+    EVENT_SOURCE = "kms.amazonaws.com"
+    AUDITED_RESOURCE = KmsKey
+
+    def _unsupported(self, operation: str) -> AWSError:
+        return UnsupportedOperationException(f"kms_teach does not simulate the {operation} operation.")
+
+    def _internal(self, message: str) -> AWSError:
+        return KMSInternalException(message)
+
+    def _before(self, now: _dt.datetime) -> None:
+        try:
+            self._process_due(now)
+        except StoreError:
+            raise KMSInternalException("The simulator's store could not be written; nothing changed.")
+
+    def _rollback(self, reload: bool) -> None:
+        self._changes = None
+        if reload:
+            self._reload()
+
+    def _commit(self, call: Call) -> None:
+        changes, self._changes = self._changes, None
+        if changes:
             try:
-                result = handler(ctx, request, audit)
-            except AWSError as exc:
-                self._changes = None
-                self._record(audit, error=exc)
-                raise
+                self.store.commit(changes)
             except Exception:
-                # A bug must not leave the in-memory model ahead of the store.
-                self._changes = None
-                self._reload()
-                exc = KMSInternalException("An internal error occurred in the kms_teach simulator.")
-                self._record(audit, error=exc)
-                raise
-            changes, self._changes = self._changes, None
-            if changes:
-                try:
-                    self.store.commit(changes)
-                except Exception:
-                    self._reload()
-                    raise KMSInternalException("The change could not be written to the store; nothing changed.")
-            self._record(audit, response=result)
-            return result
+                raise KMSInternalException("The change could not be written to the store; nothing changed.")
+
+    def _authorize(self, call: Call, target: Target) -> None:
+        # The engine is handed this KMS (its aliases are condition keys; its principals are checked).
+        self.authorizer(target.ctx or call.ctx, target.action, target.resource, call.request, kms=self)
+
+    def _check_state(self, op: Operation, resource) -> None:
+        if isinstance(resource, KmsKey):
+            refusal = op.states.get(resource.key_state)
+            if refusal:
+                error, template = refusal
+                raise error(template.format(arn=resource.arn))
 
     def _reload(self) -> None:
         """Throw away the in-memory model and read it back from the store."""
@@ -211,11 +213,10 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
 
     # ------------------------------------------------------------------ audit
 
-    def _record(self, audit: "_Audit", *, response: dict | None = None, error: AWSError | None = None) -> None:
-        # The event is rendered when someone reads the trail, not on the hot path.
-        audit.response = response if audit.operation not in _READ_ONLY else None
-        audit.error = error
-        self.audit.append(audit.freeze())
+    def _record_service_entry(self, entry: _Audit) -> None:
+        """An event KMS or another AWS service causes on its own (no caller's request, no response)."""
+        entry.service_event = True
+        self.audit.append(entry.freeze())
 
     # ------------------------------------------------------------------ time
 
@@ -308,8 +309,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
                              source_ip="AWS Internal")
         audit = _Audit(name, {}, ctx, when)
         audit.resource(key)
-        audit.service_event = True
-        self._record(audit, response=None)
+        self._record_service_entry(audit)
 
     def _delete_key_now(self, key: KmsKey, when: _dt.datetime) -> None:
         if key.mr_role == "REPLICA":
@@ -389,26 +389,6 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             raise NotFoundException(f"Alias {m.alias_arn(region, account, alias_name)} is not found.")
         return self._key_by_id(account, region, alias.target_key_id, alias.target_key_id)
 
-    def _authorize(self, ctx: RequestContext, action: str, key: KmsKey | None, request: dict) -> None:
-        if self.authorizer is not None:
-            self.authorizer(ctx, action, key, request)
-
-    @staticmethod
-    def _check_state(operation: str, key: KmsKey) -> None:
-        rule = STATE_RULES.get(operation, _CRYPTO_RULE)
-        refusal = rule.get(key.key_state)
-        if refusal:
-            error, template = refusal
-            raise error(template.format(arn=key.arn))
-
-    def _use_key(self, ctx, request, audit, operation, *, ref_field="key_id", action=None) -> KmsKey:
-        """Resolve, authorize and check the state of the key a request names."""
-        key = self.resolve_key(ctx, request.get(ref_field), operation)
-        audit.resource(key)
-        self._authorize(ctx, action or f"kms:{operation}", key, request)
-        self._check_state(operation, key)
-        return key
-
     @staticmethod
     def _dry_run(request: dict) -> None:
         if request.get("dry_run"):
@@ -419,25 +399,6 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         """DryRun with DryRunModifiers IGNORE_CIPHERTEXT: "KMS performs only authorization validation
         without ciphertext validation" (Decrypt and ReEncrypt; the modifiers apply only with DryRun)."""
         return bool(request.get("dry_run")) and "IGNORE_CIPHERTEXT" in (request.get("dry_run_modifiers") or ())
-
-    def _source_key_without_ciphertext(self, ctx, req, audit, operation: str, *, key_field: str, field_name: str,
-                                       context_field: str, action: str) -> KmsKey:
-        """The key a dry run that ignores the ciphertext names, authorized for ``action``.
-
-        The ciphertext is never looked at (it may be absent); the key must be named, since
-        nothing else can say which key it is (the API reference: KeyId "is required ... when
-        DryRun is true and DryRunModifiers is set to IGNORE_CIPHERTEXT").
-        Fidelity: a missing key ID is answered as a null member, in AWS's validation words.
-        """
-        self._check_context(req.get(context_field))
-        if req.get(key_field) is None:
-            raise validation(field_name, "Member must not be null", "null")
-        key = self.resolve_key(ctx, req[key_field], "Decrypt", field_name=field_name)
-        audit.resource(key)
-        self._authorize(ctx, action, key, req)
-        self._check_state(operation, key)
-        self._require_usage(key, "ENCRYPT_DECRYPT", operation)
-        return key
 
     @staticmethod
     def _require_symmetric_encryption(key: KmsKey, operation: str) -> None:
@@ -461,11 +422,20 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|user/.+|role/.+|assumed-role/.+)$")
 
     def principal_known(self, arn: str) -> bool:
-        """Whether a principal named in a grant or key policy exists (IAM decides, once attached)."""
-        checker = getattr(self, "principal_exists", None)
-        if checker is not None:
-            return checker(arn)
+        """Whether a principal named in a grant or key policy exists (IAM decides, when the cloud has one)."""
+        if self.principals is not None:
+            return self.principals.principal_exists(arn)
         return bool(self._PRINCIPAL_ARN.match(arn)) or (arn.isdigit() and len(arn) == 12)
+
+    def principal_unique_id(self, arn: str | None) -> str | None:
+        """The unique ID (AIDA..., AROA...) of the IAM user or role an ARN names now, else None."""
+        if arn is None or self.principals is None:
+            return None
+        return self.principals.unique_id_of(arn)
+
+    def _bind_policy(self, key: KmsKey) -> None:
+        """Bind the users and roles the key policy names to who they are now (see _policy.document)."""
+        key.policy_principals = bind_principals(parse_policy(key.policy), self.principal_unique_id)
 
     def key_metadata(self, key: KmsKey) -> dict:
         md: dict[str, Any] = {
@@ -572,8 +542,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
                                  user_agent=f"{service}.amazonaws.com", source_ip=f"{service}.amazonaws.com")
             entry = _Audit("CreateKey", {"description": key.description}, ctx, now)
             entry.resource(key)
-            entry.service_event = True
-            self._record(entry, response=None)
+            self._record_service_entry(entry)
             return key
 
     def aliases_of(self, key: KmsKey) -> list[str]:
@@ -599,7 +568,6 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
     # -- keys -------------------------------------------------------------------
 
     def _op_CreateKey(self, ctx, req, audit):
-        self._authorize(ctx, "kms:CreateKey", None, req)
         key_spec = req.get("key_spec")
         cmk_spec = req.get("customer_master_key_spec")
         if key_spec and cmk_spec:
@@ -660,6 +628,8 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             key.import_salt = self.random.token_bytes(32).hex()
         else:
             key.backing_keys.append(self._new_backing_key(now, None, key_spec))
+        if req.get("policy") is not None:
+            self._bind_policy(key)
         self._seq += 1
         key.seq = self._seq
         self._region(account, ctx.region).add_key(key)
@@ -671,15 +641,13 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         """The policy lockout safety check (enforced by the permissions engine when installed)."""
         checker = getattr(self.authorizer, "check_lockout", None)
         if checker is not None:
-            checker(ctx, policy, bypass=bool(req.get("bypass_policy_lockout_safety_check")))
+            checker(ctx, policy, bypass=bool(req.get("bypass_policy_lockout_safety_check")), kms=self)
 
     def _op_DescribeKey(self, ctx, req, audit):
-        self._check_grant_tokens(req)
-        key = self._use_key(ctx, req, audit, "DescribeKey")
+        key = audit.key
         return {"key_metadata": self.key_metadata(key)}
 
     def _op_ListKeys(self, ctx, req, audit):
-        self._authorize(ctx, "kms:ListKeys", None, req)
         state = self._regions.get((ctx.account_id, ctx.region))
         keys, sort_keys = state.sorted_keys() if state else ([], [])
         page, marker = _page_after(keys, sort_keys, req.get("limit"), req.get("marker"), "ListKeys", 100, 1000)
@@ -689,7 +657,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return out
 
     def _op_UpdateKeyDescription(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "UpdateKeyDescription")
+        key = audit.key
         description = req.get("description")
         if description is None:
             raise validation("description", "Member must not be null", "null")
@@ -698,7 +666,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {}
 
     def _op_EnableKey(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "EnableKey")
+        key = audit.key
         key.key_state = m.ENABLED
         now = self.clock.now()
         # AWS does not rotate a disabled key; on re-enabling, overdue material rotates at once.
@@ -711,13 +679,13 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {}
 
     def _op_DisableKey(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "DisableKey")
+        key = audit.key
         key.key_state = m.DISABLED
         self._save(key)
         return {}
 
     def _op_ScheduleKeyDeletion(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "ScheduleKeyDeletion")
+        key = audit.key
         days = in_range(req.get("pending_window_in_days"), 30, 7, 30, "pendingWindowInDays")
         now = self.clock.now()
         key.pending_window_days = days
@@ -739,7 +707,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         }
 
     def _op_CancelKeyDeletion(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "CancelKeyDeletion")
+        key = audit.key
         # AWS leaves a key whose deletion was cancelled Disabled, never Enabled; a key whose
         # imported material expired or was deleted meanwhile has nothing to use: PendingImport.
         current = key.current_backing_key
@@ -805,62 +773,61 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
                              else "Member must have length greater than or equal to 1")
         return plaintext
 
+    def _validate_Encrypt(self, call) -> None:
+        req = call.request
+        if req.get("grant_tokens") is not None:
+            self._check_grant_tokens(req)
+        if req.get("encryption_context") is not None:
+            self._check_context(req["encryption_context"])
+        self._check_plaintext(req.get("plaintext"))
+
     def _op_Encrypt(self, ctx, req, audit):
-        self._check_grant_tokens(req)
-        context = self._check_context(req.get("encryption_context"))
-        plaintext = self._check_plaintext(req.get("plaintext"))
-        key = self._use_key(ctx, req, audit, "Encrypt")
+        context = req.get("encryption_context")
+        plaintext = req["plaintext"]
+        key = audit.key
         encrypt, algorithm, _material_id = self._seal(key, plaintext, req.get("encryption_algorithm"), context, "Encrypt")
         self._dry_run(req)
         return {"ciphertext_blob": encrypt(), "key_id": key.arn, "encryption_algorithm": algorithm}
 
-    def _unseal(self, ctx, req, audit, operation: str, *, key_field: str, context_field: str, algorithm_field: str,
-                action: str):
-        """Check everything needed to decrypt a ciphertext (Decrypt, or the source half of ReEncrypt).
+    def _resolve_ciphertext(self, call, *, key_field: str, field_name: str, context_field: str,
+                            action: str) -> list[Target]:
+        """The KMS key a ciphertext names (Decrypt, or the source half of ReEncrypt).
 
-        Returns (key, algorithm, decrypt) where ``decrypt()`` does the cryptography and returns
-        (plaintext, key material ID or None); it is called only once every check has passed.
+        A symmetric ciphertext names its key in its header (docs/ciphertext-format.md), so KeyId is
+        optional; an asymmetric ciphertext is bare RSAES-OAEP output that names no key, so the caller
+        must name it. DryRun with DryRunModifiers IGNORE_CIPHERTEXT: "KMS performs only authorization
+        validation without ciphertext validation" (the API reference of Decrypt and ReEncrypt): the
+        ciphertext is never looked at and KeyId "is required ... when DryRun is true and
+        DryRunModifiers is set to IGNORE_CIPHERTEXT".
+        Fidelity: a missing key ID is then answered as a null member, in AWS's validation words.
         """
+        ctx, req, scratch = call.ctx, call.request, call.scratch
+        if self._ignores_ciphertext(req):
+            self._check_context(req.get(context_field))
+            if req.get(key_field) is None:
+                raise validation(field_name, "Member must not be null", "null")
+            scratch["ignore_ciphertext"] = True
+            return [Target(action, self.resolve_key(ctx, req[key_field], "Decrypt", field_name=field_name))]
         blob = req.get("ciphertext_blob")
         if blob is None:
             raise validation("ciphertextBlob", "Member must not be null", "null")
         if not 1 <= len(blob) <= 6144:
             raise validation("ciphertextBlob", "Member must have length less than or equal to 6144" if blob
                              else "Member must have length greater than or equal to 1")
-        context = self._check_context(req.get(context_field))
-        algorithm = req.get(algorithm_field) or "SYMMETRIC_DEFAULT"
+        self._check_context(req.get(context_field))
         named = None
         if req.get(key_field) is not None:
             named = self.resolve_key(ctx, req[key_field], "Decrypt")
         if named is not None and named.key_spec != "SYMMETRIC_DEFAULT":
-            # Asymmetric ciphertext is bare RSAES-OAEP output: it names no key, so the
-            # caller must name the key and the algorithm.
-            audit.resource(named)
-            self._authorize(ctx, action, named, req)
-            self._check_state(operation, named)
-            self._require_usage(named, "ENCRYPT_DECRYPT", operation)
-            if algorithm not in KEY_SPECS[named.key_spec].encryption_algorithms:
-                raise InvalidKeyUsageException(
-                    f"Algorithm {algorithm} is incompatible with key spec {named.key_spec}."
-                )
-            self._refuse_context_for_asymmetric(named, context)
-            material = named.current_backing_key.material
-
-            def decrypt_rsa():
-                try:
-                    return rsa_decrypt(material, algorithm, blob), None
-                except ValueError:
-                    raise InvalidCiphertextException("") from None
-
-            return named, algorithm, decrypt_rsa
+            return [Target(action, named)]
         try:
             header = parse_blob_header(blob)
         except CryptoError:
             if named is not None:
-                audit.resource(named)
+                call.resource(named)
             raise InvalidCiphertextException("") from None
         if named is not None and (named.key_id != header.key_id or named.account_id != header.account_id):
-            audit.resource(named)
+            call.resource(named)
             raise IncorrectKeyException(
                 "The key ID in the request does not identify a CMK that can perform this operation."
             )
@@ -871,10 +838,45 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
                 "The ciphertext refers to a customer master key that does not exist, does not exist in this "
                 "region, or you are not allowed to access."
             )
-        audit.resource(key)
-        self._authorize(ctx, action, key, req)
-        self._check_state(operation, key)
+        scratch["header"] = header
+        return [Target(action, key)]
+
+    def _resolve_Decrypt(self, call) -> list[Target]:
+        return self._resolve_ciphertext(call, key_field="key_id", field_name="keyId",
+                                        context_field="encryption_context", action="kms:Decrypt")
+
+    def _resolve_ReEncrypt(self, call) -> list[Target]:
+        source = self._resolve_ciphertext(call, key_field="source_key_id", field_name="sourceKeyId",
+                                          context_field="source_encryption_context", action="kms:ReEncryptFrom")
+        dest = self.resolve_key(call.ctx, call.request.get("destination_key_id"), "ReEncrypt",
+                                field_name="destinationKeyId")
+        return source + [Target("kms:ReEncryptTo", dest)]
+
+    def _unseal(self, req, key: KmsKey, header, operation: str, *, context_field: str, algorithm_field: str):
+        """Check everything else needed to decrypt (the key is resolved, authorized, its state checked).
+
+        Returns (algorithm, decrypt) where ``decrypt()`` does the cryptography and returns
+        (plaintext, key material ID or None); it is called only once every check has passed.
+        """
+        blob = req.get("ciphertext_blob")
+        context = req.get(context_field)
+        algorithm = req.get(algorithm_field) or "SYMMETRIC_DEFAULT"
         self._require_usage(key, "ENCRYPT_DECRYPT", operation)
+        if header is None:  # asymmetric: the caller named the key and the algorithm
+            if algorithm not in KEY_SPECS[key.key_spec].encryption_algorithms:
+                raise InvalidKeyUsageException(
+                    f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}."
+                )
+            self._refuse_context_for_asymmetric(key, context)
+            material = key.current_backing_key.material
+
+            def decrypt_rsa():
+                try:
+                    return rsa_decrypt(material, algorithm, blob), None
+                except ValueError:
+                    raise InvalidCiphertextException("") from None
+
+            return algorithm, decrypt_rsa
         if algorithm != "SYMMETRIC_DEFAULT":
             raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
         bk = key.backing_key(header.key_material_id)
@@ -887,21 +889,21 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             except CryptoError:
                 raise InvalidCiphertextException("") from None
 
-        return key, algorithm, decrypt_symmetric
+        return algorithm, decrypt_symmetric
 
-    def _op_Decrypt(self, ctx, req, audit):
-        self._check_grant_tokens(req)
-        if req.get("recipient"):
+    def _validate_Decrypt(self, call) -> None:
+        self._check_grant_tokens(call.request)
+        if call.request.get("recipient"):
             # Fidelity: Nitro Enclaves attestation is not simulated.
             raise UnsupportedOperationException("kms_teach does not simulate Nitro Enclaves recipients.")
-        if self._ignores_ciphertext(req):
-            self._source_key_without_ciphertext(ctx, req, audit, "Decrypt", key_field="key_id", field_name="keyId",
-                                                context_field="encryption_context", action="kms:Decrypt")
+
+    def _op_Decrypt(self, ctx, req, audit):
+        key = audit.key
+        if audit.scratch.get("ignore_ciphertext"):
+            self._require_usage(key, "ENCRYPT_DECRYPT", "Decrypt")
             self._dry_run(req)
-        key, algorithm, decrypt = self._unseal(
-            ctx, req, audit, "Decrypt", key_field="key_id", context_field="encryption_context",
-            algorithm_field="encryption_algorithm", action="kms:Decrypt",
-        )
+        algorithm, decrypt = self._unseal(req, key, audit.scratch.get("header"), "Decrypt",
+                                          context_field="encryption_context", algorithm_field="encryption_algorithm")
         self._dry_run(req)
         plaintext, material_id = decrypt()
         out = {"key_id": key.arn, "plaintext": plaintext, "encryption_algorithm": algorithm}
@@ -910,18 +912,14 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return out
 
     def _op_ReEncrypt(self, ctx, req, audit):
-        self._check_grant_tokens(req)
-        if self._ignores_ciphertext(req):
-            self._source_key_without_ciphertext(ctx, req, audit, "ReEncrypt", key_field="source_key_id",
-                                                field_name="sourceKeyId", context_field="source_encryption_context",
-                                                action="kms:ReEncryptFrom")
-            self._destination_key(ctx, req, audit)
+        src, dest = audit.targets[0].resource, audit.targets[1].resource
+        if audit.scratch.get("ignore_ciphertext"):
+            self._require_usage(src, "ENCRYPT_DECRYPT", "ReEncrypt")
             self._dry_run(req)
-        src, src_algorithm, decrypt = self._unseal(
-            ctx, req, audit, "ReEncrypt", key_field="source_key_id", context_field="source_encryption_context",
-            algorithm_field="source_encryption_algorithm", action="kms:ReEncryptFrom",
+        src_algorithm, decrypt = self._unseal(
+            req, src, audit.scratch.get("header"), "ReEncrypt", context_field="source_encryption_context",
+            algorithm_field="source_encryption_algorithm",
         )
-        dest = self._destination_key(ctx, req, audit)
         dest_context = self._check_context(req.get("destination_encryption_context"))
         dest_algorithm = req.get("destination_encryption_algorithm")
         # The destination's size limit is checked against the plaintext, so decrypt first (no state changes).
@@ -941,20 +939,17 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             out["destination_key_material_id"] = dest_material_id
         return out
 
-    def _destination_key(self, ctx, req, audit) -> KmsKey:
-        dest = self.resolve_key(ctx, req.get("destination_key_id"), "ReEncrypt", field_name="destinationKeyId")
-        audit.resource(dest)
-        self._authorize(ctx, "kms:ReEncryptTo", dest, req)
-        self._check_state("ReEncrypt", dest)
-        return dest
-
-    def _data_key(self, ctx, req, audit, operation: str) -> tuple[KmsKey, bytes, bytes]:
+    def _validate_data_key(self, call) -> None:
+        req = call.request
         self._check_grant_tokens(req)
-        context = self._check_context(req.get("encryption_context"))
-        spec, nbytes = req.get("key_spec"), req.get("number_of_bytes")
+        self._check_context(req.get("encryption_context"))
         if req.get("recipient"):
             raise UnsupportedOperationException("kms_teach does not simulate Nitro Enclaves recipients.")
-        key = self._use_key(ctx, req, audit, operation)
+
+    def _data_key(self, ctx, req, audit, operation: str) -> tuple[KmsKey, bytes, bytes]:
+        context = req.get("encryption_context")
+        spec, nbytes = req.get("key_spec"), req.get("number_of_bytes")
+        key = audit.key
         self._require_symmetric_encryption(key, operation)
         if spec is None and nbytes is None:
             raise ValidationException("Please specify either number of bytes or key spec.")
@@ -986,7 +981,6 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {"ciphertext_blob": blob, "key_id": key.arn, "key_material_id": key.current_backing_key.key_material_id}
 
     def _op_GenerateRandom(self, ctx, req, audit):
-        self._authorize(ctx, "kms:GenerateRandom", None, req)
         if req.get("custom_key_store_id"):
             raise CustomKeyStoreNotFoundException(
                 "kms_teach does not simulate custom key stores, so no custom key store exists."
@@ -1027,19 +1021,53 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             raise NotAuthorizedException("The alias prefix alias/aws/ is reserved for AWS managed keys.")
         return name
 
-    def _target_for_alias(self, ctx, req, audit, operation: str) -> KmsKey:
-        key = self.resolve_key(ctx, req.get("target_key_id"), operation, field_name="targetKeyId")
-        audit.resource(key)
-        self._authorize(ctx, f"kms:{operation}", key, req)
+    def _alias_target(self, call) -> KmsKey:
+        """The KMS key an alias is to point at: in the caller's account and Region only.
+
+        "The KMS key must be in the same Amazon Web Services account and Region as the alias"
+        (KMS API Reference, CreateAlias and UpdateAlias, TargetKeyId); an alias is never made for
+        another account's key, even by a caller that key's policy lets use it.
+        Fidelity: AWS does not document the code; kms_teach answers NotFoundException, as for a key
+        the caller's account does not have.
+        """
+        ctx, ref = call.ctx, call.request.get("target_key_id")
+        key = self.resolve_key(ctx, ref, call.op.name, field_name="targetKeyId")
+        if key.account_id != ctx.account_id or key.region != ctx.region:
+            raise NotFoundException(f"Key '{key.arn}' does not exist")
+        return key
+
+    def _validate_alias_name(self, call) -> None:
+        self._check_alias_name(call.request.get("alias_name"), for_create=call.op.name == "CreateAlias")
+
+    def _resolve_CreateAlias(self, call) -> list[Target]:
+        return [Target("kms:CreateAlias", self._alias_target(call))]
+
+    def _resolve_UpdateAlias(self, call) -> list[Target]:
+        # "kms:UpdateAlias on the current KMS key ... and on the new KMS key (key policy)" (UpdateAlias).
+        alias = self._existing_alias(call.ctx, call.request["alias_name"])
+        old = self._regions[(call.ctx.account_id, call.ctx.region)].keys.get(alias.target_key_id)
+        call.scratch["alias"] = alias
+        targets = [Target("kms:UpdateAlias", old)] if old is not None else []
+        return targets + [Target("kms:UpdateAlias", self._alias_target(call))]
+
+    def _resolve_DeleteAlias(self, call) -> list[Target]:
+        alias = self._existing_alias(call.ctx, call.request["alias_name"])
+        call.scratch["alias"] = alias
+        # An alias whose key is gone is still the caller's to delete: authorized on the alias alone.
+        return [Target("kms:DeleteAlias", self._regions[(call.ctx.account_id, call.ctx.region)].keys.get(
+            alias.target_key_id))]
+
+    @staticmethod
+    def _check_alias_target(key: KmsKey) -> None:
         if key.key_state in (m.PENDING_DELETION, m.PENDING_REPLICA_DELETION):
             raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
         if key.key_manager == "AWS":
             raise NotAuthorizedException("An alias cannot be associated with an AWS managed key.")
-        return key
 
     def _op_CreateAlias(self, ctx, req, audit):
-        name = self._check_alias_name(req.get("alias_name"), for_create=True)
-        key = self._target_for_alias(ctx, req, audit, "CreateAlias")
+        name = req["alias_name"]
+        key = audit.key
+        self._check_alias_target(key)
         state = self._region(ctx.account_id, ctx.region)
         if name in state.aliases:
             raise AlreadyExistsException(
@@ -1063,13 +1091,11 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return alias
 
     def _op_UpdateAlias(self, ctx, req, audit):
-        name = self._check_alias_name(req.get("alias_name"), for_create=False)
-        alias = self._existing_alias(ctx, name)
-        old = self._regions[(ctx.account_id, ctx.region)].keys.get(alias.target_key_id)
-        if old is not None:
-            audit.resource(old)
-            self._authorize(ctx, "kms:UpdateAlias", old, req)
-        new = self._target_for_alias(ctx, req, audit, "UpdateAlias")
+        name = req["alias_name"]
+        alias = audit.scratch["alias"]
+        old = audit.targets[0].resource if len(audit.targets) == 2 else None
+        new = audit.targets[-1].resource
+        self._check_alias_target(new)
         if old is not None and (old.key_usage != new.key_usage or _key_type(old) != _key_type(new)):
             raise ValidationException(
                 f"Alias {name} cannot be changed from a {_key_type(old)} {old.key_usage} KMS key to a "
@@ -1081,19 +1107,12 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {}
 
     def _op_DeleteAlias(self, ctx, req, audit):
-        name = self._check_alias_name(req.get("alias_name"), for_create=False)
-        alias = self._existing_alias(ctx, name)
-        state = self._regions[(ctx.account_id, ctx.region)]
-        key = state.keys.get(alias.target_key_id)
-        if key is not None:
-            audit.resource(key)
-            self._authorize(ctx, "kms:DeleteAlias", key, req)
-        del state.aliases[name]
+        alias = audit.scratch["alias"]
+        del self._regions[(ctx.account_id, ctx.region)].aliases[alias.alias_name]
         self._pending.delete_alias(alias)
         return {}
 
     def _op_ListAliases(self, ctx, req, audit):
-        self._authorize(ctx, "kms:ListAliases", None, req)
         state = self._regions.get((ctx.account_id, ctx.region))
         aliases = list(state.aliases.values()) if state else []
         entries = []
@@ -1146,7 +1165,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
             )
 
     def _op_EnableKeyRotation(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "EnableKeyRotation")
+        key = audit.key
         self._require_rotatable(key)
         self._refuse_replica(key)
         self._refuse_aws_managed(key, "EnableKeyRotation")
@@ -1160,7 +1179,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {}
 
     def _op_DisableKeyRotation(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "DisableKeyRotation")
+        key = audit.key
         self._require_rotatable(key)
         self._refuse_replica(key)
         self._refuse_aws_managed(key, "DisableKeyRotation")
@@ -1170,7 +1189,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {}
 
     def _op_GetKeyRotationStatus(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "GetKeyRotationStatus")
+        key = audit.key
         if key.origin != "AWS_KMS" or key.key_spec != "SYMMETRIC_DEFAULT":
             self._require_rotatable(key)
         # A replica reports its primary's schedule: rotation is managed there.
@@ -1184,7 +1203,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return out
 
     def _op_RotateKeyOnDemand(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "RotateKeyOnDemand")
+        key = audit.key
         self._require_rotatable(key, "RotateKeyOnDemand")
         self._refuse_replica(key)
         self._refuse_aws_managed(key, "RotateKeyOnDemand")
@@ -1205,7 +1224,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {"key_id": key.key_id}
 
     def _op_ListKeyRotations(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "ListKeyRotations")
+        key = audit.key
         if key.key_spec != "SYMMETRIC_DEFAULT":
             self._require_rotatable(key)
         include = req.get("include_key_material") or "ROTATIONS_ONLY"
@@ -1270,7 +1289,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return merged
 
     def _op_TagResource(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "TagResource")
+        key = audit.key
         tags = req.get("tags")
         if tags is None:
             raise validation("tags", "Member must not be null")
@@ -1279,7 +1298,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {}
 
     def _op_UntagResource(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "UntagResource")
+        key = audit.key
         keys = req.get("tag_keys")
         if keys is None:
             raise validation("tagKeys", "Member must not be null")
@@ -1292,7 +1311,7 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return {}
 
     def _op_ListResourceTags(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "ListResourceTags")
+        key = audit.key
         entries = [{"tag_key": k, "tag_value": v} for k, v in key.tags.items()]
         page, marker = _page(entries, req.get("limit"), req.get("marker"), "ListResourceTags" + key.key_id, 50, 50)
         out = {"tags": page, "truncated": marker is not None}
@@ -1312,14 +1331,16 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         return name
 
     def _op_GetKeyPolicy(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "GetKeyPolicy")
+        key = audit.key
         name = self._policy_name(req)
         if name != "default":
             raise NotFoundException(f"No such policy exists: {name}")
-        return {"policy": key.policy, "policy_name": "default"}
+        policy = show_bound(key.policy, key.policy_principals, self.principal_unique_id) \
+            if key.policy_principals else key.policy
+        return {"policy": policy, "policy_name": "default"}
 
     def _op_PutKeyPolicy(self, ctx, req, audit):
-        key = self._use_key(ctx, req, audit, "PutKeyPolicy")
+        key = audit.key
         name = self._policy_name(req)
         if name != "default":
             raise ValidationException(f"PolicyName {name} is not valid: a key policy is always named default.")
@@ -1333,11 +1354,11 @@ class KMS(KeyTypeOperations, MultiRegionOperations, ImportOperations, GrantOpera
         parse_policy(policy)
         self._check_lockout(ctx, policy, req)
         key.policy = policy
+        self._bind_policy(key)
         self._save(key)
         return {}
 
     def _op_ListKeyPolicies(self, ctx, req, audit):
-        self._use_key(ctx, req, audit, "ListKeyPolicies")
         page, marker = _page(["default"], req.get("limit"), req.get("marker"), "ListKeyPolicies", 100, 1000)
         out = {"policy_names": page, "truncated": marker is not None}
         if marker:
@@ -1353,4 +1374,115 @@ def _key_type(key: KmsKey) -> str:
     return "asymmetric"
 
 
-OPERATIONS = sorted(name[4:] for name in dir(KMS) if name.startswith("_op_"))
+# ================================================================ declarations
+# Each operation: its action, how its KMS key is found, the key states it accepts (AWS KMS Developer
+# Guide, "Key states of AWS KMS keys": kms.common.STATE_RULES), whether it writes. The actions and the
+# resources are the "Required permissions" of each operation's page in the AWS KMS API Reference.
+
+
+def _key_id(field: str = "key_id", field_name: str = "keyId"):
+    """The KMS key the request's ``field`` names (a key ID or key ARN; an alias where the operation allows)."""
+
+    def resolve(kms: KMS, call: Call) -> list[Target]:
+        key = kms.resolve_key(call.ctx, call.request.get(field), call.op.name, field_name=field_name)
+        return [Target(call.op.action, key)]
+
+    return resolve
+
+
+def _grant_tokens(kms: KMS, call: Call) -> None:
+    kms._check_grant_tokens(call.request)
+
+
+def _grant_id(kms: KMS, call: Call) -> None:
+    kms._check_grant_id(call.request.get("grant_id"))
+
+
+def _not_null(member: str, field_name: str):
+    def validate(kms: KMS, call: Call) -> None:
+        if call.request.get(member) is None:
+            raise validation(field_name, "Member must not be null", "null")
+
+    return validate
+
+
+def _resolve_ReplicateKey(kms: KMS, call: Call) -> list[Target]:
+    # "kms:ReplicateKey on the primary key (in the primary key's Region)" and "kms:CreateKey in an IAM
+    # policy in the replica Region" (ReplicateKey, Required permissions).
+    primary = kms.resolve_key(call.ctx, call.request.get("key_id"), "ReplicateKey")
+    c = call.ctx
+    replica_ctx = RequestContext(call.request["replica_region"], c.principal, c.user_agent, c.source_ip,
+                                 c.via_service, c.request_id)
+    return [Target("kms:ReplicateKey", primary), Target("kms:CreateKey", None, replica_ctx, audit=False)]
+
+
+def _resolve_UpdatePrimaryRegion(kms: KMS, call: Call) -> list[Target]:
+    # "kms:UpdatePrimaryRegion on the current multi-Region primary key ... and on the replica key"
+    # (UpdatePrimaryRegion, Required permissions). The handler refuses a key that is not a primary.
+    primary = kms.resolve_key(call.ctx, call.request.get("key_id"), "UpdatePrimaryRegion")
+    targets = [Target("kms:UpdatePrimaryRegion", primary)]
+    region = call.request["primary_region"]
+    if primary.mr_role == "PRIMARY" and region != primary.region:
+        state = kms._regions.get((primary.account_id, region))
+        new = state.keys.get(primary.key_id) if state else None
+        if new is not None:
+            targets.append(Target("kms:UpdatePrimaryRegion", new))
+    return targets
+
+
+# Operations that change nothing (their responses stay out of the audit trail, as CloudTrail's do).
+_READS = frozenset({
+    "DescribeKey", "ListKeys", "ListAliases", "GetKeyPolicy", "ListKeyPolicies", "GetKeyRotationStatus",
+    "ListKeyRotations", "ListResourceTags", "ListGrants", "ListRetirableGrants", "GetPublicKey", "Encrypt",
+    "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom", "Sign", "Verify", "GenerateMac", "VerifyMac",
+    "DeriveSharedSecret",
+})
+
+
+def _declare(name: str, *, resolve=None, validate=None, action: str | None = None, states: bool = True,
+             **extra) -> Operation:
+    return Operation(
+        name=name, action=action or f"kms:{name}", resolve=resolve or _key_id(), handler=getattr(KMS, "_op_" + name),
+        writes=name not in _READS, states=STATE_RULES.get(name, _CRYPTO_RULE) if states else None,
+        validate=validate, **extra,
+    )
+
+
+_ON_ACCOUNT = ("CreateKey", "ListKeys", "GenerateRandom", "ListAliases", "ListRetirableGrants")
+_DECLARED = [
+    *(_declare(name, resolve=account_target(f"kms:{name}"), states=False) for name in _ON_ACCOUNT),
+    _declare("DescribeKey", validate=_grant_tokens),
+    _declare("GetPublicKey", validate=_grant_tokens),
+    _declare("ListGrants", validate=_grant_tokens),
+    _declare("Encrypt", validate=KMS._validate_Encrypt),
+    _declare("GenerateDataKey", validate=KMS._validate_data_key),
+    _declare("GenerateDataKeyWithoutPlaintext", validate=KMS._validate_data_key),
+    _declare("GenerateDataKeyPair", validate=KMS._validate_data_key_pair),
+    _declare("GenerateDataKeyPairWithoutPlaintext", validate=KMS._validate_data_key_pair),
+    _declare("Sign", validate=KMS._validate_signing),
+    _declare("Verify", validate=KMS._validate_signing),
+    _declare("GenerateMac", validate=KMS._validate_mac),
+    _declare("VerifyMac", validate=KMS._validate_mac),
+    _declare("DeriveSharedSecret", validate=KMS._validate_DeriveSharedSecret),
+    _declare("Decrypt", action="kms:Decrypt", resolve=KMS._resolve_Decrypt, validate=KMS._validate_Decrypt),
+    _declare("ReEncrypt", action="kms:ReEncryptFrom and kms:ReEncryptTo", resolve=KMS._resolve_ReEncrypt,
+             validate=_grant_tokens),
+    _declare("CreateGrant", validate=KMS._validate_CreateGrant),
+    _declare("RevokeGrant", validate=_grant_id),
+    _declare("RetireGrant", resolve=KMS._resolve_RetireGrant, authorize=KMS._authorize_RetireGrant,
+             authorized_by="the grant (KMS Developer Guide, Retiring and revoking grants)"),
+    _declare("GetParametersForImport", validate=KMS._validate_GetParametersForImport),
+    _declare("ImportKeyMaterial", validate=KMS._validate_ImportKeyMaterial),
+    _declare("ReplicateKey", resolve=_resolve_ReplicateKey, validate=_not_null("replica_region", "replicaRegion")),
+    _declare("UpdatePrimaryRegion", resolve=_resolve_UpdatePrimaryRegion,
+             validate=_not_null("primary_region", "primaryRegion")),
+    # Alias operations: kms:<Operation> on the alias (an IAM policy; the permissions engine checks it) and
+    # on the KMS key (its key policy), "Controlling access to aliases" in the KMS Developer Guide.
+    _declare("CreateAlias", resolve=KMS._resolve_CreateAlias, validate=KMS._validate_alias_name, states=False),
+    _declare("UpdateAlias", resolve=KMS._resolve_UpdateAlias, validate=KMS._validate_alias_name, states=False),
+    _declare("DeleteAlias", resolve=KMS._resolve_DeleteAlias, validate=KMS._validate_alias_name, states=False),
+]
+_SIMPLE = sorted({name[4:] for name in dir(KMS) if name.startswith("_op_")} - {op.name for op in _DECLARED})
+KMS.OPERATIONS = {op.name: op for op in _DECLARED + [_declare(name) for name in _SIMPLE]}
+OPERATIONS = sorted(KMS.OPERATIONS)

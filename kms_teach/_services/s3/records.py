@@ -35,6 +35,8 @@ class Bucket:
     region: str
     created: _dt.datetime
     encryption: dict | None = None  # PutBucketEncryption's configuration (snake_case), None: SSE-S3 default
+    policy: str | None = None  # the bucket policy (PutBucketPolicy's document, as given), None: no policy
+    policy_principals: dict = field(default_factory=dict)  # its users' and roles' unique IDs (see KmsKey's)
 
     @property
     def ident(self) -> tuple:
@@ -45,12 +47,17 @@ class Bucket:
         return f"arn:{m.partition(self.region)}:s3:::{self.name}"
 
     def to_record(self) -> dict:
-        return {"name": self.name, "account_id": self.account_id, "region": self.region,
-                "created": _iso(self.created), "encryption": self.encryption}
+        rec = {"name": self.name, "account_id": self.account_id, "region": self.region,
+               "created": _iso(self.created), "encryption": self.encryption}
+        if self.policy is not None:
+            rec["policy"] = self.policy
+            rec["policy_principals"] = self.policy_principals
+        return rec
 
     @classmethod
     def from_record(cls, rec: dict) -> "Bucket":
-        return cls(rec["name"], rec["account_id"], rec["region"], m.from_iso(rec["created"]), rec.get("encryption"))
+        return cls(rec["name"], rec["account_id"], rec["region"], m.from_iso(rec["created"]), rec.get("encryption"),
+                   rec.get("policy"), dict(rec.get("policy_principals") or {}))
 
 
 @dataclass(slots=True)

@@ -33,12 +33,15 @@ them to and from S3's HTTP requests.
 
 Fidelity notes
 --------------
-* **No S3 permissions are simulated.** Every principal of the account that owns
-  a bucket may do anything to it (as if every IAM user had ``s3:*``); principals
-  of other accounts are refused (``AccessDenied``, as for a bucket without a
-  bucket policy). No bucket policies, ACLs, access points or Block Public
-  Access. KMS permissions *are* enforced, in full, on every call S3 makes to
-  KMS for the caller.
+* **S3 permissions are enforced** by the one permissions engine, on every
+  operation: the caller's identity policies and the bucket policy
+  (PutBucketPolicy), evaluated together as AWS does (an explicit Deny wins;
+  within the bucket's account either side may allow; across accounts both
+  must). The root user of the bucket's account may always read, replace and
+  delete its bucket policy. No ACLs, access points or Block Public Access; S3
+  condition keys (``s3:prefix``, ``s3:x-amz-server-side-encryption``, ...) are
+  not set, only the global ones. KMS permissions are enforced, in full, on
+  every call S3 makes to KMS for the caller.
 * S3 Bucket Keys, DSSE-KMS, SSE-C, versioning, object lock, tagging, multipart
   uploads and copies are not simulated: asking for them is answered
   ``501 NotImplemented`` (never silently ignored).
@@ -71,6 +74,9 @@ from ..._errors import (
     AccessControlListNotSupported,
     AccessDenied,
     BadDigest,
+    MalformedPolicy,
+    MethodNotAllowed,
+    NoSuchBucketPolicy,
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
@@ -99,26 +105,48 @@ from ... import _model as m
 from ..._crypto import CryptoError, RandomSource, unwrap_secret, wrap_secret
 from ..._crypto.checksums import checksum as object_checksum
 from ..._crypto.objects import open_object, seal_object
-from ..audit import audited
-from ..base import RequestContext
+from ..._policy.authz import Resource
+from ..._policy.document import bind_principals, parse_policy, show_bound
+from ..base import DATA, Call, Operation, Service, Target
+from ..context import RequestContext
 from ..._store import Changes, MemoryStore
 from .records import Bucket, OwnedKey, StoredObject, _b64, _iso
 
 __all__ = ["S3", "OPERATIONS"]
 
-OPERATIONS = (
-    "CreateBucket", "DeleteBucket", "HeadBucket", "ListBuckets",
-    "PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption",
-    "PutObject", "GetObject", "HeadObject", "DeleteObject", "ListObjectsV2",
-)
+#: Each operation's action, from the "Permissions" of its page in the Amazon S3 API Reference (and
+#: "Actions, resources, and condition keys for Amazon S3" in the Service Authorization Reference), and
+#: what it acts on: the account ("*"), the bucket, or the object (``arn:aws:s3:::bucket/key``).
+_DECLARED = {
+    "CreateBucket": ("s3:CreateBucket", "new bucket"),
+    "DeleteBucket": ("s3:DeleteBucket", "bucket"),
+    "HeadBucket": ("s3:ListBucket", "bucket"),
+    "ListBuckets": ("s3:ListAllMyBuckets", "account"),
+    "PutBucketEncryption": ("s3:PutEncryptionConfiguration", "bucket"),
+    "GetBucketEncryption": ("s3:GetEncryptionConfiguration", "bucket"),
+    "DeleteBucketEncryption": ("s3:PutEncryptionConfiguration", "bucket"),
+    "PutBucketPolicy": ("s3:PutBucketPolicy", "bucket"),
+    "GetBucketPolicy": ("s3:GetBucketPolicy", "bucket"),
+    "DeleteBucketPolicy": ("s3:DeleteBucketPolicy", "bucket"),
+    "PutObject": ("s3:PutObject", "object"),
+    "GetObject": ("s3:GetObject", "object"),
+    "HeadObject": ("s3:GetObject", "object"),
+    "DeleteObject": ("s3:DeleteObject", "object"),
+    "ListObjectsV2": ("s3:ListBucket", "bucket"),
+}
+OPERATIONS = tuple(_DECLARED)
 
-#: Operations CloudTrail records as management events (by default, in every trail).
-#: Object-level calls (and listing objects) are data events, which CloudTrail
-#: records only when a trail asks for them: they are not in the audit trail.
-MANAGEMENT_EVENTS = frozenset({
-    "CreateBucket", "DeleteBucket", "HeadBucket", "ListBuckets",
-    "PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption",
-})
+#: Object-level calls (and listing objects) are data events, which CloudTrail records only when a trail
+#: asks for them (CloudTrail User Guide, "Logging data events"): they are not in the event history. Every
+#: other operation is a management event, recorded by default. The KMS calls S3 makes for SSE-KMS objects
+#: are KMS management events, in the trail as KMS records them.
+DATA_EVENTS = frozenset({"PutObject", "GetObject", "HeadObject", "DeleteObject", "ListObjectsV2"})
+MANAGEMENT_EVENTS = frozenset(OPERATIONS) - DATA_EVENTS
+#: "The root principal in the bucket owner's account can perform the GetBucketPolicy, PutBucketPolicy,
+#: and DeleteBucketPolicy API actions, even if their bucket policy explicitly denies the root principal's
+#: access" (Amazon S3 API Reference, PutBucketPolicy); from another account they answer 405.
+_POLICY_OPERATIONS = frozenset({"PutBucketPolicy", "GetBucketPolicy", "DeleteBucketPolicy"})
+_MAX_BUCKET_POLICY_BYTES = 20 * 1024
 
 # The request members each operation honours. Anything else the model allows is
 # answered NotImplemented rather than silently ignored.
@@ -148,15 +176,11 @@ _SUPPORTED = {
     "ListObjectsV2": {"bucket", "delimiter", "encoding_type", "max_keys", "prefix", "continuation_token",
                       "fetch_owner", "start_after", "request_payer", "expected_bucket_owner",
                       "optional_object_attributes"},
+    "PutBucketPolicy": {"bucket", "policy", "content_md5", "checksum_algorithm", "expected_bucket_owner"},
+    "GetBucketPolicy": {"bucket", "expected_bucket_owner"},
+    "DeleteBucketPolicy": {"bucket", "expected_bucket_owner"},
 }
 _SUPPORTED["HeadObject"] = _SUPPORTED["GetObject"]
-
-_S3_ACTION = {
-    "DeleteBucket": "s3:DeleteBucket", "HeadBucket": "s3:ListBucket", "ListObjectsV2": "s3:ListBucket",
-    "PutBucketEncryption": "s3:PutEncryptionConfiguration", "DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
-    "GetBucketEncryption": "s3:GetEncryptionConfiguration", "PutObject": "s3:PutObject",
-    "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "DeleteObject": "s3:DeleteObject",
-}
 
 _DEFAULT_SSE = {"rules": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
                            "bucket_key_enabled": False}]}
@@ -203,7 +227,7 @@ def _http_seconds(when: _dt.datetime) -> _dt.datetime:
     return when.replace(microsecond=0)
 
 
-class S3:
+class S3(Service):
     """The simulated Amazon Simple Storage Service of one :class:`~kms_teach.Cloud`.
 
     ``S3(clock=..., random=..., store=..., kms=...)``; ``s3.call(operation,
@@ -215,22 +239,24 @@ class S3:
     name one); without it, any name shaped like a Region.
     """
 
+    EVENT_SOURCE = "s3.amazonaws.com"
+
     def __init__(self, *, clock, random: RandomSource, store=None, kms, audit=None,
-                 regions: frozenset[str] | None = None):
+                 regions: frozenset[str] | None = None, authorizer=None, principals=None):
         self.clock = clock
+        # Who exists: IAM (principal_exists(arn), unique_id_of(arn)), for bucket policies' principals.
+        self.principals = principals
         self.random = random
         self.store = store if store is not None else MemoryStore()
         self.kms = kms
-        self.audit = audit
         self._regions = regions
         self._lock = threading.RLock()
+        self._init_service(audit=audit, authorizer=authorizer)
         self._buckets: dict[str, Bucket] = {}
         self._objects: dict[str, dict[str, StoredObject]] = {}
         self._sorted: dict[str, list[str]] = {}
         self._owned: dict[str, tuple[str, bytes]] = {}  # Region -> (owned key ID, key)
-        self._handlers = {name: getattr(self, "_op_" + name) for name in OPERATIONS}
         self._load()
-        self._audited = audited(audit, clock, "s3.amazonaws.com", self._run) if audit is not None else None
 
     def _load(self) -> None:
         records = self.store.load_records()
@@ -247,30 +273,61 @@ class S3:
 
     # ------------------------------------------------------------------ running an operation
 
-    def operations(self) -> list[str]:
-        return sorted(self._handlers)
-
     def call(self, operation: str, request: dict, ctx: RequestContext) -> dict:
         """Run one S3 operation (snake_case request and response; GetObject's ``body`` is bytes)."""
-        if operation not in self._handlers:
-            raise S3NotImplemented(f"A header you provided implies functionality that is not implemented "
-                                   f"(kms_teach does not simulate the S3 {operation} operation).")
-        if self._audited is not None and operation in MANAGEMENT_EVENTS:
-            return self._audited(operation, request, ctx)
-        return self._run(operation, request, ctx)
+        return super().call(operation, dict(request or {}), ctx)
 
-    def _run(self, operation: str, request: dict, ctx: RequestContext) -> dict:
-        request = dict(request or {})
-        supported = _SUPPORTED[operation]
-        for name, value in request.items():
+    def _unsupported(self, operation: str) -> AWSError:
+        return S3NotImplemented(f"A header you provided implies functionality that is not implemented "
+                                f"(kms_teach does not simulate the S3 {operation} operation).")
+
+    def _internal(self, message: str) -> AWSError:
+        return InternalError("We encountered an internal error. Please try again.")
+
+    def _authorize(self, call: Call, target: Target) -> None:
+        if self.authorizer is not None:
+            self.authorizer(target.ctx or call.ctx, target.action, target.resource, call.request, denied=AccessDenied)
+
+    # -- the declared steps ---------------------------------------------------------
+
+    def _validate(self, call: Call) -> None:
+        """Members the model allows but kms_teach does not simulate are refused, never silently ignored."""
+        supported = _SUPPORTED[call.op.name]
+        for name, value in call.request.items():
             if name not in supported and value is not None:
                 shown = _api_name(name)
                 raise S3NotImplemented(f"A header you provided implies functionality that is not implemented "
-                                       f"(kms_teach does not simulate {shown} in S3 {operation}).")
-        with self._lock:
-            return self._handlers[operation](ctx, request)
+                                       f"(kms_teach does not simulate {shown} in S3 {call.op.name}).")
 
-    def _commit(self, changes: Changes) -> None:
+    def resource_of(self, bucket: Bucket, key: str | None = None) -> Resource:
+        """A bucket (or one of its objects) as the permissions engine decides on it, with its bucket policy."""
+        arn = bucket.arn if key is None else f"{bucket.arn}/{key}"
+        return Resource(arn, bucket.account_id, bucket.policy, "bucket policy", bindings=bucket.policy_principals)
+
+    def _resolve(self, call: Call) -> list[Target]:
+        action, what = _DECLARED[call.op.name]
+        req, ctx = call.request, call.ctx
+        if what == "account":
+            return [Target(action, Resource("*", ctx.account_id))]
+        if what == "new bucket":
+            name = req.get("bucket") or ""
+            return [Target(action, Resource(f"arn:{m.partition(ctx.region)}:s3:::{name}", ctx.account_id))]
+        bucket = self._bucket(ctx, req["bucket"], call.op.name, req.get("expected_bucket_owner"))
+        call.scratch["bucket"] = bucket
+        return [Target(action, self.resource_of(bucket, req.get("key") if what == "object" else None))]
+
+    def _authorize_bucket_policy(self, call: Call, target: Target) -> None:
+        p, bucket = call.ctx.principal, call.scratch["bucket"]
+        if p.account_id != bucket.account_id:
+            raise MethodNotAllowed("The specified method is not allowed against this resource.",
+                                   Method={"PutBucketPolicy": "PUT", "GetBucketPolicy": "GET"}.get(call.op.name,
+                                                                                                  "DELETE"),
+                                   ResourceType="BUCKETPOLICY")
+        if p.kind == "Root":
+            return
+        self._authorize(call, target)
+
+    def _write(self, changes: Changes) -> None:
         try:
             self.store.commit(changes)
         except Exception:
@@ -297,11 +354,6 @@ class S3:
                 Bucket=name, Endpoint=f"s3.{bucket.region}.amazonaws.com",
                 headers={"x-amz-bucket-region": bucket.region}
             )
-        action = _S3_ACTION.get(operation, f"s3:{operation}")
-        if ctx.principal.account_id != bucket.account_id:
-            resource = bucket.arn + (f"/{key}" if key is not None else "")
-            raise AccessDenied(f"User: {ctx.principal.arn} is not authorized to perform: {action} on resource: "
-                               f'"{resource}" because no resource-based policy allows the {action} action')
         if expected_owner is not None and expected_owner != bucket.account_id:
             raise AccessDenied("Access Denied")
         return bucket
@@ -377,7 +429,7 @@ class S3:
             and not name.startswith(_RESERVED_PREFIXES) and not name.endswith(_RESERVED_SUFFIXES)
         )
 
-    def _op_CreateBucket(self, ctx, req):
+    def _op_CreateBucket(self, ctx, req, call=None):
         name = req["bucket"]
         conf = req.get("create_bucket_configuration") or {}
         for unsupported, what in (("location", "directory buckets (Location)"), ("bucket", "directory buckets (Bucket)"),
@@ -438,29 +490,29 @@ class S3:
         bucket = Bucket(name, account, target, self.clock.now())
         changes = Changes()
         changes.put_record(bucket)
-        self._commit(changes)
+        self._write(changes)
         self._buckets[name] = bucket
         self._objects[name] = {}
         self._sorted.pop(name, None)
         return {"location": location}
 
-    def _op_DeleteBucket(self, ctx, req):
+    def _op_DeleteBucket(self, ctx, req, call=None):
         bucket = self._bucket(ctx, req["bucket"], "DeleteBucket", req.get("expected_bucket_owner"))
         if self._objects.get(bucket.name):
             raise BucketNotEmpty("The bucket you tried to delete is not empty", BucketName=bucket.name)
         changes = Changes()
         changes.delete_record(bucket)
-        self._commit(changes)
+        self._write(changes)
         del self._buckets[bucket.name]
         self._objects.pop(bucket.name, None)
         self._sorted.pop(bucket.name, None)
         return {}
 
-    def _op_HeadBucket(self, ctx, req):
+    def _op_HeadBucket(self, ctx, req, call=None):
         bucket = self._bucket(ctx, req["bucket"], "HeadBucket", req.get("expected_bucket_owner"))
         return {"bucket_region": bucket.region, "access_point_alias": False}
 
-    def _op_ListBuckets(self, ctx, req):
+    def _op_ListBuckets(self, ctx, req, call=None):
         account = ctx.principal.account_id
         prefix = req.get("prefix") or ""
         region = req.get("bucket_region")
@@ -487,7 +539,7 @@ class S3:
 
     # -- default encryption ------------------------------------------------------
 
-    def _op_PutBucketEncryption(self, ctx, req):
+    def _op_PutBucketEncryption(self, ctx, req, call=None):
         bucket = self._bucket(ctx, req["bucket"], "PutBucketEncryption", req.get("expected_bucket_owner"))
         conf = req["server_side_encryption_configuration"]
         rules = conf.get("rules") or []
@@ -517,23 +569,90 @@ class S3:
         bucket.encryption = json.loads(json.dumps(conf, default=str))
         changes = Changes()
         changes.put_record(bucket)
-        self._commit(changes)
+        self._write(changes)
         return {}
 
-    def _op_GetBucketEncryption(self, ctx, req):
+    def _op_GetBucketEncryption(self, ctx, req, call=None):
         bucket = self._bucket(ctx, req["bucket"], "GetBucketEncryption", req.get("expected_bucket_owner"))
         conf = json.loads(json.dumps(bucket.encryption or _DEFAULT_SSE))
         for rule in conf["rules"]:
             rule.setdefault("bucket_key_enabled", False)
         return {"server_side_encryption_configuration": conf}
 
-    def _op_DeleteBucketEncryption(self, ctx, req):
+    def _op_DeleteBucketEncryption(self, ctx, req, call=None):
         bucket = self._bucket(ctx, req["bucket"], "DeleteBucketEncryption", req.get("expected_bucket_owner"))
         if bucket.encryption is not None:
             bucket.encryption = None  # back to the SSE-S3 default
             changes = Changes()
             changes.put_record(bucket)
-            self._commit(changes)
+            self._write(changes)
+        return {}
+
+    # -- bucket policies ----------------------------------------------------------
+
+    def _op_PutBucketPolicy(self, ctx, req, call=None):
+        bucket = call.scratch["bucket"]
+        text = req.get("policy")
+        if isinstance(text, (bytes, bytearray)):
+            text = bytes(text).decode("utf-8", "replace")
+        if not text or not text.lstrip().startswith("{"):
+            raise MalformedPolicy("Policies must be valid JSON and the first byte must be '{'")
+        if len(text.encode("utf-8")) > _MAX_BUCKET_POLICY_BYTES:
+            raise MalformedPolicy("Policy exceeds the maximum allowed document size.")
+        try:
+            # A bucket policy is a resource-based policy: every statement names a principal, as in a key policy.
+            policy = parse_policy(text, key_policy=True, max_bytes=_MAX_BUCKET_POLICY_BYTES)
+        except AWSError as exc:
+            raise MalformedPolicy(exc.message) from None
+        if self.principals is not None:
+            for stmt in policy.statements:
+                for block in (stmt.principal, stmt.not_principal):
+                    for name in (block or {}).get("AWS", ()):
+                        # A user or role that does not exist is refused (Amazon S3 User Guide, "Policy
+                        # elements: Principal"; the error AWS answers is "Invalid principal in policy").
+                        if name != "*" and not self.principals.principal_exists(name):
+                            raise MalformedPolicy("Invalid principal in policy")
+        for stmt in policy.statements:
+            for action in (stmt.action or []) + (stmt.not_action or []):
+                if action != "*" and not action.lower().startswith("s3:"):
+                    raise MalformedPolicy("Policy has invalid action")
+            for resource in (stmt.resource or []) + (stmt.not_resource or []):
+                if resource != "*" and resource != bucket.arn and not resource.startswith(bucket.arn + "/"):
+                    raise MalformedPolicy("Policy has invalid resource")
+        old, old_bound = bucket.policy, bucket.policy_principals
+        bucket.policy = text
+        # Bound to the users and roles it names now, as key policies are (see _policy.document).
+        bucket.policy_principals = bind_principals(policy, self.principals.unique_id_of) \
+            if self.principals is not None else {}
+        changes = Changes()
+        changes.put_record(bucket)
+        try:
+            self._write(changes)
+        except AWSError:
+            bucket.policy, bucket.policy_principals = old, old_bound  # nothing changes that the store did not take
+            raise
+        return {}
+
+    def _op_GetBucketPolicy(self, ctx, req, call=None):
+        bucket = call.scratch["bucket"]
+        if bucket.policy is None:
+            raise NoSuchBucketPolicy("The bucket policy does not exist", BucketName=bucket.name)
+        if bucket.policy_principals and self.principals is not None:
+            return {"policy": show_bound(bucket.policy, bucket.policy_principals, self.principals.unique_id_of)}
+        return {"policy": bucket.policy}
+
+    def _op_DeleteBucketPolicy(self, ctx, req, call=None):
+        bucket = call.scratch["bucket"]
+        if bucket.policy is not None:
+            old, old_bound = bucket.policy, bucket.policy_principals
+            bucket.policy, bucket.policy_principals = None, {}
+            changes = Changes()
+            changes.put_record(bucket)
+            try:
+                self._write(changes)
+            except AWSError:
+                bucket.policy, bucket.policy_principals = old, old_bound
+                raise
         return {}
 
     # ================================================================ objects
@@ -620,7 +739,7 @@ class S3:
             raise BadDigest(f"The {algo} you specified did not match the calculated checksum.")
         return algo, value
 
-    def _op_PutObject(self, ctx, req):
+    def _op_PutObject(self, ctx, req, call=None):
         bucket = self._bucket(ctx, req["bucket"], "PutObject", req.get("expected_bucket_owner"), req.get("key"))
         key = req["key"]
         body = req.get("body") or b""
@@ -705,7 +824,7 @@ class S3:
         if req.get("expires") is not None:
             obj.headers["expires"] = _iso(req["expires"])
         changes.put_record(obj)
-        self._commit(changes)
+        self._write(changes)
         if sse == "AES256":
             self._owned.setdefault(bucket.region, (owned_id, owned))  # a new owned key is kept once committed
         if existing is None:
@@ -780,7 +899,7 @@ class S3:
                 out[name] = override
         return out
 
-    def _op_HeadObject(self, ctx, req):
+    def _op_HeadObject(self, ctx, req, call=None):
         bucket, obj = self._object(ctx, req, "HeadObject")
         self._preconditions(req, obj)
         out = self._object_headers(obj, req)
@@ -819,7 +938,7 @@ class S3:
             raise unsatisfiable
         return start, min(end, size - 1)
 
-    def _op_GetObject(self, ctx, req):
+    def _op_GetObject(self, ctx, req, call=None):
         bucket, obj = self._object(ctx, req, "GetObject")
         if req.get("part_number") is not None:
             raise S3NotImplemented("A header you provided implies functionality that is not implemented "
@@ -841,7 +960,7 @@ class S3:
         out["body"] = data
         return out
 
-    def _op_DeleteObject(self, ctx, req):
+    def _op_DeleteObject(self, ctx, req, call=None):
         bucket = self._bucket(ctx, req["bucket"], "DeleteObject", req.get("expected_bucket_owner"), req.get("key"))
         key = req["key"]
         version = req.get("version_id")
@@ -858,7 +977,7 @@ class S3:
         if obj is not None:  # deleting a key that is not there succeeds too
             changes = Changes()
             changes.delete_record(obj)
-            self._commit(changes)
+            self._write(changes)
             del self._objects[bucket.name][key]
             self._sorted.pop(bucket.name, None)
         return {}
@@ -880,7 +999,7 @@ class S3:
             raise InvalidArgument("The continuation token provided is incorrect",
                                   ArgumentName="continuation-token", ArgumentValue=token) from None
 
-    def _op_ListObjectsV2(self, ctx, req):
+    def _op_ListObjectsV2(self, ctx, req, call=None):
         bucket = self._bucket(ctx, req["bucket"], "ListObjectsV2", req.get("expected_bucket_owner"))
         prefix = req.get("prefix") or ""
         delimiter = req.get("delimiter") or ""
@@ -965,3 +1084,18 @@ class S3:
         if prefixes:
             out["common_prefixes"] = [{"prefix": enc(p)} for p in prefixes]
         return out
+
+
+def _declare(name: str) -> Operation:
+    action = _DECLARED[name][0]
+    policy_op = name in _POLICY_OPERATIONS
+    return Operation(
+        name=name, action=action, resolve=S3._resolve, handler=getattr(S3, "_op_" + name), validate=S3._validate,
+        writes=name.startswith(("Create", "Put", "Delete")), event=DATA if name in DATA_EVENTS else "Management",
+        authorize=S3._authorize_bucket_policy if policy_op else None,
+        authorized_by="the bucket owner's root user may always (Amazon S3 API Reference, PutBucketPolicy)"
+        if policy_op else None,
+    )
+
+
+S3.OPERATIONS = {name: _declare(name) for name in OPERATIONS}
