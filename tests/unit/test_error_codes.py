@@ -58,6 +58,8 @@ S3_DOCUMENTED = {
     "InvalidRequest": 400, "InvalidStorageClass": 400, "KeyTooLongError": 400, "MalformedXML": 400,
     "MetadataTooLarge": 400, "NoSuchBucket": 404, "NoSuchKey": 404, "NotImplemented": 501, "NotModified": 304,
     "PermanentRedirect": 301, "PreconditionFailed": 412,
+    # Multipart upload's (the same list of "Error responses").
+    "EntityTooLarge": 400, "EntityTooSmall": 400, "InvalidPart": 400, "InvalidPartOrder": 400, "NoSuchUpload": 404,
 }
 
 # Codes kms_teach answers with that neither the model of the operation nor a common list names, and why.

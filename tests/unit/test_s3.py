@@ -830,7 +830,7 @@ def test_unsimulated_features_are_not_implemented_never_ignored(client, bucket):
                  lambda: client.put_object(Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="aws:kms",
                                            BucketKeyEnabled=True),
                  lambda: client.put_object(Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="aws:kms:dsse"),
-                 lambda: client.create_multipart_upload(Bucket=bucket, Key="k"),
+                 lambda: client.create_multipart_upload(Bucket=bucket, Key="k", Tagging="a=b"),
                  lambda: client.get_bucket_versioning(Bucket=bucket)):
         with pytest.raises(ClientError) as excinfo:
             call()
