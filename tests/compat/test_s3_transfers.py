@@ -60,6 +60,9 @@ def test_aws_s3_cp_round_trip_with_a_customer_managed_key(served, size):
     assert _etag_parts(head["ETag"]) == _parts(size)
     served.run(f"aws s3 cp s3://learner-videos/{name} back-{name}")
     assert (served.cwd / f"back-{name}").read_bytes() == data
+    # One GetObject of the whole object (s3 cp sends ranged GETs for large ones): streamed part by part.
+    got = served.json(f"aws s3api get-object --bucket learner-videos --key {name} whole-{name}")
+    assert got["ContentLength"] == size and (served.cwd / f"whole-{name}").read_bytes() == data
     uploads = served.json("aws s3api list-multipart-uploads --bucket learner-videos")
     assert not uploads.get("Uploads"), "an upload was left behind"
 
