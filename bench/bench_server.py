@@ -402,7 +402,8 @@ def multipart(size_mib: int, part_mib: int = 5, threads: int = 4) -> dict:
         for _ in range(size_mib):
             fh.write(os.urandom(MiB))
     transfer = TransferConfig(multipart_threshold=part, multipart_chunksize=part, max_concurrency=threads)
-    out: dict = {"size_mib": size_mib, "part_mib": part_mib, "threads": threads, "sse": "aws:kms (customer managed key)"}
+    out: dict = {"size_mib": size_mib, "part_mib": part_mib, "threads": threads,
+                 "sse": "aws:kms (customer managed key)"}
     try:
         # -- one multipart upload, then its download ------------------------------------------------
         server = start_kms_teach()
@@ -466,7 +467,8 @@ def multipart(size_mib: int, part_mib: int = 5, threads: int = 4) -> dict:
                                   "server_peak_rss_mib": round(rss.peak_kib / 1024)}
         finally:
             out["single_server_exit"] = server.stop()
-        out["ratio_multipart_to_single_puts"] = round(out["single_puts"]["seconds"] / out["multipart_upload"]["seconds"], 2)
+        out["ratio_multipart_to_single_puts"] = round(
+            out["single_puts"]["seconds"] / out["multipart_upload"]["seconds"], 2)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out

@@ -78,6 +78,7 @@ The tree (statuses are HTTP 400 unless given)::
      │         ├── InvalidDigest
      │         ├── InvalidLocationConstraint
      │         ├── InvalidPart
+     │         ├── InvalidPartNumber (416)
      │         ├── InvalidPartOrder
      │         ├── InvalidRange (416)
      │         ├── InvalidRequest
@@ -132,11 +133,11 @@ __all__ = [
     "InvalidNextTokenException", "InvalidTimeRangeException",
     # S3
     "AccessControlListNotSupported", "BadDigest", "BucketAlreadyExists", "BucketAlreadyOwnedByYou",
-    "BucketNotEmpty", "EntityTooLarge", "EntityTooSmall",
-    "IllegalLocationConstraintException", "InternalError", "InvalidArgument",
-    "InvalidBucketAclWithObjectOwnership", "InvalidBucketName", "InvalidDigest", "InvalidLocationConstraint",
-    "InvalidPart", "InvalidPartOrder", "InvalidRange", "InvalidRequest", "InvalidStorageClass", "KeyTooLongError", "MalformedXML", "MetadataTooLarge",
-    "NoSuchBucket", "NoSuchKey", "NoSuchUpload", "NotModified", "PermanentRedirect", "PreconditionFailed", "S3NotImplemented",
+    "BucketNotEmpty", "EntityTooLarge", "EntityTooSmall", "IllegalLocationConstraintException", "InternalError",
+    "InvalidArgument", "InvalidBucketAclWithObjectOwnership", "InvalidBucketName", "InvalidDigest",
+    "InvalidLocationConstraint", "InvalidPart", "InvalidPartNumber", "InvalidPartOrder", "InvalidRange",
+    "InvalidRequest", "InvalidStorageClass", "KeyTooLongError", "MalformedXML", "MetadataTooLarge", "NoSuchBucket",
+    "NoSuchKey", "NoSuchUpload", "NotModified", "PermanentRedirect", "PreconditionFailed", "S3NotImplemented",
     "KMSErrorInS3",
     # not AWS errors
     "StoreError", "CryptoError", "KeyMaterialError", "PolicyError", "ProtocolError", "AuthError", "DataDirInUse",
@@ -465,6 +466,12 @@ class InvalidLocationConstraint(S3Error):
 
 class InvalidPart(S3Error):
     """CompleteMultipartUpload names a part that was not uploaded, or with another ETag or checksum."""
+
+
+class InvalidPartNumber(S3Error):
+    """GetObject or HeadObject asks for a part the object does not have."""
+
+    status = 416
 
 
 class InvalidPartOrder(S3Error):

@@ -59,7 +59,8 @@ S3_DOCUMENTED = {
     "MetadataTooLarge": 400, "NoSuchBucket": 404, "NoSuchKey": 404, "NotImplemented": 501, "NotModified": 304,
     "PermanentRedirect": 301, "PreconditionFailed": 412,
     # Multipart upload's (the same list of "Error responses").
-    "EntityTooLarge": 400, "EntityTooSmall": 400, "InvalidPart": 400, "InvalidPartOrder": 400, "NoSuchUpload": 404,
+    "EntityTooLarge": 400, "EntityTooSmall": 400, "InvalidPart": 400, "InvalidPartNumber": 416,
+    "InvalidPartOrder": 400, "NoSuchUpload": 404,
 }
 
 # Codes kms_teach answers with that neither the model of the operation nor a common list names, and why.

@@ -566,3 +566,25 @@ def test_memory_stays_bounded_whatever_the_objects_size(cloud, s3):
     assert digest.digest() == hashlib.sha256(piece * parts).digest()
     # Reading 40 MiB holds about one part at a time (as read from the store, sealed and opened), never the object.
     assert peak < 5 * PART, peak
+
+
+def test_get_and_head_object_part_number(s3):
+    data = body(2 * PART + 9)
+    upload(s3, "k", data)
+    for number, (first, last) in ((1, (0, PART - 1)), (2, (PART, 2 * PART - 1)), (3, (2 * PART, 2 * PART + 8))):
+        got = s3.get_object(Bucket="media", Key="k", PartNumber=number)
+        assert got["Body"].read() == data[first : last + 1]
+        assert got["PartsCount"] == 3 and got["ContentRange"] == f"bytes {first}-{last}/{len(data)}"
+        head = s3.head_object(Bucket="media", Key="k", PartNumber=number)
+        assert head["ContentLength"] == last - first + 1 and head["PartsCount"] == 3
+    for bad, code in (({"PartNumber": 4}, "InvalidPartNumber"), ({"PartNumber": 0}, "InvalidArgument"),
+                      ({"PartNumber": 1, "Range": "bytes=0-1"}, "InvalidRequest")):
+        with pytest.raises(ClientError) as excinfo:
+            s3.get_object(Bucket="media", Key="k", **bad)
+        assert error_code(excinfo) == code, bad
+    s3.put_object(Bucket="media", Key="single", Body=b"one part")
+    got = s3.get_object(Bucket="media", Key="single", PartNumber=1)
+    assert got["Body"].read() == b"one part" and "PartsCount" not in got
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket="media", Key="single", PartNumber=2)
+    assert error_code(excinfo) == "InvalidPartNumber"

@@ -9,10 +9,11 @@ Encryption, as S3 does it for a multipart upload::
     CreateMultipartUpload   one data key for the whole object: kms.GenerateDataKey (SSE-KMS, as the
                             caller, via S3) or a fresh key wrapped under the S3 owned key (SSE-S3).
                             Only the *encrypted* data key is kept, in the upload's record.
-    UploadPart              kms.Decrypt of that data key (SSE-KMS: so every part needs kms:Decrypt,
-                            as AWS documents), the part sealed under it (AES-256-GCM, bound to the
-                            object's ARN, the upload ID and the part number), the plaintext key
-                            forgotten.
+    UploadPart              kms.Decrypt of that data key (SSE-KMS: "the requester needs permissions
+                            for the kms:Decrypt action on the UploadPart and UploadPartCopy APIs",
+                            Amazon S3 API Reference, CreateMultipartUpload), the part sealed under
+                            it (AES-256-GCM, bound to the object's ARN, the upload ID and the part
+                            number), the plaintext key forgotten.
     CompleteMultipartUpload the object is the list of its sealed parts: nothing is decrypted or
                             copied, the parts' blobs become the object's.
     GetObject               one kms.Decrypt, then the parts are read from the store and opened one
@@ -40,7 +41,9 @@ Fidelity notes
   them to be aborted first.
 * UploadPartCopy copies at most 64 MiB per part (AWS: 5 GiB), the size of the largest part the
   endpoint accepts in a request: the copied range is held in memory while it is sealed.
-* GetObject and HeadObject with ``PartNumber`` are not simulated (``501 NotImplemented``).
+* GetObject and HeadObject with ``PartNumber=N`` give the object's N-th part, counting the parts
+  in the order CompleteMultipartUpload listed them (the aws CLI and boto3 number parts 1, 2, 3 ...,
+  where the position and the number are the same).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from ..._errors import (
     InternalError,
     InvalidArgument,
     InvalidPart,
+    InvalidPartNumber,
     InvalidPartOrder,
     InvalidRange,
     InvalidRequest,
@@ -854,6 +858,28 @@ class MultipartOperations:
         return {}
 
     # -- reading a multipart object ---------------------------------------------------
+
+    @staticmethod
+    def _part_range(req: dict, obj: StoredObject) -> tuple[int | None, int | None, int | None]:
+        """(first byte, last byte, parts count) that GetObject/HeadObject ``PartNumber`` asks for;
+        (None, None, None) without one. A single-part object has one part: the whole object."""
+        number = req.get("part_number")
+        if number is None:
+            return None, None, None
+        if req.get("range") is not None:
+            raise InvalidRequest("Cannot specify both Range header and partNumber query parameter")
+        if not 1 <= number <= MAX_PART_NUMBER:
+            raise InvalidArgument(f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive",
+                                  ArgumentName="partNumber", ArgumentValue=str(number))
+        sizes = [p["size"] for p in obj.parts] if obj.parts is not None else [obj.size]
+        if number > len(sizes):
+            raise InvalidPartNumber("The requested partnumber is not satisfiable", PartNumberRequested=number,
+                                    ActualPartCount=len(sizes))
+        count = len(sizes) if obj.parts is not None else None
+        if obj.size == 0:
+            return None, None, count
+        start = sum(sizes[: number - 1])
+        return start, start + sizes[number - 1] - 1, count
 
     def _object_body(self, ctx, bucket, obj: StoredObject, start: int, end: int):
         """An object's bytes ``start..end`` (inclusive): bytes for a single-part object, a

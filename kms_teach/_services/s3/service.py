@@ -141,7 +141,8 @@ _SUPPORTED = {
                   "checksum_sha512", "checksum_md5", "expires", "if_match", "if_none_match", "metadata",
                   "server_side_encryption", "storage_class", "ssekms_key_id", "ssekms_encryption_context",
                   "bucket_key_enabled", "request_payer", "expected_bucket_owner"},
-    "GetObject": {"bucket", "key", "if_match", "if_modified_since", "if_none_match", "if_unmodified_since", "range",
+    "GetObject": {"bucket", "key", "part_number", "if_match", "if_modified_since", "if_none_match",
+                  "if_unmodified_since", "range",
                   "response_cache_control", "response_content_disposition", "response_content_encoding",
                   "response_content_language", "response_content_type", "response_expires", "version_id",
                   "request_payer", "expected_bucket_owner", "checksum_mode", "sse_customer_algorithm",
@@ -833,12 +834,15 @@ class S3(MultipartOperations):
                 self._unwrap_data_key(ctx, bucket, obj.key, obj.sse, obj.data_key, obj.encryption_context)
             out[_CHECKSUM_MEMBERS[obj.checksum[0]]] = obj.checksum[1]
             out["checksum_type"] = obj.checksum_type
-        if req.get("range") is not None:
+        start, end, count = self._part_range(req, obj)
+        if start is None and req.get("range") is not None:
             start, end = self._range(req["range"], obj.size)
-            if start is not None:
-                out["content_length"] = end - start + 1
-                out["content_range"] = f"bytes {start}-{end}/{obj.size}"
-                out["_status"] = 206
+        if start is not None:
+            out["content_length"] = end - start + 1
+            out["content_range"] = f"bytes {start}-{end}/{obj.size}"
+            out["_status"] = 206
+        if count is not None:
+            out["parts_count"] = count
         return out
 
     @staticmethod
@@ -864,12 +868,9 @@ class S3(MultipartOperations):
 
     def _op_GetObject(self, ctx, req):
         bucket, obj = self._object(ctx, req, "GetObject")
-        if req.get("part_number") is not None:
-            raise S3NotImplemented("A header you provided implies functionality that is not implemented "
-                                   "(kms_teach does not simulate multipart objects).")
         self._preconditions(req, obj)
-        start, end = (None, None)
-        if req.get("range") is not None:
+        start, end, count = self._part_range(req, obj)  # ?partNumber=N: one part of a multipart object
+        if start is None and req.get("range") is not None:
             start, end = self._range(req["range"], obj.size)
         # A multipart object's body is a stream, read from the store part by part as it is sent.
         data = self._object_body(ctx, bucket, obj, 0 if start is None else start,
@@ -883,6 +884,8 @@ class S3(MultipartOperations):
             out["checksum_type"] = obj.checksum_type
         out["content_length"] = len(data) if isinstance(data, bytes) else data.length
         out["body"] = data
+        if count is not None:
+            out["parts_count"] = count
         return out
 
     def _op_DeleteObject(self, ctx, req):
