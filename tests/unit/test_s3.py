@@ -70,6 +70,7 @@ class RecordingStore(MemoryStore):
     """Keeps every record S3 commits, as the store writes it (its to_record())."""
 
     def __init__(self):
+        super().__init__()
         self.commits = []
 
     def commit(self, changes):

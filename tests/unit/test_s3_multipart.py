@@ -588,3 +588,90 @@ def test_get_and_head_object_part_number(s3):
     with pytest.raises(ClientError) as excinfo:
         s3.get_object(Bucket="media", Key="single", PartNumber=2)
     assert error_code(excinfo) == "InvalidPartNumber"
+
+
+# ---------------------------------------------------------------------------
+# Attacks and accidents: other buckets' uploads, races with abort, a killed endpoint
+# ---------------------------------------------------------------------------
+
+
+def test_an_upload_id_names_one_upload_of_one_bucket(s3):
+    s3.create_bucket(Bucket="other-media")
+    uid = s3.create_multipart_upload(Bucket="media", Key="k")["UploadId"]
+    s3.create_multipart_upload(Bucket="other-media", Key="k")
+    with pytest.raises(ClientError) as excinfo:
+        s3.upload_part(Bucket="other-media", Key="k", UploadId=uid, PartNumber=1, Body=b"x")
+    assert error_code(excinfo) == "NoSuchUpload"
+    with pytest.raises(ClientError) as excinfo:
+        s3.abort_multipart_upload(Bucket="other-media", Key="k", UploadId=uid)
+    assert error_code(excinfo) == "NoSuchUpload"
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="media")["Uploads"]] == [uid]
+
+
+def test_parts_racing_an_abort_leave_nothing_behind(cloud, s3):
+    import threading
+
+    uid = s3.create_multipart_upload(Bucket="media", Key="k")["UploadId"]
+    outcomes: list[str] = []
+    started = threading.Barrier(9)
+
+    def send(n: int):
+        client = cloud.client("s3")
+        started.wait()
+        try:
+            client.upload_part(Bucket="media", Key="k", UploadId=uid, PartNumber=n, Body=body(MiB, seed=n))
+            outcomes.append("stored")
+        except ClientError as exc:
+            outcomes.append(error_code_of(exc))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(1, 9)]
+    for t in threads:
+        t.start()
+    started.wait()
+    s3.abort_multipart_upload(Bucket="media", Key="k", UploadId=uid)
+    for t in threads:
+        t.join(30)
+    assert len(outcomes) == 8 and set(outcomes) <= {"stored", "NoSuchUpload"}
+    assert blob_count(cloud.store) == 0  # a part sealed while the upload was aborted is not kept
+    assert ("media", uid) not in cloud.s3._parts
+
+
+def error_code_of(exc: ClientError) -> str:
+    return exc.response["Error"]["Code"]
+
+
+@pytest.mark.slow
+def test_an_upload_survives_sigkill_of_kms_teach_serve(tmp_path):
+    import signal
+
+    from tests.unit.test_server import ServeProcess
+
+    data = tmp_path / "cloud"
+    server = ServeProcess(data)
+    pieces = {n: body(PART, seed=n) for n in (1, 2, 3)}
+    try:
+        s3 = server.client("s3")
+        key = server.client("kms").create_key()["KeyMetadata"]["Arn"]
+        s3.create_bucket(Bucket="media")
+        uid = s3.create_multipart_upload(Bucket="media", Key="film", ServerSideEncryption="aws:kms",
+                                         SSEKMSKeyId=key, ChecksumAlgorithm="CRC32")["UploadId"]
+        acked = {n: s3.upload_part(Bucket="media", Key="film", UploadId=uid, PartNumber=n, Body=pieces[n])
+                 for n in (1, 2)}
+    finally:
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.communicate(timeout=10)
+    again = ServeProcess(data)
+    try:
+        s3 = again.client("s3")
+        parts = s3.list_parts(Bucket="media", Key="film", UploadId=uid)["Parts"]
+        assert [(p["PartNumber"], p["ETag"], p["ChecksumCRC32"]) for p in parts] == [
+            (n, acked[n]["ETag"], acked[n]["ChecksumCRC32"]) for n in (1, 2)]
+        acked[3] = s3.upload_part(Bucket="media", Key="film", UploadId=uid, PartNumber=3, Body=pieces[3])
+        s3.complete_multipart_upload(Bucket="media", Key="film", UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": n, "ETag": acked[n]["ETag"], "ChecksumCRC32": acked[n]["ChecksumCRC32"]}
+            for n in (1, 2, 3)]})
+        got = s3.get_object(Bucket="media", Key="film")
+        assert got["Body"].read() == pieces[1] + pieces[2] + pieces[3]
+        assert got["SSEKMSKeyId"] == key
+    finally:
+        assert again.stop()[0] == 0
