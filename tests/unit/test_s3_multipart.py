@@ -675,3 +675,26 @@ def test_an_upload_survives_sigkill_of_kms_teach_serve(tmp_path):
         assert got["SSEKMSKeyId"] == key
     finally:
         assert again.stop()[0] == 0
+
+
+def test_a_get_under_way_finishes_when_the_object_is_deleted_or_overwritten(cloud, s3):
+    data = body(3 * PART, seed=8)
+    upload(s3, "k", data)
+    reading = s3.get_object(Bucket="media", Key="k")["Body"]
+    ranged = s3.get_object(Bucket="media", Key="k", Range=f"bytes={PART}-")["Body"]
+    first = reading.read(1000)
+    s3.delete_object(Bucket="media", Key="k")  # as in S3: the GETs already answered go on to their end
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="media", Key="k")
+    assert first + reading.read() == data
+    assert blob_count(cloud.store) == 3  # the ranged GET is still open: the parts stay for it
+    assert ranged.read() == data[PART:]
+    assert blob_count(cloud.store) == 0  # the last reader done: the deleted object's parts are gone
+    upload(s3, "k", data)
+    reading = s3.get_object(Bucket="media", Key="k")["Body"]
+    upload(s3, "k", b"new version")
+    assert reading.read() == data and blob_count(cloud.store) == 1
+    reading = s3.get_object(Bucket="media", Key="k")["Body"]
+    reading.close()  # a body closed unread lets go of the parts too
+    s3.delete_object(Bucket="media", Key="k")
+    assert blob_count(cloud.store) == 0

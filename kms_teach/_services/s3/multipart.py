@@ -23,6 +23,8 @@ Memory stays bounded whatever the object's size: a part is held only while it is
 opened, and the store keeps the sealed parts as blobs (:meth:`Changes.put_blob
 <kms_teach._store.base.Changes.put_blob>`), which are never loaded when the store opens. The
 upload and each part are records of the store, so an upload survives a restart of the endpoint.
+A GetObject under way when its object is deleted or overwritten goes on to its end, as S3's do:
+the parts are deleted when the last body being sent is done.
 
 ETags and checksums: a part's ETag is the MD5 of its data (SSE-S3) or of its sealed bytes
 (SSE-KMS: as for PutObject, AWS's SSE-KMS ETags are "not an MD5 digest of their object data");
@@ -242,8 +244,9 @@ class PartStream:
     """
 
     def __init__(self, store, data_key: bytes, object_arn: str, upload_id: str, parts: list[dict],
-                 start: int, end: int):
+                 start: int, end: int, on_close=None):
         self._store = store
+        self._on_close = on_close  # told once, when the body is read to its end, closed or dropped
         self._data_key = data_key
         self._arn = object_arn
         self._upload_id = upload_id
@@ -324,6 +327,12 @@ class PartStream:
     def close(self) -> None:
         self._data_key = b""
         self._parts = []
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
+
+    def __del__(self):
+        self.close()
 
 
 # ---------------------------------------------------------------------------
@@ -341,6 +350,10 @@ class MultipartOperations:
 
     def _init_multipart(self, records: dict[str, list[dict]]) -> None:
         self._uploads: dict[tuple[str, str], MultipartUpload] = {}  # (bucket, upload ID) -> upload
+        # (bucket, upload ID) of a multipart object -> GetObject bodies being sent, and the blobs to
+        # delete once the last of them is done (the object was deleted or overwritten meanwhile).
+        self._readers: dict[tuple[str, str], int] = {}
+        self._doomed: dict[tuple[str, str], tuple[str, list[str]]] = {}
         self._parts: dict[tuple[str, str], dict[int, UploadedPart]] = {}
         for rec in records.get(MultipartUpload.KIND, ()):
             upload = MultipartUpload.from_record(rec)
@@ -355,9 +368,41 @@ class MultipartOperations:
     # -- helpers ----------------------------------------------------------------
 
     def _drop_object_data(self, changes: Changes, obj: StoredObject) -> None:
-        """Delete the blobs a multipart object's data is in (the object is overwritten or deleted)."""
-        for part in obj.parts or ():
+        """Delete the blobs a multipart object's data is in (the object is overwritten or deleted).
+
+        A GetObject already sending the object goes on to its end, as in S3: while one is, the
+        blobs stay, and the last reader to finish deletes them (:meth:`_reader_done`).
+        """
+        if not obj.parts:
+            return
+        ident = (obj.bucket, obj.upload_id)
+        if self._readers.get(ident):
+            self._doomed[ident] = (obj.key, [part["blob"] for part in obj.parts])
+            return
+        for part in obj.parts:
             changes.delete_blob(PART_BLOB, (obj.bucket, obj.upload_id, part["blob"]))
+
+    def _reader_done(self, ident: tuple[str, str]) -> None:
+        with self._lock:
+            left = self._readers.get(ident, 0) - 1
+            if left > 0:
+                self._readers[ident] = left
+                return
+            self._readers.pop(ident, None)
+            doomed = self._doomed.pop(ident, None)
+            if doomed is None:
+                return
+            key, blobs = doomed
+            current = self._objects.get(ident[0], {}).get(key)
+            if current is not None and current.upload_id == ident[1]:
+                return  # the change that would have replaced it was never committed: the data stays
+            changes = Changes()
+            for blob in blobs:
+                changes.delete_blob(PART_BLOB, (ident[0], ident[1], blob))
+            try:
+                self.store.commit(changes)
+            except Exception:  # pragma: no cover - a store failure here leaves unreachable blobs, not lost data
+                pass
 
     def _drop_upload(self, changes: Changes, upload: MultipartUpload, keep_blobs: set[str] = frozenset()) -> None:
         changes.delete_record(upload)
@@ -888,5 +933,8 @@ class MultipartOperations:
             data = self._plaintext(ctx, bucket, obj)
             return data if (start, end) == (0, obj.size - 1) else data[start : end + 1]
         data_key = self._unwrap_data_key(ctx, bucket, obj.key, obj.sse, obj.data_key, obj.encryption_context)
+        ident = (bucket.name, obj.upload_id)
+        with self._lock:
+            self._readers[ident] = self._readers.get(ident, 0) + 1
         return PartStream(self.store, data_key, self._object_arn(bucket, obj.key), obj.upload_id, obj.parts,
-                          start, end)
+                          start, end, on_close=lambda: self._reader_done(ident))
