@@ -92,6 +92,21 @@ def test_aws_s3_sync_of_a_folder_holding_large_files(served):
         assert (served.cwd / "copy" / name).read_bytes() == data, name
 
 
+def test_aws_s3_cp_between_keys_copies_a_large_object_part_by_part(served):
+    # Over the threshold, s3 cp from S3 to S3 is CreateMultipartUpload, UploadPartCopy of each range and
+    # CompleteMultipartUpload: S3 decrypts under the source's key and seals under the destination's.
+    size = MULTIPART_SIZES[1]
+    data = payload(size, seed=11)
+    (served.cwd / "original.bin").write_bytes(data)
+    served.run("aws s3 cp original.bin s3://learner-videos/original.bin --sse AES256")
+    served.run(f"aws s3 cp s3://learner-videos/original.bin s3://learner-videos/copied.bin --sse aws:kms "
+               f"--sse-kms-key-id {served.key_arn}")
+    head = served.json("aws s3api head-object --bucket learner-videos --key copied.bin")
+    assert head["SSEKMSKeyId"] == served.key_arn and _etag_parts(head["ETag"]) == _parts(size)
+    served.run("aws s3 cp s3://learner-videos/copied.bin copied.bin")
+    assert (served.cwd / "copied.bin").read_bytes() == data
+
+
 def test_aws_s3_cp_of_a_large_file_to_a_key_the_caller_may_not_use_fails_cleanly(served):
     data = payload(MULTIPART_SIZES[0], seed=9)
     (served.cwd / "refused.bin").write_bytes(data)
