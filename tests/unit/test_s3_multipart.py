@@ -698,3 +698,31 @@ def test_a_get_under_way_finishes_when_the_object_is_deleted_or_overwritten(clou
     reading.close()  # a body closed unread lets go of the parts too
     s3.delete_object(Bucket="media", Key="k")
     assert blob_count(cloud.store) == 0
+
+
+def test_out_of_range_numbers_are_invalid_argument_never_a_500(cloud, s3):
+    uid = s3.create_multipart_upload(Bucket="media", Key="k")["UploadId"]
+    who = cloud.principal()
+
+    def answer(method, path, body=b"", headers=None):
+        reply = cloud.handle("s3", region="us-east-1", principal=who, method=method,
+                             url="http://s3.amazonaws.com" + path, headers=headers or {}, body=body)
+        return reply.status, reply.body
+
+    huge = "9" * 30
+    for method, path in (("PUT", f"/media/k?partNumber={huge}&uploadId={uid}"),
+                         ("PUT", f"/media/k?partNumber=abc&uploadId={uid}"),
+                         ("GET", f"/media/k?uploadId={uid}&max-parts={huge}"),
+                         ("GET", f"/media/k?uploadId={uid}&max-parts=-1"),
+                         ("GET", f"/media/k?uploadId={uid}&part-number-marker={huge}"),
+                         ("GET", f"/media?uploads&max-uploads={huge}")):
+        status, text = answer(method, path, b"x" if method == "PUT" else b"")
+        assert status == 400 and b"<Code>InvalidArgument</Code>" in text, (path, text)
+    for xml in (b"not xml", b"<CompleteMultipartUpload><Part><PartNumber>abc</PartNumber><ETag>x</ETag></Part>"
+                            b"</CompleteMultipartUpload>",
+                b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>"):
+        status, text = answer("POST", f"/media/k?uploadId={uid}", xml)
+        assert status == 400 and b"<Code>MalformedXML</Code>" in text, text
+    status, text = answer("POST", f"/media/k?uploadId={uid}", b"<CompleteMultipartUpload><Part><PartNumber>" +
+                          huge.encode() + b"</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>")
+    assert status == 400 and b"<Code>InvalidPart</Code>" in text

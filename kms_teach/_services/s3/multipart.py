@@ -670,11 +670,11 @@ class MultipartOperations:
         max_parts = req.get("max_parts")
         if max_parts is None:
             max_parts = 1000
-        elif max_parts < 0:
+        elif not 0 <= max_parts <= 2147483647:
             raise InvalidArgument("Argument max-parts must be an integer between 0 and 2147483647",
                                   ArgumentName="max-parts", ArgumentValue=str(max_parts))
         marker = req.get("part_number_marker") or 0
-        if marker < 0:
+        if not 0 <= marker <= 2147483647:
             raise InvalidArgument("Argument part-number-marker must be an integer between 0 and 2147483647",
                                   ArgumentName="part-number-marker", ArgumentValue=str(marker))
         numbers = sorted(n for n in self._parts[upload.ident] if n > marker)
