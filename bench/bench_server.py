@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_server.py            # full run (about 3 minutes on 2 cores)
     .venv/bin/python bench/bench_server.py --quick    # smoke run, about 30 seconds
     .venv/bin/python bench/bench_server.py --json bench/results/server.json
+    .venv/bin/python bench/bench_server.py --only multipart    # just the 1 GiB S3 multipart figures
 
 Both servers run as subprocesses on 127.0.0.1 (``python -m kms_teach serve --port 0
 --data TMP`` and ``moto_server``); the clients are genuine boto3 KMS clients.
@@ -26,6 +27,15 @@ soak
     the figure is the number of errors (the target is zero) and the latency
     percentiles.
 
+multipart
+    S3: one file of 1 GiB (``--quick``: 128 MiB) sent to a fresh ``kms-teach serve`` as a multipart
+    upload (boto3's ``upload_file``, 5 MiB parts, 4 threads) and the same bytes sent to another fresh
+    server as single PutObject calls of 5 MiB (4 threads), both SSE-KMS under a customer managed key;
+    then the multipart object downloaded (``download_file``, ranged GETs of 5 MiB, and one streamed
+    GetObject of the whole object). Figures: MiB/s of each, the ratio multipart/single PUTs, and the
+    server's peak resident memory during each phase (sampled from /proc every 20 ms) and overall
+    (VmHWM). The servers keep their data folder on disk, as a learner's does.
+
 Target: kms_teach at least 3x moto's throughput. The script reports; it never
 fails on a missed target (exit status 0 unless the benchmark itself breaks).
 """
@@ -33,6 +43,7 @@ fails on a missed target (exit status 0 unless the benchmark itself breaks).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -331,14 +342,181 @@ def soak(server: Server, clients: int, seconds: float) -> dict:
 
 
 # ---------------------------------------------------------------------------
+# S3 multipart upload: 1 GiB against the same bytes as single PUTs, and the server's memory
+# ---------------------------------------------------------------------------
+
+MiB = 1024 * 1024
+
+
+def _rss_kib(pid: int, field: str = "VmRSS") -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class _PeakRss:
+    """The peak resident memory of a process while the block runs (sampled every 20 ms)."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak_kib, self._stop = pid, _rss_kib(pid), threading.Event()
+        self.start_kib = self.peak_kib
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak_kib = max(self.peak_kib, _rss_kib(self.pid))
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak_kib = max(self.peak_kib, _rss_kib(self.pid))
+
+
+def _s3_client(server: Server):
+    from botocore.config import Config as _Config
+
+    config = CONFIG.merge(_Config(read_timeout=300, s3={"addressing_style": "path"}))
+    return boto3.session.Session().client("s3", region_name="us-east-1", endpoint_url=server.url,
+                                          aws_access_key_id=server.key, aws_secret_access_key=server.secret,
+                                          config=config)
+
+
+def multipart(size_mib: int, part_mib: int = 5, threads: int = 4) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from boto3.s3.transfer import TransferConfig
+
+    work = Path(tempfile.mkdtemp(prefix="kms-teach-bench-s3-"))
+    size, part = size_mib * MiB, part_mib * MiB
+    source, back = work / "source.bin", work / "back.bin"
+    with open(source, "wb") as fh:  # random bytes: nothing compresses, no part equals another
+        for _ in range(size_mib):
+            fh.write(os.urandom(MiB))
+    transfer = TransferConfig(multipart_threshold=part, multipart_chunksize=part, max_concurrency=threads)
+    out: dict = {"size_mib": size_mib, "part_mib": part_mib, "threads": threads,
+                 "sse": "aws:kms (customer managed key)"}
+    try:
+        # -- one multipart upload, then its download ------------------------------------------------
+        server = start_kms_teach()
+        try:
+            kms, s3 = server.client(), _s3_client(server)
+            key = kms.create_key(Description="bench multipart")["KeyMetadata"]["Arn"]
+            s3.create_bucket(Bucket="bench-multipart")
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key}
+            with _PeakRss(server.proc.pid) as rss:
+                t0 = time.perf_counter()
+                s3.upload_file(str(source), "bench-multipart", "one-gib.bin", ExtraArgs=extra, Config=transfer)
+                up = time.perf_counter() - t0
+            head = s3.head_object(Bucket="bench-multipart", Key="one-gib.bin")
+            assert head["ContentLength"] == size and head["ETag"].endswith(f'-{math.ceil(size / part)}"'), head
+            out["multipart_upload"] = {"seconds": round(up, 2), "mib_per_s": round(size_mib / up, 1),
+                                       "server_rss_start_mib": round(rss.start_kib / 1024),
+                                       "server_peak_rss_mib": round(rss.peak_kib / 1024)}
+            with _PeakRss(server.proc.pid) as rss:
+                t0 = time.perf_counter()
+                s3.download_file("bench-multipart", "one-gib.bin", str(back), Config=transfer)
+                down = time.perf_counter() - t0
+            same = _same_file(source, back)
+            out["ranged_download"] = {"seconds": round(down, 2), "mib_per_s": round(size_mib / down, 1),
+                                      "server_peak_rss_mib": round(rss.peak_kib / 1024), "identical": same}
+            back.unlink()
+            with _PeakRss(server.proc.pid) as rss:
+                t0 = time.perf_counter()
+                body = s3.get_object(Bucket="bench-multipart", Key="one-gib.bin")["Body"]
+                digest = __import__("hashlib").sha256()
+                for chunk in iter(lambda: body.read(MiB), b""):
+                    digest.update(chunk)
+                streamed = time.perf_counter() - t0
+            out["streamed_get"] = {"seconds": round(streamed, 2), "mib_per_s": round(size_mib / streamed, 1),
+                                   "server_peak_rss_mib": round(rss.peak_kib / 1024),
+                                   "identical": digest.digest() == _sha256(source)}
+            out["multipart_server_vmhwm_mib"] = round(_rss_kib(server.proc.pid, "VmHWM") / 1024)
+        finally:
+            out["multipart_server_exit"] = server.stop()
+        # -- the same bytes as single PUTs of one part each ---------------------------------------------
+        server = start_kms_teach()
+        try:
+            kms, s3 = server.client(), _s3_client(server)
+            key = kms.create_key(Description="bench single PUTs")["KeyMetadata"]["Arn"]
+            s3.create_bucket(Bucket="bench-single")
+
+            def put(i: int) -> None:
+                with open(source, "rb") as fh:
+                    fh.seek(i * part)
+                    data = fh.read(part)
+                s3.put_object(Bucket="bench-single", Key=f"piece-{i:05d}", Body=data, ServerSideEncryption="aws:kms",
+                              SSEKMSKeyId=key)
+
+            count = math.ceil(size / part)
+            with _PeakRss(server.proc.pid) as rss, ThreadPoolExecutor(threads) as pool:
+                t0 = time.perf_counter()
+                list(pool.map(put, range(count)))
+                single = time.perf_counter() - t0
+            out["single_puts"] = {"objects": count, "seconds": round(single, 2),
+                                  "mib_per_s": round(size_mib / single, 1),
+                                  "server_rss_start_mib": round(rss.start_kib / 1024),
+                                  "server_peak_rss_mib": round(rss.peak_kib / 1024)}
+        finally:
+            out["single_server_exit"] = server.stop()
+        out["ratio_multipart_to_single_puts"] = round(
+            out["single_puts"]["seconds"] / out["multipart_upload"]["seconds"], 2)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def _sha256(path: Path) -> bytes:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(MiB), b""):
+            digest.update(chunk)
+    return digest.digest()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.stat().st_size == b.stat().st_size and _sha256(a) == _sha256(b)
+
+
+def report_multipart(m: dict) -> None:
+    mp, sp = m["multipart_upload"], m["single_puts"]
+    rows = [
+        [f"multipart upload, {m['size_mib']} MiB in {m['part_mib']} MiB parts", f"{mp['mib_per_s']:,.1f}",
+         f"{mp['seconds']:.1f}", f"{mp['server_peak_rss_mib']:,} (from {mp['server_rss_start_mib']})"],
+        [f"same bytes as {sp['objects']} single PUTs", f"{sp['mib_per_s']:,.1f}", f"{sp['seconds']:.1f}",
+         f"{sp['server_peak_rss_mib']:,} (from {sp['server_rss_start_mib']})"],
+        ["download_file of the multipart object (ranged GETs)", f"{m['ranged_download']['mib_per_s']:,.1f}",
+         f"{m['ranged_download']['seconds']:.1f}", f"{m['ranged_download']['server_peak_rss_mib']:,}"],
+        ["one GetObject of it, streamed", f"{m['streamed_get']['mib_per_s']:,.1f}",
+         f"{m['streamed_get']['seconds']:.1f}", f"{m['streamed_get']['server_peak_rss_mib']:,}"],
+    ]
+    print(table(["S3, SSE-KMS, 4 threads", "MiB/s", "s", "server peak RSS MiB"], rows))
+    print(f"multipart/single PUTs throughput: {m['ratio_multipart_to_single_puts']:.2f}x; downloads identical: "
+          f"{m['ranged_download']['identical'] and m['streamed_get']['identical']}; multipart server VmHWM "
+          f"{m['multipart_server_vmhwm_mib']:,} MiB")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: short samples, a short soak")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--only", choices=("all", "kms", "multipart"), default="all",
+                        help="kms: throughput and soak only; multipart: the S3 multipart figures only")
+    parser.add_argument("--multipart-mib", type=int, help="the size of the multipart upload (default 1024, "
+                                                          "--quick 128)")
     args = parser.parse_args()
     rounds, seconds, soak_s = (3, 1.0, 8.0) if args.quick else (7, 3.0, 60.0)
+    multipart_mib = args.multipart_mib or (128 if args.quick else 1024)
 
     env = environment("kms-teach", "boto3", "botocore", "moto", "cheroot", "werkzeug")
     print(f"python {env['python']} on {env['platform']}, {env['nproc']} CPUs; load {env['loadavg_at_start']}")
@@ -347,6 +525,16 @@ def main() -> int:
     servers: list[Server] = []
     pool = None
     try:
+        if args.only in ("all", "multipart"):
+            print(f"multipart: {multipart_mib} MiB to a fresh kms-teach serve, then as single PUTs ...", flush=True)
+            results["multipart"] = multipart(multipart_mib)
+            report_multipart(results["multipart"])
+            print()
+        if args.only == "multipart":
+            results["loadavg_at_end"] = load_average()
+            print(f"load at end {results['loadavg_at_end']}")
+            write_results(args.json, results)
+            return 0
         servers = [start_kms_teach(), start_moto()]
         pool = ClientPool(4, servers)
         rows = []

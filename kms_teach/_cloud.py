@@ -410,7 +410,8 @@ class _InProcessTransport:
         except Exception as exc:  # a simulator bug: answer as AWS would, never break the client
             code = _internal_error_code(self.protocol)
             reply = self.protocol._error(code, f"kms_teach internal error: {exc!r}", 500, request_id)
-        return AWSResponse(request.url, reply.status, reply.headers, _RawBody(reply.body))
+        raw = reply.body if hasattr(reply.body, "read") else _RawBody(reply.body)  # a stream stays one
+        return AWSResponse(request.url, reply.status, reply.headers, raw)
 
 
 class _CloudBotocoreSession(botocore.session.Session):

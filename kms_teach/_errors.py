@@ -69,6 +69,8 @@ The tree (statuses are HTTP 400 unless given)::
      │         ├── BucketAlreadyExists (409)
      │         ├── BucketAlreadyOwnedByYou (409)
      │         ├── BucketNotEmpty (409)
+     │         ├── EntityTooLarge
+     │         ├── EntityTooSmall
      │         ├── IllegalLocationConstraintException
      │         ├── InternalError (500)
      │         ├── InvalidArgument
@@ -76,6 +78,9 @@ The tree (statuses are HTTP 400 unless given)::
      │         ├── InvalidBucketName
      │         ├── InvalidDigest
      │         ├── InvalidLocationConstraint
+     │         ├── InvalidPart
+     │         ├── InvalidPartNumber (416)
+     │         ├── InvalidPartOrder
      │         ├── InvalidRange (416)
      │         ├── InvalidRequest
      │         ├── InvalidStorageClass
@@ -87,6 +92,7 @@ The tree (statuses are HTTP 400 unless given)::
      │         ├── NoSuchBucket (404)
      │         ├── NoSuchBucketPolicy (404)
      │         ├── NoSuchKey (404)
+     │         ├── NoSuchUpload (404)
      │         ├── NotModified (304)
      │         ├── PermanentRedirect (301)
      │         ├── PreconditionFailed (412)
@@ -131,10 +137,12 @@ __all__ = [
     "InvalidNextTokenException", "InvalidTimeRangeException",
     # S3
     "AccessControlListNotSupported", "BadDigest", "BucketAlreadyExists", "BucketAlreadyOwnedByYou",
-    "BucketNotEmpty", "IllegalLocationConstraintException", "InternalError", "InvalidArgument",
-    "InvalidBucketAclWithObjectOwnership", "InvalidBucketName", "InvalidDigest", "InvalidLocationConstraint",
-    "InvalidRange", "InvalidRequest", "InvalidStorageClass", "KeyTooLongError", "MalformedPolicy", "MalformedXML",
-    "MetadataTooLarge", "MethodNotAllowed", "NoSuchBucket", "NoSuchBucketPolicy", "NoSuchKey", "NotModified", "PermanentRedirect", "PreconditionFailed", "S3NotImplemented",
+    "BucketNotEmpty", "EntityTooLarge", "EntityTooSmall", "IllegalLocationConstraintException", "InternalError",
+    "InvalidArgument", "InvalidBucketAclWithObjectOwnership", "InvalidBucketName", "InvalidDigest",
+    "InvalidLocationConstraint", "InvalidPart", "InvalidPartNumber", "InvalidPartOrder", "InvalidRange",
+    "InvalidRequest", "InvalidStorageClass", "KeyTooLongError", "MalformedPolicy", "MalformedXML",
+    "MetadataTooLarge", "MethodNotAllowed", "NoSuchBucket", "NoSuchBucketPolicy", "NoSuchKey", "NoSuchUpload",
+    "NotModified", "PermanentRedirect", "PreconditionFailed", "S3NotImplemented",
     "KMSErrorInS3",
     # not AWS errors
     "StoreError", "CryptoError", "KeyMaterialError", "PolicyError", "ProtocolError", "AuthError", "DataDirInUse",
@@ -429,6 +437,14 @@ class BucketNotEmpty(S3Error):
     status = 409
 
 
+class EntityTooLarge(S3Error):
+    """An upload (or a copied part) is larger than the maximum allowed."""
+
+
+class EntityTooSmall(S3Error):
+    """A part other than the last of a multipart upload is smaller than 5 MiB."""
+
+
 class IllegalLocationConstraintException(S3Error):
     """The location constraint does not fit the Region of the endpoint."""
 
@@ -457,6 +473,20 @@ class InvalidDigest(S3Error):
 
 class InvalidLocationConstraint(S3Error):
     """The location constraint is not a Region."""
+
+
+class InvalidPart(S3Error):
+    """CompleteMultipartUpload names a part that was not uploaded, or with another ETag or checksum."""
+
+
+class InvalidPartNumber(S3Error):
+    """GetObject or HeadObject asks for a part the object does not have."""
+
+    status = 416
+
+
+class InvalidPartOrder(S3Error):
+    """CompleteMultipartUpload lists its parts out of ascending part-number order."""
 
 
 class InvalidRange(S3Error):
@@ -509,6 +539,12 @@ class NoSuchBucketPolicy(S3Error):
 
 class NoSuchKey(S3Error):
     """The object does not exist."""
+
+    status = 404
+
+
+class NoSuchUpload(S3Error):
+    """The multipart upload does not exist (never created, aborted or completed)."""
 
     status = 404
 

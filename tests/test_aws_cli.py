@@ -9,6 +9,7 @@ test dependency: when it is missing this test fails; it does not skip.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -67,9 +68,15 @@ class Shell:
 
 @pytest.fixture(scope="module")
 def shell(tmp_path_factory):
+    with serve_subprocess(tmp_path_factory.mktemp("cloud"), tmp_path_factory.mktemp("work")) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def serve_subprocess(data: Path, work: Path):
+    """``kms-teach serve --port 0 --data DATA`` as a subprocess, and a :class:`Shell` in ``work`` after its
+    export lines; the server is stopped with SIGTERM (and must exit 0) when the block ends."""
     aws = _aws_executable()
-    data = tmp_path_factory.mktemp("cloud")
-    work = tmp_path_factory.mktemp("work")
     proc = subprocess.Popen([sys.executable, "-m", "kms_teach", "serve", "--port", "0", "--data", str(data)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watchdog = threading.Timer(30, proc.kill)  # a server that never says it is ready cannot hang the suite

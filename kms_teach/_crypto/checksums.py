@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from functools import lru_cache
 from typing import Callable
 
-__all__ = ["CHECKSUM_ALGORITHMS", "checksum", "crc32c", "crc64nvme"]
+__all__ = ["CHECKSUM_ALGORITHMS", "CRC_ALGORITHMS", "checksum", "crc32c", "crc64nvme", "crc_combine"]
 
 
 def _reflected_table(poly: int) -> list[int]:
@@ -63,3 +64,53 @@ CHECKSUM_ALGORITHMS = tuple(_DIGESTS)
 def checksum(algorithm: str, data: bytes) -> bytes:
     """The big-endian digest of ``data`` with one of :data:`CHECKSUM_ALGORITHMS`."""
     return _DIGESTS[algorithm](data)
+
+
+# -- combining CRCs -------------------------------------------------------------------------------
+# A multipart upload's FULL_OBJECT checksum is the CRC of the whole object, computed from the
+# parts' CRCs and lengths alone (Amazon S3 User Guide, "Checking object integrity": full object
+# checksums), so S3 never reads the parts again. This is zlib's crc32_combine, for any of the three
+# reflected CRCs (each starts from and is finally XORed with all ones): appending len2 bytes to
+# a message multiplies its CRC register by a fixed GF(2) matrix, the "len2 zero bytes" operator.
+
+#: The CRC algorithms (width, reflected polynomial) whose checksums combine.
+CRC_ALGORITHMS = {"CRC32": (32, 0xEDB88320), "CRC32C": (32, 0x82F63B78), "CRC64NVME": (64, 0x9A6C9329AC4BC9B5)}
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    out = 0
+    i = 0
+    while vector:
+        if vector & 1:
+            out ^= matrix[i]
+        vector >>= 1
+        i += 1
+    return out
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, column) for column in matrix]
+
+
+@lru_cache(maxsize=64)
+def _zeros_operator(algorithm: str, nbytes: int) -> tuple[int, ...]:
+    """The matrix that appends ``nbytes`` zero bytes to a CRC register (cached: parts share a size)."""
+    width, poly = CRC_ALGORITHMS[algorithm]
+    op = [poly] + [1 << i for i in range(width - 1)]  # one zero bit
+    for _ in range(3):
+        op = _gf2_square(op)  # one zero byte
+    result: list[int] | None = None
+    while nbytes:
+        if nbytes & 1:
+            result = op if result is None else [_gf2_times(op, column) for column in result]
+        nbytes >>= 1
+        if nbytes:
+            op = _gf2_square(op)
+    return tuple(result or [1 << i for i in range(width)])
+
+
+def crc_combine(algorithm: str, crc1: int, crc2: int, len2: int) -> int:
+    """The CRC of ``a + b`` from ``crc1`` (of ``a``), ``crc2`` (of ``b``) and ``len2 = len(b)``."""
+    if len2 <= 0:
+        return crc1
+    return _gf2_times(list(_zeros_operator(algorithm, len2)), crc1) ^ crc2

@@ -388,6 +388,8 @@ class EndpointApp:
         if self.log is not None:
             self.log(f"{environ.get('REMOTE_ADDR', '-')} {environ.get('REQUEST_METHOD')} {service} "
                      f"{headers.get('x-amz-target', '')} {status} {(time.perf_counter() - started) * 1000:.1f}ms")
+        if not isinstance(body, (bytes, bytearray)):
+            return body  # a stream (an S3 multipart object): sent part by part, never held whole
         return [body]
 
     def answer(self, environ: dict, headers: dict[str, str]):

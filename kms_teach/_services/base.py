@@ -34,6 +34,7 @@ visible: the changes are the base's to commit after the handler ends.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import threading
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ __all__ = ["RequestContext", "Operation", "Target", "Call", "Service", "MANAGEME
 #: object-level operations) are recorded only by a trail that asks for them, never in the event history.
 MANAGEMENT = "Management"
 DATA = "Data"
+_UNLOCKED = contextlib.nullcontext()
 
 
 def IN_HANDLER(service, call) -> list:
@@ -103,6 +105,9 @@ class Operation:
     authorize: Callable[[Any, "Call", Target], None] | None = None
     authorized_by: str | None = None
     event: str = MANAGEMENT
+    #: False for an operation that takes the service's lock itself, around what needs it (S3's UploadPart:
+    #: the parts of one upload are sealed and stored concurrently); the path then runs without it.
+    locked: bool = True
 
     def __post_init__(self) -> None:
         if self.authorize is not None and not self.authorized_by:
@@ -168,7 +173,7 @@ class Service:
         op = self.OPERATIONS.get(operation)
         if op is None:
             raise self._unsupported(operation)
-        with self._lock:
+        with self._lock if op.locked else _UNLOCKED:
             now = self.clock.now()
             due = self._next_due
             if due is not None and now >= due:

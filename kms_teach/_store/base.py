@@ -16,6 +16,8 @@ one addition: their key material is wrapped by the store on its own, so
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from typing import Any, ClassVar, Protocol
 
 from .._model import Alias, KmsKey
@@ -37,7 +39,8 @@ class Record(Protocol):
 class Changes:
     """The records one operation changed, written together or not at all."""
 
-    __slots__ = ("keys", "deleted_keys", "aliases", "deleted_aliases", "meta", "records", "deleted_records")
+    __slots__ = ("keys", "deleted_keys", "aliases", "deleted_aliases", "meta", "records", "deleted_records",
+                 "blobs", "deleted_blobs")
 
     def __init__(self):
         self.keys: dict[tuple, KmsKey] = {}
@@ -48,10 +51,23 @@ class Changes:
         # Any other service's records (IAM users, S3 objects ...): (kind, identity) -> Record
         self.records: dict[tuple[str, tuple], Record] = {}
         self.deleted_records: set[tuple[str, tuple]] = set()
+        # Large opaque values kept apart from the records (S3 object parts, already encrypted):
+        # never loaded when the store opens, read back one at a time (:meth:`read_blob` of a store).
+        self.blobs: dict[tuple[str, tuple], bytes] = {}
+        self.deleted_blobs: set[tuple[str, tuple]] = set()
 
     def __bool__(self) -> bool:
         return bool(self.keys or self.deleted_keys or self.aliases or self.deleted_aliases or self.meta
-                    or self.records or self.deleted_records)
+                    or self.records or self.deleted_records or self.blobs or self.deleted_blobs)
+
+    def put_blob(self, kind: str, ident: tuple, data: bytes) -> None:
+        """Store ``data`` as the blob ``(kind, ident)`` (written when the changes commit)."""
+        self.deleted_blobs.discard((kind, ident))
+        self.blobs[(kind, ident)] = data
+
+    def delete_blob(self, kind: str, ident: tuple) -> None:
+        self.blobs.pop((kind, ident), None)
+        self.deleted_blobs.add((kind, ident))
 
     def put_record(self, record: Record) -> None:
         """Store a service's ``record`` (written with its ``to_record()`` when the changes commit)."""
@@ -82,10 +98,35 @@ class Changes:
 
 
 class MemoryStore:
-    """Keeps nothing: the in-memory model is the only copy."""
+    """Keeps nothing beyond the process: the in-memory model is the only copy.
+
+    Blobs (S3 object parts) are the exception to "in memory": they go to a private
+    temporary SQLite database (deleted when it closes), so an object of any size
+    costs the process a bounded amount of memory, as with the persistent store.
+    """
 
     path = None
     persistent = False
+
+    def __init__(self):
+        self._blob_db = None
+        self._blob_lock = threading.Lock()
+
+    def _blobs(self):
+        if self._blob_db is None:
+            # "" opens a temporary on-disk database: pages beyond its small cache live in a file.
+            self._blob_db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
+            self._blob_db.execute("CREATE TABLE blobs (kind TEXT NOT NULL, ident TEXT NOT NULL, data BLOB NOT NULL,"
+                                  " PRIMARY KEY (kind, ident))")
+        return self._blob_db
+
+    def read_blob(self, kind: str, ident: tuple) -> bytes | None:
+        with self._blob_lock:
+            if self._blob_db is None:
+                return None
+            row = self._blob_db.execute("SELECT data FROM blobs WHERE kind = ? AND ident = ?",
+                                        (kind, "\x00".join(ident))).fetchone()
+        return bytes(row[0]) if row else None
 
     def load(self) -> tuple[list[KmsKey], list[Alias], dict]:
         return [], [], {}
@@ -94,7 +135,24 @@ class MemoryStore:
         return {}
 
     def commit(self, changes: Changes) -> None:
-        pass
+        if not (changes.blobs or changes.deleted_blobs):
+            return
+        with self._blob_lock:
+            db = self._blobs()
+            db.execute("BEGIN")
+            try:
+                for kind, ident in changes.deleted_blobs:
+                    db.execute("DELETE FROM blobs WHERE kind = ? AND ident = ?", (kind, "\x00".join(ident)))
+                for (kind, ident), data in changes.blobs.items():
+                    db.execute("INSERT OR REPLACE INTO blobs (kind, ident, data) VALUES (?, ?, ?)",
+                               (kind, "\x00".join(ident), data))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
-        pass
+        with self._blob_lock:
+            if self._blob_db is not None:
+                self._blob_db.close()
+                self._blob_db = None

@@ -67,6 +67,8 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("CREATE TABLE IF NOT EXISTS records (name BLOB PRIMARY KEY, kind TEXT NOT NULL, sealed BLOB NOT NULL)")
+            # Blobs (S3 object parts): sealed like records, but never read when the store opens.
+            self._db.execute("CREATE TABLE IF NOT EXISTS blobs (name BLOB PRIMARY KEY, sealed BLOB NOT NULL)")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path / self.DB_NAME} is not a kms_teach store: {exc}") from None
 
@@ -165,6 +167,12 @@ class SQLiteStore:
             rows.append(("put", name, kind, self._seal(kind, name, record.to_record())))
         for kind, ident in changes.deleted_records:
             rows.append(("del", self._name(kind, ident), kind, None))
+        for (kind, ident), data in changes.blobs.items():
+            name = self._name("blob:" + kind, ident)
+            rows.append(("blob", name, kind, wrap_secret(self._record_key, data, b"blob:" + kind.encode() + name,
+                                                         self._random)))
+        for kind, ident in changes.deleted_blobs:
+            rows.append(("delblob", self._name("blob:" + kind, ident), kind, None))
         for mname, value in changes.meta.items():
             name = self._name("meta", (mname,))
             rows.append(("put", name, "meta", self._seal("meta", name, {"name": mname, "value": value})))
@@ -176,6 +184,10 @@ class SQLiteStore:
                         self._db.execute(
                             "INSERT OR REPLACE INTO records (name, kind, sealed) VALUES (?, ?, ?)", (name, kind, sealed)
                         )
+                    elif op == "blob":
+                        self._db.execute("INSERT OR REPLACE INTO blobs (name, sealed) VALUES (?, ?)", (name, sealed))
+                    elif op == "delblob":
+                        self._db.execute("DELETE FROM blobs WHERE name = ?", (name,))
                     else:
                         self._db.execute("DELETE FROM records WHERE name = ?", (name,))
                 self._db.execute("COMMIT")
@@ -183,6 +195,19 @@ class SQLiteStore:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
+
+    def read_blob(self, kind: str, ident: tuple) -> bytes | None:
+        """The blob ``(kind, ident)``, or None if there is none."""
+        name = self._name("blob:" + kind, ident)
+        with self._lock:
+            row = self._db.execute("SELECT sealed FROM blobs WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return unwrap_secret(self._record_key, row[0], b"blob:" + kind.encode() + name)
+        except CryptoError:
+            raise StoreError(f"a {kind} blob in {self.path / self.DB_NAME} cannot be decrypted with this root key") \
+                from None
 
     def next_generation(self) -> int:
         """Count one more opening of this store, atomically across processes."""

@@ -76,7 +76,10 @@ def service_model(name: str):
 
 class WireResponse:
     """Status, headers and body of an answer. Content-Length is the transport's to add
-    (an HTTP server frames the body itself; in-process, botocore reads the bytes)."""
+    (an HTTP server frames the body itself; in-process, botocore reads the bytes).
+
+    ``body`` is bytes, or for a large S3 object a stream (an iterable of byte chunks with
+    ``read(amt)``; its length is in the answer's Content-Length header), sent as it is read."""
 
     __slots__ = ("status", "headers", "body")
 

@@ -65,6 +65,9 @@ _ROOT_NAMES = {
     "ListBuckets": "ListAllMyBucketsResult",
     "ListObjectVersions": "ListVersionsResult",
     "ListMultipartUploads": "ListMultipartUploadsResult",
+    "CreateMultipartUpload": "InitiateMultipartUploadResult",
+    "ListParts": "ListPartsResult",
+    "CompleteMultipartUpload": "CompleteMultipartUploadResult",
 }
 
 # The HTTP status of the errors this layer answers itself (a service's errors carry theirs).
@@ -645,6 +648,8 @@ class RestXmlProtocol:
                 if kind == "xml":
                     body = f'{_XML_DECL}<{root} xmlns="{self.xmlns}">{enc(value)}</{root}>'.encode("utf-8")
                     headers.setdefault("Content-Type", self.CONTENT_TYPE)
+                elif hasattr(value, "read") and not isinstance(value, (bytes, bytearray)):
+                    body = value  # a stream (a multipart object, read part by part): the transport sends it
                 else:
                     body = value.encode("utf-8") if isinstance(value, str) else bytes(value)
         elif body_enc is not None:
@@ -653,6 +658,8 @@ class RestXmlProtocol:
             body = f'{_XML_DECL}<{root} xmlns="{self.xmlns}">{enc(members)}</{root}>'.encode("utf-8")
             headers["Content-Type"] = self.CONTENT_TYPE
         if head:
+            if hasattr(body, "close"):
+                body.close()
             body = b""
         return WireResponse(status, headers, body)
 

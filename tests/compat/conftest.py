@@ -8,7 +8,8 @@ give both, and a bash shell for the aws CLI with the endpoint's environment.
 Sizes: uploads below S3's multipart threshold (8 MiB for the aws CLI and boto3's
 transfer manager) are single PutObject calls. ``SINGLE_PUT_SIZES`` lists the
 sizes every transfer test runs; the multipart sizes join them in
-``MULTIPART_SIZES`` when S3 multipart upload is simulated (issue 15, item 1).
+``MULTIPART_SIZES`` (S3 multipart upload, issue 15 item 1): small enough for CI,
+each over the threshold by a different last part.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from tests.test_aws_cli import _aws_executable
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
 #: Sizes sent as one PutObject: empty, one byte, odd sizes, the largest below the threshold.
 SINGLE_PUT_SIZES = (0, 1, 65_537, 1024 * 1024 + 3, MULTIPART_THRESHOLD - 1)
-#: Sizes over the threshold (multipart uploads): none until multipart upload is simulated.
-MULTIPART_SIZES: tuple[int, ...] = ()
+#: Sizes over the threshold (multipart uploads): a last part of a few bytes, and one of several MiB.
+MULTIPART_SIZES: tuple[int, ...] = (MULTIPART_THRESHOLD + 1, 20 * 1024 * 1024 + 3, 33 * 1024 * 1024 + 4097)
 
 
 def payload(size: int, seed: int = 0) -> bytes:

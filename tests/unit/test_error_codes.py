@@ -60,6 +60,9 @@ S3_DOCUMENTED = {
     "MalformedXML": 400, "MetadataTooLarge": 400, "MethodNotAllowed": 405, "NoSuchBucket": 404,
     "NoSuchBucketPolicy": 404, "NoSuchKey": 404, "NotImplemented": 501, "NotModified": 304,
     "PermanentRedirect": 301, "PreconditionFailed": 412,
+    # Multipart upload's (the same list of "Error responses").
+    "EntityTooLarge": 400, "EntityTooSmall": 400, "InvalidPart": 400, "InvalidPartNumber": 416,
+    "InvalidPartOrder": 400, "NoSuchUpload": 404,
 }
 
 # Codes kms_teach answers with that neither the model of the operation nor a common list names, and why.

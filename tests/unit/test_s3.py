@@ -70,6 +70,7 @@ class RecordingStore(MemoryStore):
     """Keeps every record S3 commits, as the store writes it (its to_record())."""
 
     def __init__(self):
+        super().__init__()
         self.commits = []
 
     def commit(self, changes):
@@ -839,7 +840,7 @@ def test_unsimulated_features_are_not_implemented_never_ignored(client, bucket):
                  lambda: client.put_object(Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="aws:kms",
                                            BucketKeyEnabled=True),
                  lambda: client.put_object(Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="aws:kms:dsse"),
-                 lambda: client.create_multipart_upload(Bucket=bucket, Key="k"),
+                 lambda: client.create_multipart_upload(Bucket=bucket, Key="k", Tagging="a=b"),
                  lambda: client.get_bucket_versioning(Bucket=bucket)):
         with pytest.raises(ClientError) as excinfo:
             call()

@@ -7,7 +7,6 @@ import types
 from urllib.parse import quote
 import xml.etree.ElementTree as ET
 
-import boto3
 import pytest
 from botocore import xform_name
 from botocore.awsrequest import AWSResponse
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 
 from kms_teach._cloud import _RawBody
 from kms_teach._errors import AWSError, DeleteConflict, EntityAlreadyExists, NoSuchEntity, ServiceFailure
-from kms_teach._wire import isolated_session
+from kms_teach._wire import boto3_session
 from kms_teach._wire.query import QueryProtocol, _java_pattern
 
 UTC = dt.timezone.utc
@@ -57,7 +56,9 @@ class Wire:
         self.service = FakeService()
         self.protocol = QueryProtocol(service_name, self.service)
         self.raw: list = []  # (request body, WireResponse)
-        session = boto3.session.Session(botocore_session=isolated_session())
+        # The one boto3 Session over the shared botocore session: another would register boto3's S3
+        # customisations on it again, and every S3 client made afterwards in this process would fail.
+        session = boto3_session()
         self.client = session.client(
             service_name,
             region_name="us-east-1",

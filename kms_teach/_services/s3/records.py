@@ -83,6 +83,11 @@ class StoredObject:
     headers: dict[str, Any] = field(default_factory=dict)  # cache_control, content_encoding, expires (ISO) ...
     storage_class: str = "STANDARD"
     checksum: tuple[str, str] | None = None  # (algorithm, base64 value)
+    checksum_type: str = "FULL_OBJECT"  # or COMPOSITE (a multipart object's checksum of its parts' checksums)
+    # A multipart object (kms_teach._services.s3.multipart): ``ciphertext`` is empty and its data is in
+    # the store's blobs, one sealed part each: [{"part_number", "size", "blob", "etag", "checksum"}, ...].
+    parts: list[dict] | None = None
+    upload_id: str | None = None  # the multipart upload it was made by (each part's seal is bound to it)
 
     @property
     def ident(self) -> tuple:
@@ -96,6 +101,7 @@ class StoredObject:
             "encryption_context": self.encryption_context, "context_given": self.context_given,
             "owned_key_id": self.owned_key_id, "metadata": self.metadata, "headers": self.headers,
             "storage_class": self.storage_class, "checksum": list(self.checksum) if self.checksum else None,
+            "checksum_type": self.checksum_type, "parts": self.parts, "upload_id": self.upload_id,
         }
 
     @classmethod
@@ -106,6 +112,7 @@ class StoredObject:
             rec.get("kms_key_arn"), dict(rec.get("encryption_context") or {}), bool(rec.get("context_given")),
             rec.get("owned_key_id"), dict(rec.get("metadata") or {}), dict(rec.get("headers") or {}),
             rec.get("storage_class") or "STANDARD", tuple(rec["checksum"]) if rec.get("checksum") else None,
+            rec.get("checksum_type") or "FULL_OBJECT", rec.get("parts"), rec.get("upload_id"),
         )
 
 

@@ -42,9 +42,9 @@ Fidelity notes
   condition keys (``s3:prefix``, ``s3:x-amz-server-side-encryption``, ...) are
   not set, only the global ones. KMS permissions are enforced, in full, on
   every call S3 makes to KMS for the caller.
-* S3 Bucket Keys, DSSE-KMS, SSE-C, versioning, object lock, tagging, multipart
-  uploads and copies are not simulated: asking for them is answered
-  ``501 NotImplemented`` (never silently ignored).
+* S3 Bucket Keys, DSSE-KMS, SSE-C, versioning, object lock, tagging and copies
+  (CopyObject) are not simulated: asking for them is answered ``501 NotImplemented``
+  (never silently ignored). Multipart uploads are (:mod:`.multipart`).
 * As in AWS, HeadObject does not call KMS (only ``ChecksumMode=ENABLED`` needs
   the data key), and ETags are the MD5 of the data only for SSE-S3 objects;
   an SSE-KMS object's ETag is opaque (here: the MD5 of its ciphertext).
@@ -68,6 +68,7 @@ import json
 import re
 import threading
 from typing import Any
+from urllib.parse import quote_plus
 
 from ..._errors import (
     AWSError,
@@ -110,6 +111,8 @@ from ..._policy.document import bind_principals, parse_policy, show_bound
 from ..base import DATA, Call, Operation, Service, Target
 from ..context import RequestContext
 from ..._store import Changes, MemoryStore
+from .multipart import MULTIPART_SUPPORTED, MultipartOperations
+from .multipart import _S3_ACTIONS as _MULTIPART_ACTIONS
 from .records import Bucket, OwnedKey, StoredObject, _b64, _iso
 
 __all__ = ["S3", "OPERATIONS"]
@@ -133,6 +136,11 @@ _DECLARED = {
     "HeadObject": ("s3:GetObject", "object"),
     "DeleteObject": ("s3:DeleteObject", "object"),
     "ListObjectsV2": ("s3:ListBucket", "bucket"),
+    # Multipart upload (Amazon S3 User Guide, "Multipart upload API and permissions"): the parts of an
+    # object are written with s3:PutObject; UploadPartCopy also reads its source (s3:GetObject, resolved
+    # from CopySource).
+    **{name: (action, "bucket" if name == "ListMultipartUploads" else "object")
+       for name, action in _MULTIPART_ACTIONS.items()},
 }
 OPERATIONS = tuple(_DECLARED)
 
@@ -140,7 +148,10 @@ OPERATIONS = tuple(_DECLARED)
 #: asks for them (CloudTrail User Guide, "Logging data events"): they are not in the event history. Every
 #: other operation is a management event, recorded by default. The KMS calls S3 makes for SSE-KMS objects
 #: are KMS management events, in the trail as KMS records them.
-DATA_EVENTS = frozenset({"PutObject", "GetObject", "HeadObject", "DeleteObject", "ListObjectsV2"})
+DATA_EVENTS = frozenset({"PutObject", "GetObject", "HeadObject", "DeleteObject", "ListObjectsV2",
+                         # ListMultipartUploads, on the bucket, is a management event.
+                         "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "ListParts",
+                         "CompleteMultipartUpload", "AbortMultipartUpload"})
 MANAGEMENT_EVENTS = frozenset(OPERATIONS) - DATA_EVENTS
 #: "The root principal in the bucket owner's account can perform the GetBucketPolicy, PutBucketPolicy,
 #: and DeleteBucketPolicy API actions, even if their bucket policy explicitly denies the root principal's
@@ -166,7 +177,8 @@ _SUPPORTED = {
                   "checksum_sha512", "checksum_md5", "expires", "if_match", "if_none_match", "metadata",
                   "server_side_encryption", "storage_class", "ssekms_key_id", "ssekms_encryption_context",
                   "bucket_key_enabled", "request_payer", "expected_bucket_owner"},
-    "GetObject": {"bucket", "key", "if_match", "if_modified_since", "if_none_match", "if_unmodified_since", "range",
+    "GetObject": {"bucket", "key", "part_number", "if_match", "if_modified_since", "if_none_match",
+                  "if_unmodified_since", "range",
                   "response_cache_control", "response_content_disposition", "response_content_encoding",
                   "response_content_language", "response_content_type", "response_expires", "version_id",
                   "request_payer", "expected_bucket_owner", "checksum_mode", "sse_customer_algorithm",
@@ -181,6 +193,7 @@ _SUPPORTED = {
     "DeleteBucketPolicy": {"bucket", "expected_bucket_owner"},
 }
 _SUPPORTED["HeadObject"] = _SUPPORTED["GetObject"]
+_SUPPORTED.update(MULTIPART_SUPPORTED)
 
 _DEFAULT_SSE = {"rules": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
                            "bucket_key_enabled": False}]}
@@ -227,7 +240,7 @@ def _http_seconds(when: _dt.datetime) -> _dt.datetime:
     return when.replace(microsecond=0)
 
 
-class S3(Service):
+class S3(MultipartOperations, Service):
     """The simulated Amazon Simple Storage Service of one :class:`~kms_teach.Cloud`.
 
     ``S3(clock=..., random=..., store=..., kms=...)``; ``s3.call(operation,
@@ -270,6 +283,7 @@ class S3(Service):
         for rec in records.get(OwnedKey.KIND, ()):
             owned = OwnedKey.from_record(rec)
             self._owned[owned.region] = (owned.key_id, owned.material)
+        self._init_multipart(records)
 
     # ------------------------------------------------------------------ running an operation
 
@@ -314,7 +328,15 @@ class S3(Service):
             return [Target(action, Resource(f"arn:{m.partition(ctx.region)}:s3:::{name}", ctx.account_id))]
         bucket = self._bucket(ctx, req["bucket"], call.op.name, req.get("expected_bucket_owner"))
         call.scratch["bucket"] = bucket
-        return [Target(action, self.resource_of(bucket, req.get("key") if what == "object" else None))]
+        targets = [Target(action, self.resource_of(bucket, req.get("key") if what == "object" else None))]
+        if call.op.name == "UploadPartCopy" and req.get("copy_source"):
+            # The copy reads its source: s3:GetObject on that object too (Amazon S3 API Reference,
+            # UploadPartCopy, "Permissions"). A missing source bucket is the handler's NoSuchBucket.
+            source_bucket, source_key = self._copy_source(req["copy_source"])
+            source = self._buckets.get(source_bucket)
+            if source is not None:
+                targets.append(Target("s3:GetObject", self.resource_of(source, source_key)))
+        return targets
 
     def _authorize_bucket_policy(self, call: Call, target: Target) -> None:
         p, bucket = call.ctx.principal, call.scratch["bucket"]
@@ -390,24 +412,49 @@ class S3(Service):
     def _object_arn(self, bucket: Bucket, key: str) -> str:
         return f"{bucket.arn}/{key}"
 
-    def _plaintext(self, ctx: RequestContext, bucket: Bucket, obj: StoredObject) -> bytes:
-        """Decrypt an object: its data key from KMS (as the caller, via S3) or the S3 owned key."""
-        arn = self._object_arn(bucket, obj.key)
-        if obj.sse == "aws:kms":
+    def _unwrap_data_key(self, ctx: RequestContext, bucket: Bucket, key: str, sse: str, data_key: bytes,
+                         encryption_context: dict[str, str]) -> bytes:
+        """The plaintext data key of an object (or a multipart upload): from KMS (as the caller, via S3)
+        or unwrapped under the S3 owned key."""
+        if sse == "aws:kms":
             try:
-                out = self.kms.call("Decrypt", {"ciphertext_blob": obj.data_key,
-                                                "encryption_context": obj.encryption_context},
+                out = self.kms.call("Decrypt", {"ciphertext_blob": data_key, "encryption_context": encryption_context},
                                     self._kms_ctx(ctx, bucket))
             except AWSError as exc:
                 raise self._kms_error(exc) from None
-            data_key = out["plaintext"]
-        else:
-            key_id, material = self._owned[bucket.region]
+            return out["plaintext"]
+        key_id, material = self._owned[bucket.region]
+        try:
+            return unwrap_secret(material, data_key, f"sse-s3|{key_id}|{self._object_arn(bucket, key)}".encode())
+        except CryptoError:
+            raise InternalError("We encountered an internal error. Please try again.") from None
+
+    def _new_data_key(self, ctx: RequestContext, bucket: Bucket, key: str, sse: str, key_ref: str | None,
+                      user_context: dict | None, changes: Changes) -> dict[str, Any]:
+        """A fresh data key for one object: ``plaintext`` (to seal with, then forget), ``wrapped`` (what S3
+        keeps), and for SSE-KMS ``kms_key_arn`` and ``context``, for SSE-S3 ``owned`` (the owned key)."""
+        arn = self._object_arn(bucket, key)
+        if sse == "aws:kms":
+            if key_ref is None:
+                key_ref = self.kms.aws_managed_key(bucket.account_id, bucket.region, "s3").arn
+            context = dict(user_context or {})
+            context["aws:s3:arn"] = arn
             try:
-                data_key = unwrap_secret(material, obj.data_key, f"sse-s3|{key_id}|{arn}".encode())
-            except CryptoError:
-                raise InternalError("We encountered an internal error. Please try again.") from None
-        return self._open_body(data_key, obj.ciphertext, arn)
+                dk = self.kms.call("GenerateDataKey", {"key_id": key_ref, "key_spec": "AES_256",
+                                                       "encryption_context": context}, self._kms_ctx(ctx, bucket))
+            except AWSError as exc:
+                raise self._kms_error(exc) from None
+            return {"plaintext": dk["plaintext"], "wrapped": dk["ciphertext_blob"], "kms_key_arn": dk["key_id"],
+                    "context": context}
+        owned_id, owned = self._owned_key(bucket.region, changes)
+        data_key = self.random.token_bytes(32)
+        wrapped = wrap_secret(owned, data_key, f"sse-s3|{owned_id}|{arn}".encode(), self.random)
+        return {"plaintext": data_key, "wrapped": wrapped, "owned": (owned_id, owned)}
+
+    def _plaintext(self, ctx: RequestContext, bucket: Bucket, obj: StoredObject) -> bytes:
+        """Decrypt a single-part object: its data key from KMS (as the caller, via S3) or the S3 owned key."""
+        data_key = self._unwrap_data_key(ctx, bucket, obj.key, obj.sse, obj.data_key, obj.encryption_context)
+        return self._open_body(data_key, obj.ciphertext, self._object_arn(bucket, obj.key))
 
     def _sorted_keys(self, bucket: str) -> list[str]:
         keys = self._sorted.get(bucket)
@@ -502,7 +549,9 @@ class S3(Service):
             raise BucketNotEmpty("The bucket you tried to delete is not empty", BucketName=bucket.name)
         changes = Changes()
         changes.delete_record(bucket)
+        gone = self._drop_bucket_uploads(changes, bucket.name)
         self._write(changes)
+        self._forget_uploads(gone)
         del self._buckets[bucket.name]
         self._objects.pop(bucket.name, None)
         self._sorted.pop(bucket.name, None)
@@ -698,6 +747,14 @@ class S3(Service):
         return sse, key_ref, context
 
     @staticmethod
+    def _sse_kms_members(kms_key_arn: str, context: dict[str, str] | None) -> dict[str, str]:
+        """An SSE-KMS upload's answer: the KMS key, and the encryption context if the caller gave one."""
+        out = {"ssekms_key_id": kms_key_arn}
+        if context is not None:
+            out["ssekms_encryption_context"] = _b64(json.dumps(context, separators=(",", ":")).encode())
+        return out
+
+    @staticmethod
     def _parse_context(header: str) -> dict[str, str]:
         bad = InvalidArgument("The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 "
                               "string holding JSON which represents a string-string map",
@@ -739,15 +796,10 @@ class S3(Service):
             raise BadDigest(f"The {algo} you specified did not match the calculated checksum.")
         return algo, value
 
-    def _op_PutObject(self, ctx, req, call=None):
-        bucket = self._bucket(ctx, req["bucket"], "PutObject", req.get("expected_bucket_owner"), req.get("key"))
+    @staticmethod
+    def _upload_attributes(req: dict) -> tuple[str, dict[str, str]]:
+        """(storage class, metadata) of a PutObject or CreateMultipartUpload, checked as S3 checks them."""
         key = req["key"]
-        body = req.get("body") or b""
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        elif not isinstance(body, (bytes, bytearray)):
-            body = body.read()
-        body = bytes(body)
         if len(key.encode("utf-8")) > _MAX_KEY_BYTES:
             raise KeyTooLongError("Your key is too long", Size=len(key.encode("utf-8")),
                                   MaxSizeAllowed=_MAX_KEY_BYTES)
@@ -765,6 +817,27 @@ class S3(Service):
         if meta_size > _MAX_METADATA_BYTES:
             raise MetadataTooLarge("Your metadata headers exceed the maximum allowed metadata size",
                                    Size=meta_size, MaxSizeAllowed=_MAX_METADATA_BYTES)
+        return storage_class, metadata
+
+    @staticmethod
+    def _content_headers(req: dict) -> dict[str, Any]:
+        """The headers an upload sets for every later GetObject (Expires as ISO 8601 text)."""
+        headers = {name: req[name] for name in ("cache_control", "content_disposition", "content_encoding",
+                                                "content_language") if req.get(name) is not None}
+        if req.get("expires") is not None:
+            headers["expires"] = _iso(req["expires"])
+        return headers
+
+    def _op_PutObject(self, ctx, req, call=None):
+        bucket = self._bucket(ctx, req["bucket"], "PutObject", req.get("expected_bucket_owner"), req.get("key"))
+        key = req["key"]
+        body = req.get("body") or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        elif not isinstance(body, (bytes, bytearray)):
+            body = body.read()
+        body = bytes(body)
+        storage_class, metadata = self._upload_attributes(req)
         sse, key_ref, user_context = self._encryption_for(bucket, req)
         checksum = self._checksum(req, body)
         existing = self._objects[bucket.name].get(key)
@@ -786,44 +859,28 @@ class S3(Service):
         changes = Changes()
         now = self.clock.now()
         out: dict[str, Any] = {"server_side_encryption": sse}
+        dk = self._new_data_key(ctx, bucket, key, sse, key_ref, user_context, changes)
+        ciphertext = seal_object(dk.pop("plaintext"), body, arn, self.random)  # the plaintext data key goes no further
+        obj = StoredObject(key=key, bucket=bucket.name, size=len(body), etag="", last_modified=now, content_type="",
+                           sse=sse, ciphertext=ciphertext, data_key=dk["wrapped"])
         if sse == "aws:kms":
-            if key_ref is None:
-                key_ref = self.kms.aws_managed_key(bucket.account_id, bucket.region, "s3").arn
-            context = dict(user_context or {})
-            context["aws:s3:arn"] = arn
-            try:
-                dk = self.kms.call("GenerateDataKey", {"key_id": key_ref, "key_spec": "AES_256",
-                                                       "encryption_context": context}, self._kms_ctx(ctx, bucket))
-            except AWSError as exc:
-                raise self._kms_error(exc) from None
-            ciphertext = seal_object(dk.pop("plaintext"), body, arn, self.random)  # the plaintext data key goes no further
-            obj = StoredObject(key=key, bucket=bucket.name, size=len(body), etag="", last_modified=now,
-                          content_type="", sse=sse, ciphertext=ciphertext, data_key=dk["ciphertext_blob"],
-                          kms_key_arn=dk["key_id"], encryption_context=context, context_given=user_context is not None)
+            obj.kms_key_arn, obj.encryption_context = dk["kms_key_arn"], dk["context"]
+            obj.context_given = user_context is not None
             # An SSE-KMS object's ETag is not the MD5 of its data (AWS: "not an MD5 digest of their object data").
             obj.etag = f'"{hashlib.md5(ciphertext).hexdigest()}"'
-            out["ssekms_key_id"] = obj.kms_key_arn
-            if obj.context_given:
-                out["ssekms_encryption_context"] = _b64(json.dumps(context, separators=(",", ":")).encode())
+            out.update(self._sse_kms_members(obj.kms_key_arn, obj.encryption_context if obj.context_given else None))
         else:
-            owned_id, owned = self._owned_key(bucket.region, changes)
-            data_key = self.random.token_bytes(32)
-            wrapped = wrap_secret(owned, data_key, f"sse-s3|{owned_id}|{arn}".encode(), self.random)
-            ciphertext = seal_object(data_key, body, arn, self.random)
-            del data_key
-            obj = StoredObject(key=key, bucket=bucket.name, size=len(body), etag=f'"{hashlib.md5(body).hexdigest()}"',
-                          last_modified=now, content_type="", sse=sse, ciphertext=ciphertext, data_key=wrapped,
-                          owned_key_id=owned_id)
+            owned_id, owned = dk["owned"]
+            obj.owned_key_id = owned_id
+            obj.etag = f'"{hashlib.md5(body).hexdigest()}"'
         obj.content_type = req.get("content_type") or "binary/octet-stream"
         obj.metadata = metadata
         obj.storage_class = storage_class
         obj.checksum = checksum
-        for name in ("cache_control", "content_disposition", "content_encoding", "content_language"):
-            if req.get(name) is not None:
-                obj.headers[name] = req[name]
-        if req.get("expires") is not None:
-            obj.headers["expires"] = _iso(req["expires"])
+        obj.headers = self._content_headers(req)
         changes.put_record(obj)
+        if existing is not None:
+            self._drop_object_data(changes, existing)
         self._write(changes)
         if sse == "AES256":
             self._owned.setdefault(bucket.region, (owned_id, owned))  # a new owned key is kept once committed
@@ -833,7 +890,7 @@ class S3(Service):
         out["e_tag"] = obj.etag
         if checksum is not None:
             out[_CHECKSUM_MEMBERS[checksum[0]]] = checksum[1]
-            out["checksum_type"] = "FULL_OBJECT"
+            out["checksum_type"] = obj.checksum_type
         return out
 
     def _object(self, ctx, req, operation) -> tuple[Bucket, StoredObject]:
@@ -906,15 +963,18 @@ class S3(Service):
         if req.get("checksum_mode") == "ENABLED" and obj.checksum is not None:
             if obj.sse == "aws:kms":
                 # The checksum of an SSE-KMS object is encrypted too: reading it needs the data key.
-                self._plaintext(ctx, bucket, obj)
+                self._unwrap_data_key(ctx, bucket, obj.key, obj.sse, obj.data_key, obj.encryption_context)
             out[_CHECKSUM_MEMBERS[obj.checksum[0]]] = obj.checksum[1]
-            out["checksum_type"] = "FULL_OBJECT"
-        if req.get("range") is not None:
+            out["checksum_type"] = obj.checksum_type
+        start, end, count = self._part_range(req, obj)
+        if start is None and req.get("range") is not None:
             start, end = self._range(req["range"], obj.size)
-            if start is not None:
-                out["content_length"] = end - start + 1
-                out["content_range"] = f"bytes {start}-{end}/{obj.size}"
-                out["_status"] = 206
+        if start is not None:
+            out["content_length"] = end - start + 1
+            out["content_range"] = f"bytes {start}-{end}/{obj.size}"
+            out["_status"] = 206
+        if count is not None:
+            out["parts_count"] = count
         return out
 
     @staticmethod
@@ -940,24 +1000,24 @@ class S3(Service):
 
     def _op_GetObject(self, ctx, req, call=None):
         bucket, obj = self._object(ctx, req, "GetObject")
-        if req.get("part_number") is not None:
-            raise S3NotImplemented("A header you provided implies functionality that is not implemented "
-                                   "(kms_teach does not simulate multipart objects).")
         self._preconditions(req, obj)
-        start, end = (None, None)
-        if req.get("range") is not None:
+        start, end, count = self._part_range(req, obj)  # ?partNumber=N: one part of a multipart object
+        if start is None and req.get("range") is not None:
             start, end = self._range(req["range"], obj.size)
-        data = self._plaintext(ctx, bucket, obj)
+        # A multipart object's body is a stream, read from the store part by part as it is sent.
+        data = self._object_body(ctx, bucket, obj, 0 if start is None else start,
+                                 obj.size - 1 if start is None else end)
         out = self._object_headers(obj, req)
         if start is not None:
-            data = data[start : end + 1]
             out["content_range"] = f"bytes {start}-{end}/{obj.size}"
             out["_status"] = 206
         elif req.get("checksum_mode") == "ENABLED" and obj.checksum is not None:
             out[_CHECKSUM_MEMBERS[obj.checksum[0]]] = obj.checksum[1]
-            out["checksum_type"] = "FULL_OBJECT"
-        out["content_length"] = len(data)
+            out["checksum_type"] = obj.checksum_type
+        out["content_length"] = len(data) if isinstance(data, bytes) else data.length
         out["body"] = data
+        if count is not None:
+            out["parts_count"] = count
         return out
 
     def _op_DeleteObject(self, ctx, req, call=None):
@@ -977,6 +1037,7 @@ class S3(Service):
         if obj is not None:  # deleting a key that is not there succeeds too
             changes = Changes()
             changes.delete_record(obj)
+            self._drop_object_data(changes, obj)
             self._write(changes)
             del self._objects[bucket.name][key]
             self._sorted.pop(bucket.name, None)
@@ -999,14 +1060,24 @@ class S3(Service):
             raise InvalidArgument("The continuation token provided is incorrect",
                                   ArgumentName="continuation-token", ArgumentValue=token) from None
 
-    def _op_ListObjectsV2(self, ctx, req, call=None):
-        bucket = self._bucket(ctx, req["bucket"], "ListObjectsV2", req.get("expected_bucket_owner"))
-        prefix = req.get("prefix") or ""
-        delimiter = req.get("delimiter") or ""
+    @staticmethod
+    def _listing_encoding(req: dict):
+        """(EncodingType, the function that encodes a key in the listing) of a List* request."""
         encoding = req.get("encoding_type")
         if encoding is not None and encoding != "url":
             raise InvalidArgument("Invalid Encoding Method specified in Request", ArgumentName="encoding-type",
                                   ArgumentValue=encoding)
+
+        def enc(text: str) -> str:
+            return quote_plus(text, safe="/") if encoding == "url" else text
+
+        return encoding, enc
+
+    def _op_ListObjectsV2(self, ctx, req, call=None):
+        bucket = self._bucket(ctx, req["bucket"], "ListObjectsV2", req.get("expected_bucket_owner"))
+        prefix = req.get("prefix") or ""
+        delimiter = req.get("delimiter") or ""
+        encoding, enc = self._listing_encoding(req)
         max_keys = req.get("max_keys")
         if max_keys is None:
             max_keys = 1000
@@ -1050,11 +1121,6 @@ class S3(Service):
                 else:
                     contents.append(obj)
 
-        def enc(text: str) -> str:
-            from urllib.parse import quote_plus
-
-            return quote_plus(text, safe="/") if encoding == "url" else text
-
         out: dict[str, Any] = {
             "name": bucket.name, "prefix": enc(prefix), "max_keys": max_keys,
             "key_count": len(contents) + len(prefixes), "is_truncated": truncated,
@@ -1076,7 +1142,7 @@ class S3(Service):
                                        "size": obj.size, "storage_class": obj.storage_class}
                 if obj.checksum is not None:
                     row["checksum_algorithm"] = [obj.checksum[0]]
-                    row["checksum_type"] = "FULL_OBJECT"
+                    row["checksum_type"] = obj.checksum_type
                 if req.get("fetch_owner"):
                     row["owner"] = {"id": _canonical_id(bucket.account_id)}
                 rows.append(row)
@@ -1093,6 +1159,7 @@ def _declare(name: str) -> Operation:
         name=name, action=action, resolve=S3._resolve, handler=getattr(S3, "_op_" + name), validate=S3._validate,
         writes=name.startswith(("Create", "Put", "Delete")), event=DATA if name in DATA_EVENTS else "Management",
         authorize=S3._authorize_bucket_policy if policy_op else None,
+        locked=name not in S3.UNLOCKED_OPERATIONS,
         authorized_by="the bucket owner's root user may always (Amazon S3 API Reference, PutBucketPolicy)"
         if policy_op else None,
     )
