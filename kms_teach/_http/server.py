@@ -69,7 +69,7 @@ from . import sigv4 as _sigv4
 __all__ = ["serve_in_background", "ServerHandle", "EndpointApp", "make_server", "DEFAULT_PORT", "MAX_BODY",
            "MAX_BODY_S3",
            "default_data_dir", "root_credentials", "write_aws_files", "read_credentials_key", "endpoint_env",
-           "endpoint_url", "export_lines", "is_loopback", "lock_data_dir", "DataDirInUse"]
+           "endpoint_url", "export_lines", "is_loopback", "DataDirInUse"]
 
 #: The port ``kms-teach serve`` listens on by default (LocalStack has 4566 and moto 5000).
 DEFAULT_PORT = 8555
@@ -706,31 +706,3 @@ def serve_in_background(cloud, port: int = 0, host: str = "127.0.0.1", *, max_bo
     thread = threading.Thread(target=server.serve, name=f"kms-teach-endpoint-{bound_port}", daemon=True)
     thread.start()
     return ServerHandle(cloud, server, thread, url, env, files_dir, akid)
-
-
-# ---------------------------------------------------------------------------
-# One server per data directory
-# ---------------------------------------------------------------------------
-
-
-def lock_data_dir(directory: Path):
-    """An exclusive lock on ``DIR/serve.lock`` for the life of the returned file: one server per data directory.
-
-    (Where ``fcntl`` does not exist, as on Windows, the lock is not taken.)
-    """
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fh = open(directory / "serve.lock", "a+")
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        return fh
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.close()
-        raise DataDirInUse(str(directory)) from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"{os.getpid()}\n")
-    fh.flush()
-    return fh
