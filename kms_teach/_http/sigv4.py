@@ -364,14 +364,25 @@ def signature(secret: str, cred: Credential, canonical: str) -> str:
     return hmac.new(key, string_to_sign(cred, canonical).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def payload_hash(headers: dict[str, str], body: bytes, cred: Credential, *, s3: bool = False) -> str:
+def check_payload(headers: dict[str, str], body: bytes) -> None:
+    """Refuse a body that is not the one whose hash (``x-amz-content-sha256``) was signed."""
+    declared = (headers.get("x-amz-content-sha256") or "").strip()
+    if _HEX64.fullmatch(declared) and declared != hashlib.sha256(body).hexdigest():
+        raise AuthError("payload", "The provided 'x-amz-content-sha256' header does not match what was computed.")
+
+
+def payload_hash(headers: dict[str, str], body: bytes | None, cred: Credential, *, s3: bool = False) -> str:
     """The payload hash the client signed: ``x-amz-content-sha256`` when sent (it must match the body), else the
-    body's SHA-256 (``UNSIGNED-PAYLOAD`` for an S3 presigned URL)."""
+    body's SHA-256 (``UNSIGNED-PAYLOAD`` for an S3 presigned URL).
+
+    ``body`` is None when it has not been read yet (a large S3 body is read only once its signature verifies):
+    the signed hash must then be declared, and :func:`check_payload` checks the body once it is read.
+    """
     declared = headers.get("x-amz-content-sha256")
     if declared is not None:
         declared = declared.strip()
         if _HEX64.fullmatch(declared):
-            if declared != hashlib.sha256(body).hexdigest():
+            if body is not None and declared != hashlib.sha256(body).hexdigest():
                 raise AuthError("payload", "The provided 'x-amz-content-sha256' header does not match what "
                                              "was computed.")
             return declared
@@ -382,6 +393,9 @@ def payload_hash(headers: dict[str, str], body: bytes, cred: Credential, *, s3: 
                                      f"not '{declared}'.")
     if cred.presigned and s3:
         return UNSIGNED_PAYLOAD  # S3's presigned URLs never sign the payload; other services' do
+    if body is None:
+        raise AuthError("incomplete", "A request with a large body must declare the hash it signed in "
+                                      "x-amz-content-sha256 (S3 requires the header with every signed request).")
     return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
 
 
