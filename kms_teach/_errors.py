@@ -566,7 +566,8 @@ class AuthError(KMSTeachError):
     ``skewed`` (dated too far from now), ``expired_url`` (a presigned URL past its
     expiry), ``unknown_key`` (no such access key), ``bad_token`` (a session token
     that is missing, wrong, or not wanted), ``payload`` (``x-amz-content-sha256``
-    is not the body's), ``signature`` (it does not verify). ``message`` is the
+    is not the body's), ``unsigned_headers`` (S3: an ``x-amz-*`` header the
+    signature does not cover), ``signature`` (it does not verify). ``message`` is the
     text of the JSON and query services; S3 words some of them its own way.
     """
 

@@ -121,6 +121,8 @@ _AUTH_CODES = {
                   ("InvalidToken", 400, "The provided token is malformed or otherwise invalid.")),
     "payload": (("InvalidSignatureException", 400), ("SignatureDoesNotMatch", 403),
                 ("XAmzContentSHA256Mismatch", 400, None)),
+    "unsigned_headers": (("InvalidSignatureException", 400), ("SignatureDoesNotMatch", 403),
+                         ("AccessDenied", 403, None)),
     "signature": (("InvalidSignatureException", 400), ("SignatureDoesNotMatch", 403),
                   ("SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature "
                                                  "you provided. Check your key and signing method.")),
@@ -603,6 +605,13 @@ class EndpointApp:
             expected_sig = _sigv4.signature(secret, cred, canonical)
         if not secrets.compare_digest(expected_sig.encode(), cred.signature.encode("utf-8", "replace")):
             raise AuthError("signature", _sigv4.SIGNATURE_MISMATCH)
+        if cred.version == 4 and cred.service == "s3":
+            # S3 takes no x-amz-* header the signature does not cover: a presigned URL signed for
+            # "host" alone must not let its holder choose SSE-KMS with a key, a context, metadata ...
+            unsigned = sorted(h for h in headers if h.startswith("x-amz-") and h not in cred.signed_headers)
+            if unsigned:
+                raise AuthError("unsigned_headers", f"There were headers present in the request which were not "
+                                                    f"signed: {', '.join(unsigned)}")
         return principal
 
 

@@ -293,3 +293,140 @@ def test_a_signed_large_s3_put_is_read_and_its_hash_checked(live_cloud):
         assert status == 400 and xml_error(body)[0] == "XAmzContentSHA256Mismatch"
         with pytest.raises(ClientError):
             s3.head_object(Bucket="big", Key="other")
+
+
+# ---------------------------------------------------------------------------
+# S3: unsigned x-amz-* headers, aws-chunked trailers, XML with a DTD
+# ---------------------------------------------------------------------------
+
+
+def _s3v4(endpoint):
+    from botocore.config import Config
+
+    env = endpoint.env
+    return boto3.session.Session().client(
+        "s3", region_name="us-east-1", endpoint_url=endpoint.url,
+        config=CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "path"})),
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+
+
+def test_a_presigned_put_takes_no_x_amz_header_it_was_not_signed_for(live_cloud):
+    with _server.serve_in_background(live_cloud) as endpoint:
+        s3 = _s3v4(endpoint)
+        s3.create_bucket(Bucket="drop")
+        key_id = client(endpoint, "kms").create_key()["KeyMetadata"]["KeyId"]
+        url = s3.generate_presigned_url("put_object", Params={"Bucket": "drop", "Key": "k"}, ExpiresIn=300)
+        path = url.split(endpoint.url, 1)[1]
+        for extra in ({"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": key_id},
+                      {"x-amz-server-side-encryption-context": "eyJhIjoiYiJ9"}, {"x-amz-meta-owner": "mallory"}):
+            status, _, body = raw(endpoint, "PUT", path, b"data", extra)
+            code, message = xml_error(body)
+            assert (status, code) == (403, "AccessDenied") and "not signed" in message
+            assert all(name in message for name in extra)
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket="drop", Key="k")
+        status, _, _ = raw(endpoint, "PUT", path, b"data", {})
+        assert status == 200
+        assert s3.head_object(Bucket="drop", Key="k").get("ServerSideEncryption") != "aws:kms"
+
+
+def test_a_header_signed_s3_request_takes_no_unsigned_x_amz_header(live_cloud):
+    with _server.serve_in_background(live_cloud) as endpoint:
+        s3 = client(endpoint, "s3")
+        s3.create_bucket(Bucket="bkt")
+        import hashlib
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        body = b"hello"
+        req = AWSRequest(method="PUT", url=endpoint.url + "/bkt/k", data=body,
+                         headers={"X-Amz-Content-Sha256": hashlib.sha256(body).hexdigest(),
+                                  "x-amz-server-side-encryption": "AES256"})
+        SigV4Auth(Credentials(endpoint.env["AWS_ACCESS_KEY_ID"], endpoint.env["AWS_SECRET_ACCESS_KEY"]),
+                  "s3", "us-east-1").add_auth(req)
+        headers = dict(req.headers.items())
+        headers["x-amz-meta-added-later"] = "1"  # not in SignedHeaders: the signature still verifies
+        status, _, answer = raw(endpoint, "PUT", "/bkt/k", body, headers)
+        assert status == 403 and xml_error(answer)[0] == "AccessDenied"
+        assert "x-amz-meta-added-later" in xml_error(answer)[1]
+        del headers["x-amz-meta-added-later"]
+        assert raw(endpoint, "PUT", "/bkt/k", body, headers)[0] == 200
+
+
+def _chunked(payload: bytes, trailers: list[bytes], size: bytes | None = None) -> bytes:
+    size = size if size is not None else f"{len(payload):x}".encode()
+    return size + b"\r\n" + payload + b"\r\n0\r\n" + b"".join(t + b"\r\n" for t in trailers) + b"\r\n"
+
+
+def _signed_chunked_put(endpoint, body: bytes, extra: dict[str, str]):
+    import hashlib
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    headers = {"X-Amz-Content-Sha256": hashlib.sha256(body).hexdigest(), "Content-Encoding": "aws-chunked",
+               "x-amz-server-side-encryption": "AES256", **extra}
+    req = AWSRequest(method="PUT", url=endpoint.url + "/bkt/k", data=body, headers=headers)
+    SigV4Auth(Credentials(endpoint.env["AWS_ACCESS_KEY_ID"], endpoint.env["AWS_SECRET_ACCESS_KEY"]),
+              "s3", "us-east-1").add_auth(req)
+    return raw(endpoint, "PUT", "/bkt/k", body, dict(req.headers.items()))
+
+
+def test_aws_chunked_trailers_are_only_the_declared_checksums(live_cloud):
+    import base64
+    import zlib
+    with _server.serve_in_background(live_cloud) as endpoint:
+        s3 = client(endpoint, "s3")
+        s3.create_bucket(Bucket="bkt")
+        key_id = client(endpoint, "kms").create_key()["KeyMetadata"]["KeyId"]
+        # The attack of the issue: a trailer turning a signed AES256 into aws:kms with a chosen key.
+        sneaky = _chunked(b"secret", [b"x-amz-server-side-encryption:aws:kms",
+                                      f"x-amz-server-side-encryption-aws-kms-key-id:{key_id}".encode()])
+        status, _, body = _signed_chunked_put(endpoint, sneaky, {"x-amz-decoded-content-length": "6"})
+        assert status == 400 and xml_error(body)[0] == "MalformedTrailerError"
+        # Declaring it does not help: only checksum trailers may be declared.
+        status, _, body = _signed_chunked_put(endpoint, sneaky, {"x-amz-decoded-content-length": "6",
+                                                                 "x-amz-trailer": "x-amz-server-side-encryption"})
+        assert status == 400 and xml_error(body)[0] == "InvalidRequest"
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket="bkt", Key="k")
+        # A declared checksum trailer is taken (and checked).
+        crc = base64.b64encode(zlib.crc32(b"secret").to_bytes(4, "big")).decode()
+        good = _chunked(b"secret", [f"x-amz-checksum-crc32:{crc}".encode()])
+        status, _, body = _signed_chunked_put(endpoint, good, {"x-amz-decoded-content-length": "6",
+                                                               "x-amz-trailer": "x-amz-checksum-crc32"})
+        assert status == 200, body
+        head = s3.head_object(Bucket="bkt", Key="k")
+        assert head["ServerSideEncryption"] == "AES256"
+        assert s3.get_object(Bucket="bkt", Key="k")["Body"].read() == b"secret"
+        # Chunk sizes out of range: 2^64, more hex digits than any size, bigger than the body.
+        for size in (b"10000000000000000", b"f" * 40, b"ffff"):
+            status, _, body = _signed_chunked_put(endpoint, _chunked(b"secret", [], size=size),
+                                                  {"x-amz-decoded-content-length": "6"})
+            code = xml_error(body)[0]  # S3 answers InvalidChunkSizeError with 403
+            assert (status, code) in ((403, "InvalidChunkSizeError"), (400, "IncompleteBody")), body
+
+
+BOMB = ('<?xml version="1.0" encoding="{enc}"?>\n<!DOCTYPE t [<!ENTITY a "{a}"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+        '<ServerSideEncryptionConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule>'
+        '<ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm>'
+        '<KMSMasterKeyID>&c;</KMSMasterKeyID></ApplyServerSideEncryptionByDefault></Rule>'
+        '</ServerSideEncryptionConfiguration>')
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_xml_with_a_dtd_is_refused_in_any_encoding(encoding):
+    cloud = kms_teach.Cloud()
+    s3 = cloud.client("s3")
+    s3.create_bucket(Bucket="bkt")
+    enc = {"utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}.get(encoding, encoding.upper())
+    text = BOMB.format(enc=enc, a="x" * 100)
+    data = text.encode(encoding)
+    if encoding in ("utf-16-le", "utf-16-be"):
+        data = ("\ufeff" + text).encode(encoding)
+    reply = cloud.handle("s3", region="us-east-1", principal=cloud.principal(), method="PUT",
+                         url="https://s3.us-east-1.amazonaws.com/bkt?encryption", headers={"content-type": "application/xml"},
+                         body=data)
+    assert reply.status == 400 and b"<Code>MalformedXML</Code>" in reply.body
+    rules = s3.get_bucket_encryption(Bucket="bkt")["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}  # S3's default, untouched
