@@ -482,7 +482,8 @@ def _request_id() -> str:
 def _internal_error_code(protocol) -> str:
     """The code each protocol's services answer a server fault with."""
     if isinstance(protocol, JsonProtocol):
-        return "KMSInternalException"
+        # KMS's own fault code; CloudTrail's API Reference lists none, and AWS's JSON services answer InternalFailure.
+        return "KMSInternalException" if protocol.target_prefix == "TrentService" else "InternalFailure"
     if isinstance(protocol, RestXmlProtocol):
         return "InternalError"
     return "ServiceFailure"

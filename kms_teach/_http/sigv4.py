@@ -118,11 +118,11 @@ def _header_date(headers: dict[str, str]) -> tuple[str, _dt.datetime] | None:
     if date:
         try:
             when = parsedate_to_datetime(date)
-        except (TypeError, ValueError):
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=_UTC)
+            when = when.astimezone(_UTC)  # OverflowError: year 9999 with an offset that passes it
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=_UTC)
-        when = when.astimezone(_UTC)
         return when.strftime("%Y%m%dT%H%M%SZ"), when
     return None
 
@@ -204,7 +204,7 @@ def _parse_presigned(headers: dict[str, str], q: dict[str, str]) -> Credential:
                                       f"not '{amz_date}'.") from None
     expires = q.get("X-Amz-Expires")
     if expires is not None:
-        if not expires.isdigit():
+        if not expires.isascii() or not expires.isdigit():
             raise AuthError("incomplete", "X-Amz-Expires should be a number")
         expires = int(expires)
         if expires > MAX_EXPIRES:
@@ -221,9 +221,12 @@ def _parse_presigned(headers: dict[str, str], q: dict[str, str]) -> Credential:
 def _parse_presigned_v2(q: dict[str, str]) -> Credential:
     """An S3 presigned URL in Signature Version 2 (what boto3 makes for S3 unless told ``s3v4``)."""
     expires = q["Expires"]
-    if not expires.isdigit():
+    if not expires.isascii() or not expires.isdigit():
         raise AuthError("incomplete", f"Invalid date (should be seconds since epoch): {expires}")
-    when = _dt.datetime.fromtimestamp(int(expires), _UTC)
+    try:
+        when = _dt.datetime.fromtimestamp(int(expires), _UTC)
+    except (OverflowError, OSError, ValueError):  # past year 9999 (or the platform's time_t)
+        raise AuthError("incomplete", f"Invalid date (should be seconds since epoch): {expires}") from None
     cred = Credential(q["AWSAccessKeyId"], when.strftime("%Y%m%d"), "us-east-1", "s3", [], q["Signature"],
                       _fmt(when), when, presigned=True, expires=None,
                       security_token=q.get("x-amz-security-token") or q.get("X-Amz-Security-Token"))
@@ -242,6 +245,14 @@ def _fmt(when: _dt.datetime) -> str:
 
 def check_time(cred: Credential, now: _dt.datetime) -> None:
     """Refuse a request signed too long ago or too far ahead (AWS's texts), or a presigned URL past its expiry."""
+    try:
+        _check_time(cred, now)
+    except OverflowError:  # a date at the very edge of the calendar (year 1, year 9999): not now either way
+        raise AuthError("skewed", f"Signature not yet current or expired: {cred.amz_date} is more than 15 "
+                                  f"minutes from {_fmt(now)}.") from None
+
+
+def _check_time(cred: Credential, now: _dt.datetime) -> None:
     when = cred.when
     if cred.version == 2:  # ``when`` is the URL's expiry
         if now > when:

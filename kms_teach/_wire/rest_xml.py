@@ -52,7 +52,7 @@ from botocore import xform_name
 from botocore.config import Config
 
 from .._errors import AWSError, ProtocolError
-from .base import WireResponse, service_model
+from .base import INT_RANGES, WireResponse, service_model
 from .base import boto3_session as _wire_boto3_session
 from .query import _compile_encoder, _format_timestamp, _member_wire_names, _parse_timestamp, _xml_text
 
@@ -269,10 +269,11 @@ def _compile_xml_decoder(shape, cache: dict) -> Callable[[ET.Element], Any]:
         cache[key] = dec_bool
         return dec_bool
     if t in ("integer", "long"):
+        lo, hi = INT_RANGES[t]
 
         def dec_int(elem):
             value = leaf(elem).strip()
-            if not re.fullmatch(r"[+-]?[0-9]+", value):
+            if not re.fullmatch(r"[+-]?[0-9]{1,20}", value) or not lo <= int(value) <= hi:
                 raise _malformed()
             return int(value)
 
@@ -312,8 +313,10 @@ def _scalar_in(shape, text: str, where: str, name: str, default_ts: str):
     if t == "string":
         return text
     if t in ("integer", "long"):
-        if not re.fullmatch(r"[+-]?[0-9]+", text.strip()):
-            raise _PayloadError("InvalidArgument", f"Provided {where} value {name} is not an integer",
+        lo, hi = INT_RANGES[t]
+        if not re.fullmatch(r"[+-]?[0-9]{1,20}", text.strip()) or not lo <= int(text) <= hi:
+            raise _PayloadError("InvalidArgument", f"Provided {where} value {name} is not an integer in the "
+                                                   f"range of {'a long' if t == 'long' else 'an integer'}",
                                 ArgumentName=name, ArgumentValue=text)
         return int(text)
     if t == "boolean":

@@ -430,3 +430,38 @@ def test_xml_with_a_dtd_is_refused_in_any_encoding(encoding):
     assert reply.status == 400 and b"<Code>MalformedXML</Code>" in reply.body
     rules = s3.get_bucket_encryption(Bucket="bkt")["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}  # S3's default, untouched
+
+
+# ---------------------------------------------------------------------------
+# Dates out of range before any signature is checked
+# ---------------------------------------------------------------------------
+
+
+def test_out_of_range_dates_in_signatures_get_the_protocols_4xx(live_cloud):
+    with _server.serve_in_background(live_cloud) as endpoint:
+        akid = endpoint.env["AWS_ACCESS_KEY_ID"]
+        cases = [
+            # SigV2 presigned S3 URL whose Expires is past year 9999, and past any time_t
+            ("GET", f"/bkt/k?AWSAccessKeyId={akid}&Expires=99999999999999&Signature=x", {}, "s3"),
+            ("GET", f"/bkt/k?AWSAccessKeyId={akid}&Expires={'9' * 40}&Signature=x", {}, "s3"),
+            # A Date header in year 9999 with an offset that takes it past the calendar
+            ("POST", "/", {"Date": "Fri, 31 Dec 9999 23:59:59 -0100", "X-Amz-Target": "TrentService.ListKeys",
+                           "Content-Type": "application/x-amz-json-1.1",
+                           "Authorization": f"AWS4-HMAC-SHA256 Credential={akid}/99991231/us-east-1/kms/aws4_request, "
+                                            "SignedHeaders=host;date, Signature=00"}, "kms"),
+            # Presigned URLs dated at the edges of the calendar
+            ("GET", f"/bkt/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={akid}%2F00010101%2Fus-east-1%2Fs3"
+                    f"%2Faws4_request&X-Amz-Date=00010101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host"
+                    f"&X-Amz-Signature=00", {}, "s3"),
+            ("GET", f"/bkt/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={akid}%2F99991231%2Fus-east-1%2Fs3"
+                    f"%2Faws4_request&X-Amz-Date=99991231T235959Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host"
+                    f"&X-Amz-Signature=00", {}, "s3"),
+        ]
+        for method, path, headers, kind in cases:
+            status, _, body = raw(endpoint, method, path, b"", headers)
+            assert 400 <= status < 500, (path, status, body)
+            if kind == "kms":
+                assert json_error(body)[0] in ("IncompleteSignatureException", "InvalidSignatureException")
+            else:
+                assert xml_error(body)[0] in ("AuthorizationHeaderMalformed", "AccessDenied",
+                                              "RequestTimeTooSkewed"), body
