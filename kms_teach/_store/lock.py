@@ -76,9 +76,16 @@ class FolderLock:
 
     def release(self) -> None:
         """Let go of the folder (closing the file drops the flock). Releasing twice is harmless."""
-        fd, self._fd = self._fd, None
+        fd, self._fd = getattr(self, "_fd", None), None
         if fd is not None:
             os.close(fd)
+
+    def __del__(self):
+        # A Cloud dropped without close() lets go of its folder when it is collected.
+        try:
+            self.release()
+        except OSError:  # pragma: no cover - already closed
+            pass
 
 
 def _describe_process() -> str:

@@ -278,3 +278,14 @@ def test_a_root_key_that_is_a_symbolic_link_is_refused(tmp_path):
     (folder / "hsm" / "root-key").symlink_to(elsewhere)
     with pytest.raises(StoreError, match="symbolic link"):
         kms_teach.Cloud(folder)
+
+
+def test_a_cloud_dropped_without_close_lets_go_of_its_folder(tmp_path):
+    import gc
+
+    cloud = kms_teach.Cloud(tmp_path)
+    cloud.client("kms").create_key()
+    del cloud
+    gc.collect()
+    with kms_teach.Cloud(tmp_path) as again:
+        assert len(again.client("kms").list_keys()["Keys"]) == 1
