@@ -172,6 +172,14 @@ class GuardedServer(wsgi.Server):
         self._connections = _Connections(self)
         plain._selector.close()  # the listening socket stays open; only the first selector goes
 
+    def stop(self):
+        super().stop()
+        # Connections still sending their heads are in no selector and no worker: close them too.
+        with self._guard:
+            pending, self._pending = list(self._pending.values()), {}
+        for conn in pending:
+            self._close_quietly(conn)
+
     # -- connections per address ----------------------------------------------------
 
     def _admit(self, conn: _Connection, manager: _Connections) -> bool:

@@ -126,9 +126,18 @@ def test_connections_beyond_the_per_address_bound_give_way_to_new_ones(live_clou
                 except ConnectionResetError:
                     closed += 1
             assert closed >= 20 - 8 + 1
-        finally:
+        except BaseException:
             for sock in slow:
                 sock.close()
+            raise
+    # Stopping the server closes the connections still sending their heads, too.
+    for sock in slow:
+        sock.settimeout(5)
+        try:
+            assert sock.recv(1) == b""
+        except ConnectionResetError:
+            pass
+        sock.close()
 
 
 def test_a_body_sent_a_byte_at_a_time_is_cut_off_with_408(live_cloud):
