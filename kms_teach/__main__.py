@@ -507,6 +507,7 @@ def serve(data: str | os.PathLike | None, host: str = "127.0.0.1", port: int | N
     """``kms-teach serve``: serve a persistent cloud until SIGTERM or SIGINT, then close it and exit 0."""
     from ._http import server as _server
     from ._cloud import Cloud
+    from ._errors import DataDirInUse
 
     def say(text: str = "", stream=None) -> None:
         print(text, file=stream or sys.stdout, flush=True)
@@ -517,20 +518,16 @@ def serve(data: str | os.PathLike | None, host: str = "127.0.0.1", port: int | N
             f"the endpoint has no TLS and hands out root access keys.", sys.stderr)
         return 2
     directory = Path(data).expanduser().resolve() if data is not None else _server.default_data_dir()
-    try:
-        lock = _server.lock_data_dir(directory)
-    except _server.DataDirInUse:
-        say(f"kms-teach serve: another kms-teach serve is already using {directory}.", sys.stderr)
-        return 1
-    except OSError as exc:
-        say(f"kms-teach serve: cannot use {directory}: {exc}", sys.stderr)
-        return 1
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda signum, frame: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     cloud = server = thread = None
     try:
         try:
+            # The cloud takes the folder's lock: the same lock Cloud(path=DIR) takes in a notebook.
             cloud = Cloud(path=directory)
+        except DataDirInUse as exc:
+            say(f"kms-teach serve: already in use: {exc}", sys.stderr)
+            return 1
         except Exception as exc:
             say(f"kms-teach serve: cannot open the cloud in {directory}: {exc}", sys.stderr)
             return 1
@@ -548,6 +545,8 @@ def serve(data: str | os.PathLike | None, host: str = "127.0.0.1", port: int | N
                 sys.stderr)
             return 1
         url = _server.endpoint_url(host, server.bind_addr[1])
+        cloud.store.folder_lock.note(f"url {url}")  # a second opener is told to connect here
+        cloud.store.folder_lock.note(f"credentials {credentials}")
         thread = threading.Thread(target=server.serve, name="kms-teach-endpoint", daemon=True)
         thread.start()
         say(f"kms-teach: serving {', '.join(cloud.services())} for account {cloud.account_id} at {url}")
@@ -571,7 +570,6 @@ def serve(data: str | os.PathLike | None, host: str = "127.0.0.1", port: int | N
             thread.join(15)
         if cloud is not None:
             cloud.close()
-        lock.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
 

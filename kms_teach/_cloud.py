@@ -73,7 +73,11 @@ class Cloud:
     ----------
     path:
         A directory to keep everything in (encrypted at rest, SQLite). Without
-        it the cloud lives in memory and disappears with the object.
+        it the cloud lives in memory and disappears with the object. One
+        process at a time may open a folder (``kms-teach serve`` included):
+        another opener gets :class:`~kms_teach._errors.DataDirInUse`, naming
+        the holder's PID; to share the cloud, ``cloud.serve()`` it and connect
+        to the endpoint. The folder is made private (0700, its files 0600).
     account_id:
         The default account; clients made without ``principal`` act as its root user.
     region:
@@ -106,9 +110,19 @@ class Cloud:
         self._servers: list = []
         self.random = RandomSource(seed)
         if self.path is not None:
-            self.store = SQLiteStore(self.path, self.random)
+            # Takes the folder's lock: a second opener, in this process or another, is refused
+            # (DataDirInUse) rather than allowed to overwrite this one's acknowledged writes.
+            self.store = SQLiteStore(self.path, self.random, holder=f"Cloud(path=...) in {_command()}")
+            try:
+                self._open(account_id, region, clock, seed)
+            except BaseException:
+                self.store.close()
+                raise
         else:
             self.store = MemoryStore()
+            self._open(account_id, region, clock, seed)
+
+    def _open(self, account_id: str, region: str, clock: Clock | None, seed) -> None:
         meta = self.store.load()[2] if self.store.persistent else {}
         if seed is not None and self.store.persistent:
             # A reopened seeded store must not replay the random stream it already used.
@@ -337,6 +351,10 @@ class Cloud:
 
         handle = serve_in_background(self, port=port, host=host)
         self._servers.append(handle)
+        lock = getattr(self.store, "folder_lock", None)
+        if lock is not None:  # a second opener of the folder is told where to connect instead
+            lock.note(f"url {handle.url}")
+            lock.note(f"credentials {handle.env['AWS_SHARED_CREDENTIALS_FILE']}")
         return handle
 
     def services(self) -> list[str]:
@@ -485,10 +503,19 @@ def _request_id() -> str:
 def _internal_error_code(protocol) -> str:
     """The code each protocol's services answer a server fault with."""
     if isinstance(protocol, JsonProtocol):
-        return "KMSInternalException"
+        # KMS's own fault code; CloudTrail's API Reference lists none, and AWS's JSON services answer InternalFailure.
+        return "KMSInternalException" if protocol.target_prefix == "TrentService" else "InternalFailure"
     if isinstance(protocol, RestXmlProtocol):
         return "InternalError"
     return "ServiceFailure"
+
+
+def _command() -> str:
+    """This process's command line, short (what a second opener of the folder is told holds it)."""
+    import sys
+
+    argv = sys.argv or ["python"]
+    return " ".join([os.path.basename(argv[0]) or "python", *argv[1:]])[:160]
 
 
 def _text(value) -> str | None:

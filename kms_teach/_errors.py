@@ -104,7 +104,7 @@ The tree (statuses are HTTP 400 unless given)::
      ├── PolicyError                        a policy document is malformed (becomes an AWSError)
      ├── ProtocolError                      a request the wire refuses before any service sees it
      ├── AuthError                          a request to the endpoint fails authentication
-     ├── DataDirInUse                       another kms-teach serve holds the data directory
+     ├── DataDirInUse                       another process holds the data folder's lock
      └── EnvelopeError                      an envelope message cannot be made or verified
 
 Statuses: KMS answers every client fault with HTTP 400 (recorded against real
@@ -628,7 +628,8 @@ class AuthError(KMSTeachError):
     ``skewed`` (dated too far from now), ``expired_url`` (a presigned URL past its
     expiry), ``unknown_key`` (no such access key), ``bad_token`` (a session token
     that is missing, wrong, or not wanted), ``payload`` (``x-amz-content-sha256``
-    is not the body's), ``signature`` (it does not verify). ``message`` is the
+    is not the body's), ``unsigned_headers`` (S3: an ``x-amz-*`` header the
+    signature does not cover), ``signature`` (it does not verify). ``message`` is the
     text of the JSON and query services; S3 words some of them its own way.
     """
 
@@ -639,7 +640,40 @@ class AuthError(KMSTeachError):
 
 
 class DataDirInUse(KMSTeachError):
-    """Another ``kms-teach serve`` holds the lock on this data directory."""
+    """Another opener (``Cloud(path=DIR)`` or ``kms-teach serve``) holds the lock on this data folder.
+
+    ``folder`` is the folder, ``pid`` the holder's process ID (None if it wrote none),
+    ``holder`` what it is (its command line) and ``url`` where it serves the cloud, if it does.
+    The message says how to share the cloud instead of opening it twice.
+    """
+
+    def __init__(self, folder: str, holder: dict | None = None):
+        holder = holder or {}
+        self.folder = folder
+        self.pid = holder.get("pid")
+        self.holder = holder.get("what")
+        notes = dict(n.split(" ", 1) for n in holder.get("notes", ()) if " " in n)
+        self.url = notes.get("url")
+        credentials = notes.get("credentials")
+        import os
+
+        if self.pid == os.getpid():
+            who = f"this process ({self.pid}), through another Cloud object: close that one first, or use it"
+        else:
+            who = f"process {self.pid}" if self.pid is not None else "another process"
+        if self.holder and self.pid != os.getpid():
+            who += f" ({self.holder})"
+        if self.url:
+            share = (f"It serves the cloud at {self.url}: connect to that endpoint instead (the aws CLI "
+                     f"and boto3 with AWS_ENDPOINT_URL={self.url}"
+                     + (f" and AWS_SHARED_CREDENTIALS_FILE={credentials})." if credentials else ").")
+                     + " Or stop it first.")
+        else:
+            share = ("To use one cloud from two processes, serve it from the process that has it open "
+                     "(cloud.serve() gives a URL and credentials) and connect to that endpoint, "
+                     "or close it there first.")
+        super().__init__(f"{folder} is in use by {who}: only one process may open a data folder, "
+                         f"or acknowledged writes would be lost. {share}")
 
 
 class EnvelopeError(KMSTeachError):

@@ -53,6 +53,7 @@ import os
 import re
 import secrets
 import shlex
+import socket
 import stat
 import tempfile
 import threading
@@ -69,7 +70,7 @@ from . import sigv4 as _sigv4
 __all__ = ["serve_in_background", "ServerHandle", "EndpointApp", "make_server", "DEFAULT_PORT", "MAX_BODY",
            "MAX_BODY_S3",
            "default_data_dir", "root_credentials", "write_aws_files", "read_credentials_key", "endpoint_env",
-           "endpoint_url", "export_lines", "is_loopback", "lock_data_dir", "DataDirInUse"]
+           "endpoint_url", "export_lines", "is_loopback", "DataDirInUse"]
 
 #: The port ``kms-teach serve`` listens on by default (LocalStack has 4566 and moto 5000).
 DEFAULT_PORT = 8555
@@ -80,8 +81,12 @@ MAX_BODY_S3 = 64 * 1024 * 1024
 #: A body at most this much over its limit is read and discarded before the 413 answer, so that the
 #: client reliably reads the answer; a bigger one is refused without reading (the connection closes).
 DRAIN_LIMIT = 64 * 1024 * 1024
-#: Worker threads (idle keep-alive connections do not hold one).
+#: Worker threads (idle keep-alive connections, and connections still sending their headers, do not hold one).
 THREADS = 16
+#: Seconds a request body may take, plus one second per MIN_BODY_RATE bytes of it (a client that sends
+#: a byte now and then is answered 408 and cut off; see kms_teach._http.guard for the headers' timeout).
+BODY_TIMEOUT = 20.0
+MIN_BODY_RATE = 256 * 1024
 
 _UTC = _dt.timezone.utc
 _XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
@@ -116,6 +121,8 @@ _AUTH_CODES = {
                   ("InvalidToken", 400, "The provided token is malformed or otherwise invalid.")),
     "payload": (("InvalidSignatureException", 400), ("SignatureDoesNotMatch", 403),
                 ("XAmzContentSHA256Mismatch", 400, None)),
+    "unsigned_headers": (("InvalidSignatureException", 400), ("SignatureDoesNotMatch", 403),
+                         ("AccessDenied", 403, None)),
     "signature": (("InvalidSignatureException", 400), ("SignatureDoesNotMatch", 403),
                   ("SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature "
                                                  "you provided. Check your key and signing method.")),
@@ -236,6 +243,41 @@ def _guess_format(headers: dict[str, str], raw_query: str = "") -> _Format:
     return _XML_GENERIC
 
 
+#: The errors the HTTP layer answers itself: status -> (code of the JSON services, of the query services,
+#: of S3, and the status S3 answers it with).
+_SERVER_ERRORS = {
+    400: ("BadRequestException", "BadRequest", "BadRequest", 400),
+    408: ("RequestTimeoutException", "RequestTimeout", "RequestTimeout", 400),
+    413: ("RequestEntityTooLargeException", "RequestEntityTooLarge", "EntityTooLarge", 413),
+    414: ("RequestURITooLongException", "RequestURITooLong", "RequestURITooLong", 414),
+    431: ("RequestHeaderSectionTooLarge", "RequestHeaderSectionTooLarge", "RequestHeaderSectionTooLarge", 400),
+    500: ("InternalFailure", "InternalFailure", "InternalError", 500),
+    501: ("NotImplemented", "NotImplemented", "NotImplemented", 501),
+    505: ("HTTPVersionNotSupported", "HTTPVersionNotSupported", "HTTPVersionNotSupported", 505),
+}
+
+
+def shape_server_error(status: int, message: str, headers: dict[str, str], raw_query: str = ""):
+    """(status, headers, body) of an error the HTTP layer produces itself (a malformed request line, a head
+    too large, a timeout ...), in the shape of the service the request names (its signature's scope, its
+    X-Amz-Target, its content type), as :meth:`_Format.error` writes a service's errors.
+
+    Fidelity: AWS's front ends answer some of these before any service sees the request, in words of
+    their own; the codes here are S3's where it has one (``RequestTimeout``, ``EntityTooLarge``,
+    ``RequestHeaderSectionTooLarge``) and the same idea in each protocol's style otherwise.
+    """
+    if status == 413 and "header" in message.lower():
+        status = 431  # cheroot says 413 for a head over its limit
+    fmt = _guess_format(headers, raw_query)
+    jcode, qcode, xcode, xstatus = _SERVER_ERRORS.get(status, _SERVER_ERRORS[400 if status < 500 else 500])
+    message = message or _PHRASES.get(status, "Bad Request")
+    if fmt.kind == "json":
+        return fmt.error(jcode, message, status)
+    if fmt.kind == "query":
+        return fmt.error(qcode, message, status)
+    return fmt.error(xcode, message, xstatus)
+
+
 # ---------------------------------------------------------------------------
 # The WSGI application
 # ---------------------------------------------------------------------------
@@ -290,6 +332,10 @@ class _TooLarge(ProtocolError):
         self.limit = limit
 
 
+class _TimedOut(ProtocolError):
+    """The body did not arrive in time."""
+
+
 class EndpointApp:
     """The endpoint as a WSGI application: authenticate, route by credential scope, answer with ``cloud.handle``.
 
@@ -298,8 +344,10 @@ class EndpointApp:
     """
 
     def __init__(self, cloud, *, max_body: int = MAX_BODY, max_body_s3: int = MAX_BODY_S3,
-                 wall_clock: Callable[[], float] = time.time, log: Callable[[str], None] | None = None):
+                 wall_clock: Callable[[], float] = time.time, log: Callable[[str], None] | None = None,
+                 body_timeout: float = BODY_TIMEOUT):
         self.cloud = cloud
+        self.body_timeout = body_timeout
         self.max_body = max_body
         self.max_body_s3 = max_body_s3
         self.wall_clock = wall_clock
@@ -319,35 +367,86 @@ class EndpointApp:
 
     # -- reading the request -------------------------------------------------------
 
-    def _read_body(self, environ: dict, headers: dict[str, str], limit: int) -> bytes:
-        stream = environ["wsgi.input"]
+    def _content_length(self, headers: dict[str, str]) -> int | None:
         clen = headers.get("content-length")
-        if clen is not None:
+        if clen is None:
+            return None
+        clen = clen.strip()
+        if not clen.isdigit() or len(clen) > 18:
+            raise _BadRequest(f"Content-Length is not a number of bytes: {clen!r}")
+        return int(clen)
+
+    def _reader(self, environ: dict, n: int):
+        """A function reading at most ``k`` bytes of the body as they arrive, against the body's deadline.
+
+        A body must arrive within ``body_timeout`` seconds plus one second per ``MIN_BODY_RATE`` bytes:
+        a client sending a byte now and then cannot hold a worker for long. Reads go to cheroot's
+        socket reader one receive at a time (``read1``), so the deadline is checked between any two.
+        """
+        stream = environ["wsgi.input"]
+        raw = getattr(stream, "rfile", None)
+        sock = getattr(getattr(raw, "raw", None), "_sock", None)
+        deadline = time.monotonic() + self.body_timeout + n / MIN_BODY_RATE
+        if sock is None or not hasattr(raw, "read1") or not hasattr(stream, "remaining"):
+            return stream.read  # not cheroot (a test's WSGI environ): its own stream
+        before = sock.gettimeout()
+
+        def read(k: int) -> bytes:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _TimedOut()
+            k = min(k, stream.remaining)
+            if k <= 0:
+                return b""
+            sock.settimeout(min(left, before) if before else left)
             try:
-                n = int(clen)
-            except ValueError:
-                n = -1
-            if n < 0:
-                raise _BadRequest(f"Content-Length is not a number of bytes: {clen!r}")
+                chunk = raw.read1(k)
+            except (socket.timeout, TimeoutError):
+                raise _TimedOut() from None
+            finally:
+                sock.settimeout(before)
+            stream.remaining -= len(chunk)
+            return chunk
+
+        return read
+
+    def _drain(self, environ: dict, n: int) -> None:
+        """Read and discard a body that will not be used, so that the client reads the answer (a bounded
+        amount, within the body's deadline; a bigger one is not read, and the connection closes)."""
+        if n > DRAIN_LIMIT:
+            return
+        read = self._reader(environ, n)
+        left = n
+        try:
+            while left > 0:
+                chunk = read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except _TimedOut:
+            pass
+
+    def _read_body(self, environ: dict, headers: dict[str, str], limit: int) -> bytes:
+        n = self._content_length(headers)
+        stream = environ["wsgi.input"]
+        if n is not None:
             if n > limit:
-                if n <= limit + DRAIN_LIMIT:  # let the client finish sending, so that it reads the answer
-                    left = n
-                    while left > 0:
-                        chunk = stream.read(min(left, 1 << 20))
-                        if not chunk:
-                            break
-                        left -= len(chunk)
+                self._drain(environ, n)  # let the client finish sending, so that it reads the answer
                 raise _TooLarge(n, limit)
+            read = self._reader(environ, n)
             chunks, left = [], n
             while left > 0:
-                chunk = stream.read(left)
+                chunk = read(min(left, 1 << 20))
                 if not chunk:
                     break
                 chunks.append(chunk)
                 left -= len(chunk)
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            body = stream.read(limit + 1)
+            try:
+                body = stream.read(limit + 1)
+            except (socket.timeout, TimeoutError):
+                raise _TimedOut() from None
             if len(body) > limit:
                 raise _TooLarge(None, limit)
             return body
@@ -360,7 +459,9 @@ class EndpointApp:
         headers = _request_headers(environ)
         service = "-"
         try:
-            status, out_headers, body, service = self.answer(environ, headers)
+            status, out_headers, body, service, unread = self.answer(environ, headers)
+            if unread:  # a body refused unread (or only partly read): the connection cannot be reused
+                out_headers["Connection"] = "close"
         except _TooLarge as exc:
             fmt = _guess_format(headers, environ.get("QUERY_STRING", ""))
             size = f"of {exc.size} bytes " if exc.size is not None else ""
@@ -370,7 +471,14 @@ class EndpointApp:
                 code, f"The request body {size}exceeds this endpoint's limit of {exc.limit} bytes.", 413)
             out_headers["Connection"] = "close"
         except _BadRequest as exc:  # a malformed Content-Length
-            status, out_headers, body = _guess_format(headers).error("BadRequest", str(exc), 400)
+            status, out_headers, body = _guess_format(headers, environ.get("QUERY_STRING", "")).error(
+                "BadRequest", str(exc), 400)
+            out_headers["Connection"] = "close"
+        except _TimedOut:
+            status, out_headers, body = shape_server_error(
+                408, f"Your socket connection to the server was not read from or written to within the timeout "
+                     f"period (the request body's deadline: {self.body_timeout:g} s and a second per "
+                     f"{MIN_BODY_RATE} bytes).", headers, environ.get("QUERY_STRING", ""))
             out_headers["Connection"] = "close"
         except (OSError, EOFError):
             raise  # the connection broke while reading: nobody to answer
@@ -393,7 +501,7 @@ class EndpointApp:
         return [body]
 
     def answer(self, environ: dict, headers: dict[str, str]):
-        """(status, headers, body, service) for one request."""
+        """(status, headers, body, service, whether the request body was left unread) for one request."""
         method = environ.get("REQUEST_METHOD", "GET")
         uri = environ.get("REQUEST_URI")
         if uri:
@@ -403,23 +511,46 @@ class EndpointApp:
         if raw_path.startswith(("http://", "https://")):  # an absolute-form request target
             rest = raw_path.split("://", 1)[1]
             raw_path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
-        declared = declared_service(headers, raw_query)
-        body = self._read_body(environ, headers, self.max_body_s3 if declared == "s3" else self.max_body)
         query = _query_params(raw_query) if ("X-Amz-" in raw_query or "AWSAccessKeyId" in raw_query) else []
+        # -- the body's limit comes from the route, not from the (unchecked) credential scope ---------
+        # JSON (X-Amz-Target) and query (a form) requests are small; only S3's REST requests carry
+        # objects, and a body over the small limit is read only once its signature has verified.
+        rest = not headers.get("x-amz-target") and not headers.get("content-type", "").lower().startswith(
+            "application/x-www-form-urlencoded")
+        size = self._content_length(headers)
+        large = size is not None and size > self.max_body
+        if large and not rest:
+            self._drain(environ, size)
+            raise _TooLarge(size, self.max_body)
+        body = None if large else self._read_body(environ, headers, self.max_body)
         # -- who is asking, and for which service -------------------------------------
         try:
             cred = _sigv4.parse(headers, query)
+            service = cred.service
+            fmt = _format_for(service) or _guess_format(headers, raw_query)
         except AuthError as exc:
-            return (*_guess_format(headers, raw_query).auth_error(exc), "-")
-        service = cred.service
-        fmt = _format_for(service) or _guess_format(headers, raw_query)
+            if large:
+                self._drain(environ, size)
+            return (*_guess_format(headers, raw_query).auth_error(exc), "-", large)
         try:
+            if large and service != "s3":
+                raise _TooLarge(size, self.max_body)
             principal = self._authenticate(cred, method, raw_path, raw_query, headers, body)
+            if large:
+                # Signed, and signed for S3: now the body may be read, up to S3's limit, and its hash
+                # checked against the one that was signed.
+                if size > self.max_body_s3:
+                    self._drain(environ, size)
+                    raise _TooLarge(size, self.max_body_s3)
+                body = self._read_body(environ, headers, self.max_body_s3)
+                _sigv4.check_payload(headers, body)
         except AuthError as exc:
-            return (*fmt.auth_error(exc), service)
+            if large and body is None:
+                self._drain(environ, size)
+            return (*fmt.auth_error(exc), service, large)
         if service not in self.services:
             return (*fmt.error("NotImplemented", f"kms_teach simulates {', '.join(sorted(self.services))}; "
-                                                 f"it has no {service!r} service.", 501), service)
+                                                 f"it has no {service!r} service.", 501), service, False)
         # -- the service answers ----------------------------------------------------------
         if service in self._query_services and not body and raw_query and method in ("GET", "POST"):
             # The query protocol takes its parameters from the query string too (GET, presigned URLs).
@@ -441,7 +572,7 @@ class EndpointApp:
                 reply = self.cloud.handle(service, **call)
                 if len(self._warm) < 10_000:
                     self._warm.add(operation)
-        return reply.status, dict(reply.headers), reply.body, service
+        return reply.status, dict(reply.headers), reply.body, service, False
 
     def _authenticate(self, cred: _sigv4.Credential, method: str, raw_path: str, raw_query: str,
                       headers: dict[str, str], body: bytes):
@@ -476,6 +607,13 @@ class EndpointApp:
             expected_sig = _sigv4.signature(secret, cred, canonical)
         if not secrets.compare_digest(expected_sig.encode(), cred.signature.encode("utf-8", "replace")):
             raise AuthError("signature", _sigv4.SIGNATURE_MISMATCH)
+        if cred.version == 4 and cred.service == "s3":
+            # S3 takes no x-amz-* header the signature does not cover: a presigned URL signed for
+            # "host" alone must not let its holder choose SSE-KMS with a key, a context, metadata ...
+            unsigned = sorted(h for h in headers if h.startswith("x-amz-") and h not in cred.signed_headers)
+            if unsigned:
+                raise AuthError("unsigned_headers", f"There were headers present in the request which were not "
+                                                    f"signed: {', '.join(unsigned)}")
         return principal
 
 
@@ -618,17 +756,27 @@ def endpoint_url(host: str, port: int) -> str:
 # ---------------------------------------------------------------------------
 
 
-def make_server(app, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, threads: int = THREADS):
-    """A cheroot server for ``app``, bound and listening (``port=0``: a free port), not yet serving."""
+def make_server(app, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, threads: int = THREADS,
+                header_timeout: float | None = None, max_per_address: int | None = None):
+    """A cheroot server for ``app``, bound and listening (``port=0``: a free port), not yet serving.
+
+    Slow clients never hold a worker (see :mod:`kms_teach._http.guard`): ``header_timeout`` seconds for a
+    request's head once it has begun, ``max_per_address`` connections per client address.
+    """
     if not is_loopback(host):
         raise ValueError(f"kms-teach serves on the loopback interface only (127.0.0.1, ::1 or localhost), "
                          f"not {host!r}: it has no TLS and hands out root keys.")
-    from cheroot import wsgi
+    from .guard import HEADER_TIMEOUT, MAX_PER_ADDRESS, GuardedServer
 
-    server = wsgi.Server((host.strip("[]"), port), app, numthreads=threads, server_name="kms-teach",
-                         request_queue_size=128, timeout=30, shutdown_timeout=10)
+    server = GuardedServer((host.strip("[]"), port), app, numthreads=threads, server_name="kms-teach",
+                           request_queue_size=128, timeout=30, shutdown_timeout=10,
+                           header_timeout=HEADER_TIMEOUT if header_timeout is None else header_timeout,
+                           max_per_address=MAX_PER_ADDRESS if max_per_address is None else max_per_address,
+                           shape_error=shape_server_error)
     server.max_request_header_size = 64 * 1024
-    server.expiration_interval = 0.1  # how often the serving loop looks up (stop() waits for it)
+    # How often the serving loop looks up: stop() waits for it, and a connection whose head came in
+    # pieces is looked at again this often.
+    server.expiration_interval = 0.05
     server.max_request_body_size = 0  # EndpointApp enforces its own limit, in AWS's error format
     server.prepare()
     return server
@@ -688,15 +836,18 @@ class ServerHandle:
 
 def serve_in_background(cloud, port: int = 0, host: str = "127.0.0.1", *, max_body: int = MAX_BODY,
                         max_body_s3: int = MAX_BODY_S3, threads: int = THREADS,
-                        wall_clock: Callable[[], float] = time.time) -> ServerHandle:
+                        wall_clock: Callable[[], float] = time.time, header_timeout: float | None = None,
+                        body_timeout: float = BODY_TIMEOUT, max_per_address: int | None = None) -> ServerHandle:
     """Serve ``cloud`` over HTTP from a background thread; returns a :class:`ServerHandle`.
 
     ``port=0`` picks a free port (``handle.url`` says which). ``wall_clock`` is
     what signatures are dated against (``time.time``; tests shift it).
     """
     akid, secret = root_credentials(cloud)
-    app = EndpointApp(cloud, max_body=max_body, max_body_s3=max_body_s3, wall_clock=wall_clock)
-    server = make_server(app, host, port, threads=threads)
+    app = EndpointApp(cloud, max_body=max_body, max_body_s3=max_body_s3, wall_clock=wall_clock,
+                      body_timeout=body_timeout)
+    server = make_server(app, host, port, threads=threads, header_timeout=header_timeout,
+                         max_per_address=max_per_address)
     bound_port = server.bind_addr[1]
     url = endpoint_url(host, bound_port)
     files_dir = Path(tempfile.mkdtemp(prefix="kms-teach-endpoint-"))
@@ -708,31 +859,3 @@ def serve_in_background(cloud, port: int = 0, host: str = "127.0.0.1", *, max_bo
     thread = threading.Thread(target=server.serve, name=f"kms-teach-endpoint-{bound_port}", daemon=True)
     thread.start()
     return ServerHandle(cloud, server, thread, url, env, files_dir, akid)
-
-
-# ---------------------------------------------------------------------------
-# One server per data directory
-# ---------------------------------------------------------------------------
-
-
-def lock_data_dir(directory: Path):
-    """An exclusive lock on ``DIR/serve.lock`` for the life of the returned file: one server per data directory.
-
-    (Where ``fcntl`` does not exist, as on Windows, the lock is not taken.)
-    """
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fh = open(directory / "serve.lock", "a+")
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        return fh
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.close()
-        raise DataDirInUse(str(directory)) from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"{os.getpid()}\n")
-    fh.flush()
-    return fh

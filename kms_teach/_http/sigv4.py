@@ -118,11 +118,11 @@ def _header_date(headers: dict[str, str]) -> tuple[str, _dt.datetime] | None:
     if date:
         try:
             when = parsedate_to_datetime(date)
-        except (TypeError, ValueError):
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=_UTC)
+            when = when.astimezone(_UTC)  # OverflowError: year 9999 with an offset that passes it
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=_UTC)
-        when = when.astimezone(_UTC)
         return when.strftime("%Y%m%dT%H%M%SZ"), when
     return None
 
@@ -204,7 +204,7 @@ def _parse_presigned(headers: dict[str, str], q: dict[str, str]) -> Credential:
                                       f"not '{amz_date}'.") from None
     expires = q.get("X-Amz-Expires")
     if expires is not None:
-        if not expires.isdigit():
+        if not expires.isascii() or not expires.isdigit():
             raise AuthError("incomplete", "X-Amz-Expires should be a number")
         expires = int(expires)
         if expires > MAX_EXPIRES:
@@ -221,9 +221,12 @@ def _parse_presigned(headers: dict[str, str], q: dict[str, str]) -> Credential:
 def _parse_presigned_v2(q: dict[str, str]) -> Credential:
     """An S3 presigned URL in Signature Version 2 (what boto3 makes for S3 unless told ``s3v4``)."""
     expires = q["Expires"]
-    if not expires.isdigit():
+    if not expires.isascii() or not expires.isdigit():
         raise AuthError("incomplete", f"Invalid date (should be seconds since epoch): {expires}")
-    when = _dt.datetime.fromtimestamp(int(expires), _UTC)
+    try:
+        when = _dt.datetime.fromtimestamp(int(expires), _UTC)
+    except (OverflowError, OSError, ValueError):  # past year 9999 (or the platform's time_t)
+        raise AuthError("incomplete", f"Invalid date (should be seconds since epoch): {expires}") from None
     cred = Credential(q["AWSAccessKeyId"], when.strftime("%Y%m%d"), "us-east-1", "s3", [], q["Signature"],
                       _fmt(when), when, presigned=True, expires=None,
                       security_token=q.get("x-amz-security-token") or q.get("X-Amz-Security-Token"))
@@ -242,6 +245,14 @@ def _fmt(when: _dt.datetime) -> str:
 
 def check_time(cred: Credential, now: _dt.datetime) -> None:
     """Refuse a request signed too long ago or too far ahead (AWS's texts), or a presigned URL past its expiry."""
+    try:
+        _check_time(cred, now)
+    except OverflowError:  # a date at the very edge of the calendar (year 1, year 9999): not now either way
+        raise AuthError("skewed", f"Signature not yet current or expired: {cred.amz_date} is more than 15 "
+                                  f"minutes from {_fmt(now)}.") from None
+
+
+def _check_time(cred: Credential, now: _dt.datetime) -> None:
     when = cred.when
     if cred.version == 2:  # ``when`` is the URL's expiry
         if now > when:
@@ -364,14 +375,25 @@ def signature(secret: str, cred: Credential, canonical: str) -> str:
     return hmac.new(key, string_to_sign(cred, canonical).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def payload_hash(headers: dict[str, str], body: bytes, cred: Credential, *, s3: bool = False) -> str:
+def check_payload(headers: dict[str, str], body: bytes) -> None:
+    """Refuse a body that is not the one whose hash (``x-amz-content-sha256``) was signed."""
+    declared = (headers.get("x-amz-content-sha256") or "").strip()
+    if _HEX64.fullmatch(declared) and declared != hashlib.sha256(body).hexdigest():
+        raise AuthError("payload", "The provided 'x-amz-content-sha256' header does not match what was computed.")
+
+
+def payload_hash(headers: dict[str, str], body: bytes | None, cred: Credential, *, s3: bool = False) -> str:
     """The payload hash the client signed: ``x-amz-content-sha256`` when sent (it must match the body), else the
-    body's SHA-256 (``UNSIGNED-PAYLOAD`` for an S3 presigned URL)."""
+    body's SHA-256 (``UNSIGNED-PAYLOAD`` for an S3 presigned URL).
+
+    ``body`` is None when it has not been read yet (a large S3 body is read only once its signature verifies):
+    the signed hash must then be declared, and :func:`check_payload` checks the body once it is read.
+    """
     declared = headers.get("x-amz-content-sha256")
     if declared is not None:
         declared = declared.strip()
         if _HEX64.fullmatch(declared):
-            if declared != hashlib.sha256(body).hexdigest():
+            if body is not None and declared != hashlib.sha256(body).hexdigest():
                 raise AuthError("payload", "The provided 'x-amz-content-sha256' header does not match what "
                                              "was computed.")
             return declared
@@ -382,6 +404,9 @@ def payload_hash(headers: dict[str, str], body: bytes, cred: Credential, *, s3: 
                                      f"not '{declared}'.")
     if cred.presigned and s3:
         return UNSIGNED_PAYLOAD  # S3's presigned URLs never sign the payload; other services' do
+    if body is None:
+        raise AuthError("incomplete", "A request with a large body must declare the hash it signed in "
+                                      "x-amz-content-sha256 (S3 requires the header with every signed request).")
     return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
 
 

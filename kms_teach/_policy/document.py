@@ -117,8 +117,46 @@ def _condition_block(value: Any, label: str) -> dict[str, dict[str, list[str]]]:
                 raise PolicyError(f"Condition key {ckey} in {label} has a value that is not a string.")
             norm[ckey] = [json.dumps(v) if isinstance(v, bool) else str(v) for v in vals]
             # booleans are compared in their JSON spelling ("true"/"false")
+            _check_condition_values(operator, ckey, norm[ckey], label)
         out[operator] = norm
     return out
+
+
+def _check_condition_values(operator: str, ckey: str, values: list[str], label: str) -> None:
+    """Refuse, when the policy is stored, a condition value its operator cannot evaluate: a Numeric
+    operator's value that is not a number, a Date operator's that is no date (an epoch of 10^17 is past
+    year 9999), an IpAddress operator's that is no address or CIDR block, a Null operator's that is
+    neither true nor false. Stored, it would fail every request evaluated against the policy.
+    """
+    import ipaddress
+
+    from .evaluation import _to_date, _to_number, split_operator
+
+    try:
+        _qualifier, base, _if_exists = split_operator(operator)
+    except KeyError:
+        return  # an unknown operator: refused on its own terms (key policies), never matches (elsewhere)
+    for value in values:
+        if base.startswith("Numeric"):
+            number = _to_number(value)
+            ok = number is not None and abs(number) != float("inf")
+            kind = "a number"
+        elif base.startswith("Date"):
+            ok, kind = _to_date(value) is not None, "a date (ISO 8601, or seconds since the epoch up to year 9999)"
+        elif base in ("IpAddress", "NotIpAddress"):
+            try:
+                ipaddress.ip_network(value, strict=False)
+                ok = True
+            except ValueError:
+                ok = False
+            kind = "an IP address or CIDR block"
+        elif base == "Null":
+            ok, kind = value.lower() in ("true", "false"), "true or false"
+        else:
+            continue
+        if not ok:
+            raise PolicyError(f"The value {value!r} of condition key {ckey} under {operator} in {label} is not "
+                              f"{kind}.")
 
 
 def parse_policy(text: str, *, key_policy: bool = True, max_bytes: int = POLICY_MAX_BYTES) -> Policy:

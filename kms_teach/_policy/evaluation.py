@@ -203,9 +203,10 @@ def _to_str(value: Value) -> str:
 
 def _to_number(value: Value) -> float | None:
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if number == number else None  # NaN compares with nothing
 
 
 def _to_date(value: Value) -> _dt.datetime | None:
@@ -214,13 +215,13 @@ def _to_date(value: Value) -> _dt.datetime | None:
     text = str(value)
     try:
         return _dt.datetime.fromtimestamp(float(text), _dt.timezone.utc)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a number, or an epoch past the calendar (10^17)
         pass
     try:
         parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
 
 
 def _cmp_string(op: str):

@@ -18,7 +18,11 @@ from typing import Any
 import botocore.configprovider as cp
 import botocore.session
 
-__all__ = ["isolated_session", "boto3_session", "service_model", "WireResponse", "check_bounds"]
+__all__ = ["isolated_session", "boto3_session", "service_model", "WireResponse", "check_bounds", "INT_RANGES"]
+
+#: What a member of each integer type can hold (Smithy: Integer is 32 bits, Long 64, both signed);
+#: a number past it is refused as the protocol refuses a malformed value, never carried inward.
+INT_RANGES = {"integer": (-(2 ** 31), 2 ** 31 - 1), "long": (-(2 ** 63), 2 ** 63 - 1)}
 
 _session = None
 _session_lock = threading.Lock()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import binascii
 import datetime as _dt
 import json
+import math
 import re
 import threading
 import uuid
@@ -30,7 +31,7 @@ from typing import Any, Callable
 from botocore import xform_name
 
 from .._errors import AWSError, ProtocolError
-from .base import WireResponse, _b64decode_strict, _b64encode, _lower_first, check_bounds, service_model
+from .base import INT_RANGES, WireResponse, _b64decode_strict, _b64encode, _lower_first, check_bounds, service_model
 
 __all__ = ["JsonProtocol"]
 
@@ -168,6 +169,7 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
         return dec_blob
 
     if t in ("integer", "long"):
+        type_lo, type_hi = INT_RANGES[t]
 
         def dec_int(value, path, errors):
             if isinstance(value, bool) or not isinstance(value, int):
@@ -175,6 +177,8 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
                     value = int(value)
                 else:
                     raise _SerializationError(f"Expected an integer at '{path}'")
+            if not type_lo <= value <= type_hi:  # past the member's type (Integer: 32 bits, Long: 64)
+                raise _SerializationError(f"Number out of range for {t} at '{path}'")
             check_bounds("value", lo, hi, value, value, path, errors)
             return value
 
@@ -196,7 +200,10 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
         def dec_ts(value, path, errors):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise _SerializationError(f"Expected an epoch timestamp at '{path}'")
-            return _dt.datetime.fromtimestamp(value, _UTC)
+            try:
+                return _dt.datetime.fromtimestamp(value, _UTC)
+            except (OverflowError, OSError, ValueError):  # past year 9999, before year 1, inf, NaN
+                raise _SerializationError(f"Timestamp out of range at '{path}'") from None
 
         cache[key] = dec_ts
         return dec_ts
@@ -206,6 +213,8 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
         def dec_num(value, path, errors):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise _SerializationError(f"Expected a number at '{path}'")
+            if not math.isfinite(value):  # JSON has no infinity; 1e400 reads as one
+                raise _SerializationError(f"Number out of range at '{path}'")
             return value
 
         cache[key] = dec_num

@@ -54,7 +54,7 @@ from urllib.parse import unquote_to_bytes
 from botocore import xform_name
 
 from .._errors import AWSError, ProtocolError
-from .base import WireResponse, _b64decode_strict, _b64encode, _lower_first, check_bounds, service_model
+from .base import INT_RANGES, WireResponse, _b64decode_strict, _b64encode, _lower_first, check_bounds, service_model
 
 __all__ = ["QueryProtocol"]
 
@@ -271,7 +271,7 @@ def _java_pattern(pattern: str) -> re.Pattern | None:
 # ---------------------------------------------------------------------------
 
 _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
-_INT_BOUNDS = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_INT_BOUNDS = INT_RANGES
 _ISO_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))\Z"
 )
@@ -289,7 +289,10 @@ def _parse_iso8601(text: str) -> _dt.datetime | None:
         return None
     if not z:
         offset = _dt.timedelta(hours=int(oh), minutes=int(om))
-        value -= offset if sign == "+" else -offset
+        try:
+            value -= offset if sign == "+" else -offset
+        except OverflowError:  # an offset that takes it past year 9999 or before year 1
+            return None
     return value
 
 
@@ -303,9 +306,9 @@ def _parse_timestamp(text: str, fmt: str) -> _dt.datetime | None:
     if fmt == "rfc822":
         try:
             value = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+            return value.astimezone(_UTC) if value.tzinfo else value.replace(tzinfo=_UTC)
+        except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: year 9999 with an offset
             return None
-        return value.astimezone(_UTC) if value.tzinfo else value.replace(tzinfo=_UTC)
     return _parse_iso8601(text)
 
 
@@ -543,7 +546,7 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
                 value = float(text)
             except ValueError:
                 raise _invalid(text, node.key, "a number") from None
-            if "_" in text or text.strip() != text:
+            if "_" in text or text.strip() != text or not math.isfinite(value):
                 raise _invalid(text, node.key, "a number")
             check_bounds("value", lo, hi, value, value, path, errors)
             return value

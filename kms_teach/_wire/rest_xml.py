@@ -45,11 +45,14 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree as ET
 
+import defusedxml as _defused
+import defusedxml.ElementTree as _safe_xml
+
 from botocore import xform_name
 from botocore.config import Config
 
 from .._errors import AWSError, ProtocolError
-from .base import WireResponse, service_model
+from .base import INT_RANGES, WireResponse, service_model
 from .base import boto3_session as _wire_boto3_session
 from .query import _compile_encoder, _format_timestamp, _member_wire_names, _parse_timestamp, _xml_text
 
@@ -269,10 +272,11 @@ def _compile_xml_decoder(shape, cache: dict) -> Callable[[ET.Element], Any]:
         cache[key] = dec_bool
         return dec_bool
     if t in ("integer", "long"):
+        lo, hi = INT_RANGES[t]
 
         def dec_int(elem):
             value = leaf(elem).strip()
-            if not re.fullmatch(r"[+-]?[0-9]+", value):
+            if not re.fullmatch(r"[+-]?[0-9]{1,20}", value) or not lo <= int(value) <= hi:
                 raise _malformed()
             return int(value)
 
@@ -312,8 +316,10 @@ def _scalar_in(shape, text: str, where: str, name: str, default_ts: str):
     if t == "string":
         return text
     if t in ("integer", "long"):
-        if not re.fullmatch(r"[+-]?[0-9]+", text.strip()):
-            raise _PayloadError("InvalidArgument", f"Provided {where} value {name} is not an integer",
+        lo, hi = INT_RANGES[t]
+        if not re.fullmatch(r"[+-]?[0-9]{1,20}", text.strip()) or not lo <= int(text) <= hi:
+            raise _PayloadError("InvalidArgument", f"Provided {where} value {name} is not an integer in the "
+                                                   f"range of {'a long' if t == 'long' else 'an integer'}",
                                 ArgumentName=name, ArgumentValue=text)
         return int(text)
     if t == "boolean":
@@ -349,10 +355,25 @@ def _scalar_out(shape, value) -> str:
     return str(value)
 
 
-def _decode_aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
-    """An ``aws-chunked`` body (botocore's unsigned streaming upload): (payload, trailing headers)."""
+#: The trailers an aws-chunked body may carry: the checksums S3 computes (Amazon S3 User Guide,
+#: "Checking object integrity": x-amz-trailer names one of them).
+_CHECKSUM_TRAILERS = frozenset({"x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme",
+                                "x-amz-checksum-sha1", "x-amz-checksum-sha256"})
+
+
+def _decode_aws_chunked(body: bytes, declared: str = "") -> tuple[bytes, dict[str, str]]:
+    """An ``aws-chunked`` body (botocore's unsigned streaming upload): (payload, trailing headers).
+
+    Only the checksum trailers that ``x-amz-trailer`` (``declared``) names are taken: any other
+    trailer line would otherwise become a request header nobody signed (an SSE choice, a KMS key).
+    """
     out = []
     trailers: dict[str, str] = {}
+    allowed = {n.strip().lower() for n in declared.split(",") if n.strip()}
+    bad = sorted(allowed - _CHECKSUM_TRAILERS)
+    if bad:
+        raise _PayloadError("InvalidRequest", f"The value specified in the x-amz-trailer header is not supported: "
+                                              f"{bad[0]}")
     pos = 0
     while True:
         end = body.find(b"\r\n", pos)
@@ -360,18 +381,27 @@ def _decode_aws_chunked(body: bytes) -> tuple[bytes, dict[str, str]]:
             raise _PayloadError("IncompleteBody", "The request body terminated unexpectedly")
         size_text = body[pos:end].split(b";", 1)[0].strip()
         try:
+            if not size_text or len(size_text) > 16:
+                raise ValueError
             size = int(size_text, 16)
         except ValueError:
             raise _PayloadError("InvalidChunkSizeError", "Only the last chunk is allowed to have a size less than 8192 bytes") from None
         pos = end + 2
         if size == 0:
             break
+        if size > len(body) - pos:
+            raise _PayloadError("IncompleteBody", "The request body terminated unexpectedly")
         out.append(body[pos : pos + size])
         pos += size + 2
     for line in body[pos:].split(b"\r\n"):
-        if b":" in line:
-            name, _, value = line.partition(b":")
-            trailers[name.decode("latin-1").strip().lower()] = value.decode("latin-1").strip()
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(b":")
+        name_text = name.decode("latin-1").strip().lower()
+        if not colon or name_text not in allowed or name_text in trailers:
+            raise _PayloadError("MalformedTrailerError", "The request contained trailing data that was not "
+                                                         "well-formed or did not conform to our published schema.")
+        trailers[name_text] = value.decode("latin-1").strip()
     return b"".join(out), trailers
 
 
@@ -587,11 +617,11 @@ class RestXmlProtocol:
 
     @staticmethod
     def _parse_xml(body: bytes, root: str, dec) -> dict:
-        if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-            raise _malformed()  # S3 documents carry no DTD; refusing one rules out entity expansion
+        # S3 documents carry no DTD: the parser refuses one, and any entity declaration, in whatever
+        # encoding the document is (searching the bytes for "<!DOCTYPE" misses UTF-16).
         try:
-            elem = ET.fromstring(body)
-        except ET.ParseError:
+            elem = _safe_xml.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        except (ET.ParseError, _defused.DefusedXmlException, ValueError, LookupError):
             raise _malformed() from None
         if _local(elem.tag) != root:
             raise _malformed()
@@ -689,8 +719,12 @@ class RestXmlProtocol:
                                    501, request_id, None, head)
             encoding = lowered.get("content-encoding", "")
             if "aws-chunked" in encoding or lowered.get("x-amz-content-sha256", "").startswith("STREAMING-"):
-                body, trailers = _decode_aws_chunked(body)
-                lowered.update(trailers)
+                body, trailers = _decode_aws_chunked(body, lowered.get("x-amz-trailer", ""))
+                for name, value in trailers.items():
+                    if name in lowered:  # a checksum sent both ways: which one would be the signed one?
+                        raise _PayloadError("MalformedTrailerError", "The request contained trailing data that "
+                                            "was not well-formed or did not conform to our published schema.")
+                    lowered[name] = value
                 rest = ",".join(p for p in (s.strip() for s in encoding.split(",")) if p and p != "aws-chunked")
                 if rest:
                     lowered["content-encoding"] = rest

@@ -275,13 +275,16 @@ def test_a_frozen_clock_is_at_the_same_instant_after_reopening(tmp_path):
 
 
 def test_a_frozen_clock_is_restored_even_without_close(tmp_path):
-    cloud = frozen_cloud(tmp_path)
-    cloud.clock.advance(days=200)
-    # No close(): as if the process ended abruptly after advancing.
+    # No close(): the process ends abruptly after advancing (its folder lock goes with it).
+    script = ("import datetime as dt, os, kms_teach\n"
+              "start = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)\n"
+              f"cloud = kms_teach.Cloud({str(tmp_path)!r}, clock=kms_teach.Clock(start, frozen=True))\n"
+              "cloud.clock.advance(days=200)\n"
+              "os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
     reopened = kms_teach.Cloud(tmp_path)
     assert reopened.clock.now() == START + dt.timedelta(days=200)
     reopened.close()
-    cloud.close()
 
 
 def test_a_running_clock_never_goes_backwards_after_reopening(tmp_path):

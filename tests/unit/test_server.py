@@ -625,7 +625,14 @@ def test_serve_writes_credentials_and_stops_cleanly_on_sigterm(tmp_path):
         # One server per data directory.
         second = subprocess.run([sys.executable, "-m", "kms_teach", "serve", "--port", "0", "--data", str(data)],
                                 capture_output=True, text=True, timeout=30)
-        assert second.returncode == 1 and "already using" in second.stderr
+        assert second.returncode == 1 and "already in use" in second.stderr
+        assert f"process {server.proc.pid}" in second.stderr and server.url in second.stderr
+        # Nor may a notebook's Cloud(path=DIR) open it (each would overwrite the other's writes):
+        # it is told the server's PID and where to connect instead.
+        with pytest.raises(kms_teach._errors.DataDirInUse) as refused:
+            kms_teach.Cloud(path=data)
+        assert refused.value.pid == server.proc.pid and refused.value.url == server.url
+        assert f"AWS_ENDPOINT_URL={server.url}" in str(refused.value)
     finally:
         code, out, err = server.stop()
     assert code == 0, err
