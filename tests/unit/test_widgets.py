@@ -866,6 +866,9 @@ def test_sign_verify_flow_signs_in_kms_and_verifies_outside_with_the_public_key_
     w.run()
     assert not w.steps[2].ok and not w.steps[3].ok and "KMSInvalidSignatureException" in w.steps[3].detail
     assert "✘ invalid" in w.diagram.value
+    # the call column wraps only between words: never inside SigningAlgorithm=ECDSA_SHA_256 or kms:Verify
+    assert "<span style='white-space:nowrap'>SigningAlgorithm=ECDSA_SHA_256)</span>" in w.table.value
+    assert "<span style='white-space:nowrap'>kms:Verify)</span>" in w.table.value
     for spec in ("RSA_2048", "ECC_NIST_EDWARDS25519", "ECC_SECG_P256K1"):
         w.tamper.value = False
         w.new_key(spec)
