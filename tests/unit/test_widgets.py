@@ -150,6 +150,8 @@ def test_inspector_labels_every_field_on_the_bytes(cloud, kms, key_id):
     assert (body.offset, body.length, tag.offset, tag.length) == (90, 14, 104, 16)
     assert len(blob) == 14 + BLOB_OVERHEAD
     assert "Valid header" in w.summary.value
+    assert ">checked by Decrypt: any changed byte fails<" in w.table.value  # words in full, never cut
+    assert f">{material[:24]}…<" in w.table.value  # a long hex ID is cut, the whole of it in the tooltip
     assert key_id in w.text() and "header_check" in w.text()
 
 
