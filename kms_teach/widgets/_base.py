@@ -164,6 +164,12 @@ def breakable(value: Any) -> str:
     return _BREAK_AFTER.sub(r"\1<wbr>", esc(value))
 
 
+def words(value: Any) -> str:
+    """Escaped text that wraps only at its spaces: for code such as ``SigningAlgorithm=ECDSA_SHA_256``,
+    where a break after ``_`` or ``:`` would read as two words."""
+    return " ".join(f"<span style='white-space:nowrap'>{esc(w)}</span>" for w in str(value).split(" "))
+
+
 def svg_img(svg: str, alt: str, *, width: int | None = None) -> str:
     """An SVG drawing as an ``<img>`` with a data URI: what an untrusted notebook (or GitHub) still shows,
     where an inline ``<svg>`` in HTML output is removed by the sanitizer."""

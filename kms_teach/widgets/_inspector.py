@@ -234,7 +234,8 @@ class CiphertextInspector(View):
         for i, f in enumerate(self.fields):
             colour = _PALETTE[i % len(_PALETTE)]
             hexes = f.hex if len(f.raw) <= 8 else f.raw[:8].hex(" ") + " …"
-            decoded = f.decoded if len(f.decoded) <= 40 else f.decoded[:24] + "…"
+            # long tokens (hex IDs) are cut, with the whole value in the tooltip; words are shown in full
+            decoded = f.decoded if len(f.decoded) <= 40 or " " in f.decoded else f.decoded[:24] + "…"
             rows.append([f"<span style='background:{colour};color:{INK};padding:0 4px'>{f.offset}</span>",
                          str(f.length), f"<b>{esc(f.name)}</b>",
                          f"<code style='font-size:85%;white-space:nowrap'>{esc(hexes)}</code>", esc(f.meaning),

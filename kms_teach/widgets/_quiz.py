@@ -102,9 +102,9 @@ class Quiz(View):
         self.summary = W.HTML()
         self.summary.add_class("kms-teach-quiz-summary")
         heading = ("Exam: " if self.mode == "exam" else "") + self.bank.title
-        self.widget = W.VBox([W.HTML(f"<h3 style='margin:4px 0'>{esc(heading)}</h3>"), *rows, self.summary,
-                              self.error_area])
-        self.widget.add_class("kms-teach-quiz")
+        # the shared view style: questions and feedback at a reading line height, not a control's 28 px
+        self.widget = self._frame([W.HTML(f"<h3 style='margin:4px 0'>{esc(heading)}</h3>"), *rows, self.summary,
+                                   self.error_area], "kms-teach-quiz")
         self.widget.add_class(f"kms-teach-quiz-{self.mode}")
         self._restore()
         if self.one_try:

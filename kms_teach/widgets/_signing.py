@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from ._base import (
     BLUE, BLUE_BG, GREEN, GREEN_BG, GREY, INK, RED, RED_BG, View, breakable, button, controls_html, error_info,
-    esc, svg_img, table_html, text_table,
+    esc, svg_img, table_html, text_table, words,
 )
 
 __all__ = ["SignVerifyFlow", "SignStep"]
@@ -267,7 +267,7 @@ class SignVerifyFlow(View):
             return ""
         rows, styles = [], []
         for s in self.steps:
-            rows.append([esc(s.where), f"<b>{esc(s.name)}</b>", f"<code>{breakable(s.call)}</code>",
+            rows.append([esc(s.where), f"<b>{esc(s.name)}</b>", f"<code>{words(s.call)}</code>",
                          f"<b style='color:{GREEN if s.ok else RED}'>{'ok' if s.ok else 'no'}</b>", breakable(s.detail)])
             styles.append(f"background:{GREEN_BG if s.ok else RED_BG};color:{INK}")
         return table_html(["where", "step", "call", "", "what happened"], rows, raw=True, row_styles=styles)

@@ -150,6 +150,8 @@ def test_inspector_labels_every_field_on_the_bytes(cloud, kms, key_id):
     assert (body.offset, body.length, tag.offset, tag.length) == (90, 14, 104, 16)
     assert len(blob) == 14 + BLOB_OVERHEAD
     assert "Valid header" in w.summary.value
+    assert ">checked by Decrypt: any changed byte fails<" in w.table.value  # words in full, never cut
+    assert f">{material[:24]}…<" in w.table.value  # a long hex ID is cut, the whole of it in the tooltip
     assert key_id in w.text() and "header_check" in w.text()
 
 
@@ -866,6 +868,9 @@ def test_sign_verify_flow_signs_in_kms_and_verifies_outside_with_the_public_key_
     w.run()
     assert not w.steps[2].ok and not w.steps[3].ok and "KMSInvalidSignatureException" in w.steps[3].detail
     assert "✘ invalid" in w.diagram.value
+    # the call column wraps only between words: never inside SigningAlgorithm=ECDSA_SHA_256 or kms:Verify
+    assert "<span style='white-space:nowrap'>SigningAlgorithm=ECDSA_SHA_256)</span>" in w.table.value
+    assert "<span style='white-space:nowrap'>kms:Verify)</span>" in w.table.value
     for spec in ("RSA_2048", "ECC_NIST_EDWARDS25519", "ECC_SECG_P256K1"):
         w.tamper.value = False
         w.new_key(spec)

@@ -304,6 +304,12 @@ def cells():
             assert not decision.allowed and [r.effect for r in decision.deciding] == ["Deny"]
         """),
         md("""
+            The Deny guards only this key. Press *Apply* on the role matrix of section 3 now (it asks the
+            permissions engine again): alice's row there turns green in every column, because the IAM policy
+            `all-of-kms` she got in this section counts through that key's account trust. That is the
+            auditor's worry of self-check 3, live.
+        """),
+        md("""
             ### NotPrincipal, and why AWS advises against it
 
             The older way to write "everyone except" is **`NotPrincipal`** with `"Effect": "Deny"`: the

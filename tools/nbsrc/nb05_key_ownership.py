@@ -183,10 +183,12 @@ def cells():
             ### Concept
 
             S3's default encryption, **SSE-S3**, encrypts every object too, with a data key per object, but the
-            keys that protect those data keys are **AWS owned keys**: they belong to S3, live in an account of
-            S3's and serve many customers. You cannot list them, see their policy, or find their use in your
-            CloudTrail; you also never pay for them or manage them. Many services use AWS owned keys by default
-            (DynamoDB's default encryption is another example).
+            keys that protect those data keys are **AWS owned keys** in the notes' sense: they belong to S3,
+            live in an account of S3's and serve many customers. (S3's documentation calls them *Amazon S3
+            managed keys*; S3 keeps them itself, not in KMS.) You cannot list them, see their policy, or find
+            their use in your CloudTrail; you also never pay for them or manage them. Many services use AWS
+            owned keys by default; DynamoDB's default encryption, for example, is documented as "an AWS owned
+            key".
         """),
         code("""
             keys_before = {k["KeyId"] for k in kms.list_keys()["Keys"]}

@@ -78,6 +78,26 @@ def cells():
                 print("KMS Verify of a tampered release:", err.response["Error"]["Code"])
         """),
         md("""
+            Two details of `Sign` that code outside KMS must know. `MessageType="RAW"` (the default) means KMS
+            hashes the message itself; with `"DIGEST"` you send a hash you computed, and must say so. And an
+            ECDSA signature (`ECDSA_SHA_256` and its siblings) comes back **DER-encoded** (ANSI X9.62, RFC 3279
+            section 2.2.3: the pair `r`, `s` as an ASN.1 sequence), so its length varies, usually 70 to 72
+            bytes for P-256. That is the form `cryptography`'s `verify` takes as it is, as above; a library that
+            wants raw `r || s` (64 bytes for P-256, as JSON Web Signatures use) needs it converted first. (AWS
+            KMS API Reference, `Sign`, `Signature`: "a DER-encoded object as defined by ANSI X9.62–2005 and RFC
+            3279 Section 2.2.3".)
+        """),
+        code("""
+            from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+            r, s = decode_dss_signature(signature)  # raises ValueError if it were not DER
+            # ECDSA is randomised: the length changes from one signature to the next, so only ranges are printed
+            print("DER, an ASN.1 SEQUENCE (first byte 0x30)? ", signature[0] == 0x30)
+            print("at most 72 bytes (the exact length varies)?", len(signature) <= 72)
+            print("as raw r || s it would be", len(r.to_bytes(32, "big") + s.to_bytes(32, "big")), "bytes")
+            assert signature[0] == 0x30 and len(signature) <= 72
+        """),
+        md("""
             The **sign and verify** widget runs the same steps on a key of its own: *Sign* inside KMS,
             *GetPublicKey*, then a verification *outside* KMS with the `cryptography` library, and, for
             comparison, KMS's own *Verify*. Tick "the partner receives a changed message" and run again; or
