@@ -25,8 +25,19 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ._gradebook import Entry, Gradebook, LatePolicy, number, utc_now_text
-from ._grader import Report, SandboxUnavailable, grade, sandbox_status
-from ._roster import Roster, Student, utc_text
+from ._grader import MAX_SUBMISSION_BYTES, Report, SandboxUnavailable, grade, sandbox_status
+from ._roster import Roster, Student, assignment_like, nbgrader_student, utc_text
+
+
+def _notebook_json(path: Path):
+    """A submission's JSON, read only when it is no bigger than a notebook can be (``OSError`` else):
+    the batch looks into each file a few times, and a huge one must not fill the memory."""
+    if path.stat().st_size > MAX_SUBMISSION_BYTES:
+        raise OSError(f"{path} is larger than {MAX_SUBMISSION_BYTES} bytes")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:  # [[[[...]]]] nested deeper than Python's parser goes: not a notebook
+        raise ValueError(f"{path} is nested too deeply to be a notebook") from None
 
 
 def submissions_in(paths: Iterable[str | Path]) -> list[Path]:
@@ -81,22 +92,25 @@ def grade_many(paths: Iterable[str | Path], *, jobs: int = 2, progress: bool | C
             elif callable(progress):
                 progress(report)
     out = [reports[i] for i in range(len(files))]
-    # nbgrader-style folders (alice/ex02.ipynb, bob/ex02.ipynb): the folder names the student.
+    # Per-student folders (alice/ex02.ipynb, bob/ex02.ipynb; nbgrader's submitted/alice/ex02/ex02.ipynb):
+    # the folders name the student.
     stems = [Path(r.submission).stem for r in out]
     for r, stem in zip(out, stems):
-        if stems.count(stem) > 1:
-            r.student_name = Path(r.submission).parent.name or stem
+        path = Path(r.submission)
+        nbgrader = nbgrader_student(path, r.assignment)
+        if nbgrader:
+            r.student_name = _no_formula(nbgrader)
+        elif stems.count(stem) > 1:
+            r.student_name = path.parent.name or stem
     return out
 
 
 def _runs_code(path: Path, assignment: str | None) -> bool:
     """Will grading this file run a learner's code? (Quizzes are scored without a kernel.)"""
-    import json
-
     if assignment:
         return not assignment.startswith("quiz_")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("kms_teach", {})
+        meta = _notebook_json(path).get("metadata", {}).get("kms_teach", {})
         claimed = meta.get("assignment") if isinstance(meta, dict) else None
     except (OSError, ValueError, AttributeError):
         return False  # unreadable: it gets a row with the reason, and runs nothing
@@ -134,7 +148,6 @@ def write_csv(reports: list[Report], path: str | Path) -> None:
 
 # ---------------------------------------------------------------------- a class, into its gradebook
 
-_ASSIGNMENT_LIKE = re.compile(r"^(ex\d\d_|quiz_)")
 _UNREADABLE = ("cannot read the submission", "not a valid notebook")
 _GRADER_FAILED = ("the grader failed", "the submission could not be run")
 MAX_CELL_KEPT, MAX_CELLS_KEPT = 20_000, 60  # of a learner's cells, in the gradebook's details
@@ -203,7 +216,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[Skippe
 
 def _claimed(path: Path) -> str | None:
     try:
-        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("kms_teach", {})
+        meta = _notebook_json(path).get("metadata", {}).get("kms_teach", {})
         name = meta.get("assignment") if isinstance(meta, dict) else None
     except (OSError, ValueError, AttributeError):
         return None
@@ -211,30 +224,37 @@ def _claimed(path: Path) -> str | None:
 
 
 def default_student(path: Path, root: Path | None, assignment: str | None) -> str:
-    """Without a roster: the first folder below the class folder (``class/ike/ex03.ipynb``: ike),
-    else the file's name, unless that is the assignment's (``ike/ex03_key_policies.ipynb`` graded
-    alone: ike, the folder it is in)."""
+    """Without a roster: in nbgrader's layout (``submitted/alice/ex02_data_keys/ex02_data_keys.ipynb``)
+    the folder above the one named after the assignment (alice); else the first folder below the
+    class folder that is not named after an assignment (``class/ike/ex03.ipynb``: ike); else the
+    file's name, unless that is the assignment's (``ike/ex03_key_policies.ipynb`` graded alone: ike,
+    the nearest folder not named after an assignment)."""
     return _no_formula(_default_student(path, root, assignment))
 
 
 def _no_formula(name: str) -> str:
     """A student id taken from a learner's file name never starts like a spreadsheet formula
     (``=HYPERLINK(...)``, ``+``, ``-``, ``@``): the gradebook and its exports are opened in Excel."""
-    return name.lstrip("=+-@\t\r ") or "student"
+    return name.lstrip("=+-@\t\r\n ") or "student"
 
 
 def _default_student(path: Path, root: Path | None, assignment: str | None) -> str:
+    nbgrader = nbgrader_student(path, assignment, root)
+    if nbgrader:
+        return nbgrader
     if root is not None:
-        with_root = path.resolve().parent
         try:
-            below = with_root.relative_to(root.resolve()).parts
+            below = path.resolve().parent.relative_to(root.resolve()).parts
         except ValueError:
             below = ()
-        if below:
-            return below[0]
+        named = [part for part in below if not assignment_like(part, assignment)]
+        if named:
+            return named[0]
     stem = path.stem
-    if stem == assignment or _ASSIGNMENT_LIKE.match(stem):
-        return path.resolve().parent.name or stem
+    if assignment_like(stem, assignment):
+        for folder in path.resolve().parents:
+            if folder.name and not assignment_like(folder.name, assignment):
+                return folder.name
     return stem
 
 
@@ -245,7 +265,7 @@ def _who(subs: list[Submission], roster: Roster | None, assignment: str | None) 
     for sub in subs:
         sub.claimed = assignment or _claimed(sub.path)
         if roster is not None:
-            sub.student, why = roster.match(sub.path, sub.root)
+            sub.student, why = roster.match(sub.path, sub.root, sub.claimed)
             if sub.student is None:
                 skipped.append(Skipped(str(sub.path), why, blocking=True))
                 continue
@@ -276,7 +296,7 @@ def _mtime(path: Path) -> float:
 
 def _readable(path: Path) -> bool:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = _notebook_json(path)
     except (OSError, ValueError):
         return False
     return isinstance(doc, dict) and isinstance(doc.get("cells"), list)
@@ -295,7 +315,7 @@ def learner_cells(path: Path) -> tuple[dict[str, str], list[str]]:
     ``added-after-t2-answer-0``), and the self-checks' complaints (``[x] ...`` lines) in its saved
     outputs. For feedback and the class report only: grading never trusts either."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = _notebook_json(path)
         cells = doc["cells"] if isinstance(doc, dict) and isinstance(doc.get("cells"), list) else []
     except (OSError, ValueError, KeyError):
         return {}, []

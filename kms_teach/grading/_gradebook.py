@@ -24,6 +24,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -92,6 +93,22 @@ class Entry:
     @property
     def key(self) -> tuple[str, str]:
         return self.row["student"], self.row["assignment"]
+
+
+# What makes Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP, "CSV Injection":
+# =, +, -, @, tab, carriage return; and their full-width forms, which some locales accept).
+_FORMULA_START = tuple("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def spreadsheet_safe(value: object) -> str:
+    """A cell of a CSV that a spreadsheet opens: text that would start a formula (a learner's file
+    name ``=HYPERLINK(...)``, a display name ``@SUM(...)``) gets a leading ``'``, which spreadsheets
+    show as text (OWASP's advice); numbers, ``-2`` included, are left as they are."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def number(value: float | int) -> str:
@@ -166,9 +183,9 @@ class Gradebook:
     def _write(self, rows: list[dict[str, str]], columns: list[str]) -> None:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
+        writer.writerow({c: spreadsheet_safe(c) for c in columns})
         for r in rows:
-            writer.writerow({c: r.get(c, "") for c in columns})
+            writer.writerow({c: spreadsheet_safe(r.get(c, "")) for c in columns})
         _atomic_write(self.path, out.getvalue())
 
     @contextlib.contextmanager
