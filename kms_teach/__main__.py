@@ -374,6 +374,10 @@ def _grade(args, parser) -> int:
     for w in run.warnings:
         print(f"kms-teach grade: warning: {w}", file=sys.stderr)
     if not run.reports:
+        if any(s.blocking for s in run.skipped):  # found, but nobody's on the roster: fix the roster (exit 1)
+            print(f"kms-teach grade: nothing graded: {sum(s.blocking for s in run.skipped)} file(s) could not be "
+                  "matched to a student (listed above); exit status 1", file=sys.stderr)
+            return 1
         print(f"kms-teach grade: no notebooks (*.ipynb) to grade in {' '.join(args.submissions)}", file=sys.stderr)
         return 2
     reports = run.reports

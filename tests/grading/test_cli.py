@@ -130,3 +130,15 @@ def test_files_of_nobody_on_the_roster_are_not_graded_and_the_exit_status_says_s
     assert "could not be matched to a student" in out.stderr
     rows = list(csv.DictReader(open(tmp_path / "gradebook.csv")))
     assert [(r["student"], r["name"], r["score"]) for r in rows] == [("1001", "Ana Lima", "8")]
+
+
+def test_one_file_of_nobody_on_the_roster_says_so_and_exits_1_not_no_notebooks(tmp_path):
+    (tmp_path / "ike").mkdir()
+    (tmp_path / "ike" / "ex00_first_steps.ipynb").write_text((ROOT / "exercises" / "ex00_first_steps.ipynb").read_text())
+    (tmp_path / "roster.csv").write_text("student_id,name,email\n1001,Ana Lima,ana@uni.example\n")
+    out = kms_teach("grade", "ike/ex00_first_steps.ipynb", "--roster", "roster.csv", "--gradebook", "g.csv",
+                    cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "skipped ike/ex00_first_steps.ipynb: not on the roster" in out.stderr
+    assert "no notebooks" not in out.stderr and "could not be matched to a student" in out.stderr
+    assert not (tmp_path / "g.csv").exists()
