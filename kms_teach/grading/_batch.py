@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ._gradebook import Entry, Gradebook, LatePolicy, number, utc_now_text
+from ._gradebook import Entry, Gradebook, LatePolicy, number, plain_text, utc_now_text
 from ._grader import MAX_SUBMISSION_BYTES, Report, SandboxUnavailable, grade, sandbox_status
 from ._roster import Roster, Student, assignment_like, nbgrader_student, utc_text
 
@@ -235,7 +235,7 @@ def default_student(path: Path, root: Path | None, assignment: str | None) -> st
 def _no_formula(name: str) -> str:
     """A student id taken from a learner's file name never starts like a spreadsheet formula
     (``=HYPERLINK(...)``, ``+``, ``-``, ``@``): the gradebook and its exports are opened in Excel."""
-    return name.lstrip("=+-@\t\r\n ") or "student"
+    return plain_text(name).lstrip("=+-@\t\r\n ") or "student"
 
 
 def _default_student(path: Path, root: Path | None, assignment: str | None) -> str:
@@ -375,7 +375,7 @@ def entry_for(sub: Submission, report: Report, *, late: LatePolicy | None, now: 
         notes.append(f"{days} day{'s' if days > 1 else ''} late" + (f": -{number(penalty)}" if penalty else ""))
     row = {
         "student": sub.student_id, "name": s.name if s else "", "email": s.email if s else "",
-        "section": s.section if s else "", "submission": str(sub.path),
+        "section": s.section if s else "", "submission": plain_text(str(sub.path)),
         "assignment": report.assignment or sub.claimed or "", "status": status,
         **{t.task: (number(t.points) if graded else "") for t in report.tasks},
         "score": number(report.score) if graded else "",

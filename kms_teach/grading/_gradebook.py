@@ -98,6 +98,7 @@ class Entry:
 # What makes Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP, "CSV Injection":
 # =, +, -, @, tab, carriage return; and their full-width forms, which some locales accept).
 _FORMULA_START = tuple("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NUMBER = re.compile(r"[-+]?\d+(\.\d+)?([eE][-+]?\d+)?")
 
 
@@ -109,6 +110,12 @@ def spreadsheet_safe(value: object) -> str:
     if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
+def plain_text(text: str) -> str:
+    """A name as the gradebook keeps it: bytes of a file name that are not UTF-8 (which Python holds
+    as lone surrogates) replaced by U+FFFD, so the name read back from the file is the same name."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def number(value: float | int) -> str:
@@ -239,8 +246,10 @@ def _atomic_write(path: Path, text: str) -> None:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        # A lone surrogate (a file name that is not UTF-8, a "\\udcff" escape in a notebook's JSON)
+        # becomes "?": one learner's bytes must not stop the class's gradebook from being written.
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8", "replace"))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -248,6 +257,10 @@ def _atomic_write(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise GradebookError(f"cannot write {path}: {exc}") from None
+    except BaseException:  # interrupted mid-write: no stray temporary file beside the gradebook
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def utc_now_text(now: float) -> str:

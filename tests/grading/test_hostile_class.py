@@ -242,3 +242,25 @@ def test_a_notebook_claiming_another_student_or_assignment_changes_nobody_elses_
     # The file's place names the student, --assignment the assignment: the claims in it are not believed.
     assert rows == {("bob", A), ("mallory", A)}
     assert run.exit_status == 0
+
+
+def test_a_file_name_that_is_not_utf8_and_lone_surrogates_in_the_json_do_not_stop_the_gradebook(tmp_path,
+                                                                                                monkeypatch):
+    import os
+
+    monkeypatch.setattr(_batch, "grade", _fake_grade)
+    folder = tmp_path / "class"
+    folder.mkdir()
+    with open(os.fsencode(folder) + b"/\xffbad.ipynb", "w") as f:  # bytes a zip may hold, and Linux keeps
+        f.write(GOOD)
+    cells = [{"cell_type": "code", "source": "x = '\\ud800'  # a lone surrogate, escaped as JSON allows",
+              "metadata": {"kms_teach": {"cell": "t1-answer", "role": "answer"}}}]
+    _write(folder / "ana.ipynb", json.dumps({"cells": cells, "metadata": {}, "bad": 1}).replace("\\\\ud800", "\\ud800"))
+    book = tmp_path / "g.csv"
+    for _ in range(2):  # graded, then regraded: the same rows, read back as written
+        run = _batch.grade_class([folder], book, progress=False, assignment=A, sandbox=False)
+        assert run.exit_status == 0
+        assert sorted(r["student"] for r in read(book)) == ["ana", "\ufffdbad"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    paths = _feedback.write_feedback(Gradebook(book), tmp_path / "out")
+    assert len(paths) == 4
