@@ -51,6 +51,19 @@ def submissions_in(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_LINE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: object, *, lines: bool = True) -> str:
+    """Text for the instructor's terminal: control characters a learner put in a file name or a
+    notebook (an escape sequence that clears the line, moves the cursor up or writes the clipboard; a
+    carriage return that draws over a warning) are shown as escapes, never obeyed. ``lines=False``
+    escapes line breaks too (one line a student)."""
+    pattern = _CONTROL if lines else _CONTROL_OR_LINE
+    return pattern.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
 class ProgressBar:
     """``[#######.......]  7/20  35%  12.3 s`` on one line of a terminal (stderr)."""
 
@@ -63,7 +76,8 @@ class ProgressBar:
         self.done += 1
         filled = int(self.width * self.done / max(1, self.total))
         line = (f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} "
-                f"{100 * self.done // max(1, self.total):3d}%  {time.monotonic() - self.started:6.1f} s  {label[:40]}")
+                f"{100 * self.done // max(1, self.total):3d}%  {time.monotonic() - self.started:6.1f} s  "
+                f"{printable(label, lines=False)[:40]}")
         self.stream.write(line.ljust(100))
         if self.done == self.total:
             self.stream.write("\n")

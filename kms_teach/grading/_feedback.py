@@ -97,7 +97,8 @@ def markdown(entry: Entry) -> str:
     if tasks:
         lines += ["| Task | | Points |", "|---|---|---|"]
         for t in tasks:
-            lines.append(f"| {_md_cell(t['task'])}: {_md_cell(t['title'])} | {'passed' if t['passed'] else 'lost points'} | "
+            state = "passed" if t["passed"] else "lost points"
+            lines.append(f"| {_md_cell(t['task'])}: {_md_cell(t['title'])} | {state} | "
                          f"{number(t['points'])}/{number(t['max_points'])} |")
         lines.append("")
     for t in tasks:

@@ -165,7 +165,8 @@ def test_a_student_id_that_looks_like_anothers_never_overwrites_or_gets_their_fe
 
 
 def test_html_and_markdown_in_answers_and_reasons_stay_text_in_the_feedback(tmp_path):
-    answer = "def seal():\n    ''''````\n</code></pre><script>alert(1)</script>\n````\n<img src=x onerror=alert(2)>'''\n"
+    answer = ("def seal():\n    ''''````\n</code></pre><script>alert(1)</script>\n````\n"
+              "<img src=x onerror=alert(2)>'''\n")
     reason = "returned '<img src=x onerror=alert(3)>'"
     book = Gradebook(tmp_path / "g.csv")
     book.update([_entry("<b>mallory</b>", answer=answer, message=reason)])
@@ -264,3 +265,22 @@ def test_a_file_name_that_is_not_utf8_and_lone_surrogates_in_the_json_do_not_sto
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
     paths = _feedback.write_feedback(Gradebook(book), tmp_path / "out")
     assert len(paths) == 4
+
+
+def test_a_file_name_with_terminal_escapes_cannot_redraw_the_instructors_terminal(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "class"
+    # Clear the line, go up one, carriage return: it would hide the lines that say what went wrong.
+    evil = "\x1b[2K\x1b[1A\rall good"
+    _write(folder / f"{evil}.ipynb", '{"cells": [{"cut short')
+    _write(folder / f"{evil}.txt", "notes")
+    out = subprocess.run([sys.executable, "-m", "kms_teach", "grade", "class", "--assignment", A, "--gradebook",
+                          "g.csv", "--no-sandbox"], cwd=tmp_path, capture_output=True, timeout=300)
+    stdout, stderr = out.stdout.decode(), out.stderr.decode()  # bytes as the terminal gets them
+    assert out.returncode == 1, stderr
+    for stream in (stdout, stderr):  # (the progress bar's own carriage returns start its line)
+        assert "\x1b" not in stream and "\rall good" not in stream
+    assert "\\x1b[2K\\x1b[1A\\rall good" in stderr  # shown as escapes, so the instructor sees the trick
+    assert "could not grade" in stderr and "skipped" in stderr
