@@ -150,6 +150,11 @@ def parse_time(text: str, where: str) -> datetime:
     value = text.strip()
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        # Python reads a bare day as its midnight: a due date of 2026-12-04 would make everything
+        # handed in on the 4th a day late. The instructor says which minute they mean.
+        raise RosterError(f"{where}: {text!r} is a day without a time; give the time too (e.g. {value}T23:59 "
+                          "for the end of that day)")
     try:
         when = datetime.fromisoformat(value)
     except ValueError:

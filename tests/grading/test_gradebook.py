@@ -131,6 +131,7 @@ def test_a_roster_maps_folders_files_and_emails_to_students(tmp_path):
     ("id,name\n7,Ana\n7,Ben\n", "on line 2 already"),
     ("id,name\n,Ana\n", "the student id is empty"),
     ("id,submitted_at\n7,yesterday\n", "not a date and time"),
+    ("id,submitted_at\n7,2026-12-04\n", r"roster.csv:2: '2026-12-04' is a day without a time; give the time too"),
     ("", "the roster is empty"),
 ])
 def test_a_broken_roster_is_refused_with_its_line(tmp_path, text, message):
