@@ -471,7 +471,7 @@ def grade_class(paths: Iterable[str | Path], gradebook: str | Path | None, *, ro
     for i in range(len(subs)):
         result.reports.append(by_index[i][0])
         result.entries.append(by_index[i][1])
-    _name_unknown_assignment(result, grade_options.get("assignment"))
+    _name_unknown_assignment(result, grade_options.get("assignment"), book)
     result.warnings += _policy_changes(result.entries, before, late)
     pending += unnamed
     if roster is not None and any(Path(p).is_dir() for p in paths):
@@ -497,10 +497,15 @@ def _policy_changes(entries: list[Entry], before: dict, late: LatePolicy | None)
             for (old, new), who in changed.items()]
 
 
-def _name_unknown_assignment(result: ClassRun, assignment: str | None) -> None:
+def _name_unknown_assignment(result: ClassRun, assignment: str | None, book: Gradebook | None = None) -> None:
     """An unreadable file says no assignment; in a batch of one assignment it is that one's (so its
-    row replaces the student's earlier one, and the student is not also listed as missing)."""
+    row replaces the student's earlier one, and the student is not also listed as missing). A file
+    regraded alone takes the gradebook's assignment when the gradebook holds one only: a broken
+    re-upload must replace the student's row, not sit beside it under no assignment while the
+    earlier grade stays."""
     names = {assignment} if assignment else {e.row["assignment"] for e in result.entries if e.row["assignment"]}
+    if not names and book is not None:
+        names = {r.get("assignment", "") for r in book.rows()[0] if r.get("assignment")}
     if len(names) != 1:
         return
     name = names.pop()

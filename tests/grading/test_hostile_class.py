@@ -284,3 +284,17 @@ def test_a_file_name_with_terminal_escapes_cannot_redraw_the_instructors_termina
         assert "\x1b" not in stream and "\rall good" not in stream
     assert "\\x1b[2K\\x1b[1A\\rall good" in stderr  # shown as escapes, so the instructor sees the trick
     assert "could not grade" in stderr and "skipped" in stderr
+
+
+def test_a_broken_reupload_regraded_alone_replaces_the_students_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(_batch, "grade", _fake_grade)
+    folder = tmp_path / "class"
+    _write(folder / "ana.ipynb", GOOD)
+    _write(folder / "ben.ipynb", GOOD)
+    book = tmp_path / "g.csv"
+    _batch.grade_class([folder], book, progress=False, sandbox=False)
+    _write(folder / "ana.ipynb", '{"cells": [{"cut short')  # ana uploads again, and the upload breaks
+    run = _batch.grade_class([folder / "ana.ipynb"], book, progress=False, sandbox=False)  # no --assignment
+    assert run.exit_status == 1
+    assert sorted((r["student"], r["assignment"], r["status"], r["score"]) for r in read(book)) == [
+        ("ana", A, "unreadable", ""), ("ben", A, "graded", "3")]
