@@ -109,7 +109,8 @@ def test_a_wrong_configuration_exits_2_before_anything_is_graded(tmp_path):
         (["--roster", tmp_path / "missing.csv"], "cannot read the roster"),
         (["--due", "2026-12-01T23:59"], "--due and --late-penalty go together"),
         (["--due", "friday", "--late-penalty", "1"], "not a date and time"),
-        (["--due", "2026-12-01", "--late-penalty", "lots"], "neither points per day"),
+        (["--due", "2026-12-01T23:59", "--late-penalty", "lots"], "neither points per day"),
+        (["--due", "2026-12-01", "--late-penalty", "1"], "is a day without a time"),
         (["--submitted-from", "mtime"], "needs --due"),
     ]
     for options, message in cases:
