@@ -383,9 +383,9 @@ def _grade(args, parser) -> int:
     for w in run.warnings:
         _say(f"kms-teach grade: warning: {w}", file=sys.stderr)
     if not run.reports:
-        if any(s.blocking for s in run.skipped):  # found, but nobody's on the roster: fix the roster (exit 1)
-            _say(f"kms-teach grade: nothing graded: {sum(s.blocking for s in run.skipped)} file(s) could not be "
-                  "matched to a student (listed above); exit status 1", file=sys.stderr)
+        if any(s.blocking for s in run.skipped):  # found, but not to be graded as they are (exit 1)
+            _say(f"kms-teach grade: nothing graded: {' and '.join(_left_out(run.skipped))} (listed above); exit "
+                 "status 1", file=sys.stderr)
             return 1
         _say(f"kms-teach grade: no notebooks (*.ipynb) to grade in {' '.join(args.submissions)}", file=sys.stderr)
         return 2
@@ -416,11 +416,18 @@ def _grade(args, parser) -> int:
              f"{printable(e.row['notes'], lines=False)[:200]}",
               file=sys.stderr)
     if run.exit_status:
-        blocked = sum(s.blocking for s in run.skipped)
         said = ([f"{len(run.failed)} submission(s) could not be graded"] if run.failed else []) + \
-               ([f"{blocked} file(s) could not be matched to a student"] if blocked else [])
+               _left_out(run.skipped)
         _say(f"kms-teach grade: {' and '.join(said)} (listed above); exit status 1", file=sys.stderr)
     return run.exit_status
+
+
+def _left_out(skipped) -> list[str]:
+    """The files left out that the instructor must deal with, counted by why."""
+    linked = sum(s.blocking and s.reason.startswith("a symbolic link") for s in skipped)
+    unmatched = sum(s.blocking for s in skipped) - linked
+    return ([f"{unmatched} file(s) could not be matched to a student"] if unmatched else []) + \
+           ([f"{linked} file(s) are symbolic links"] if linked else [])
 
 
 def _config_problem(args) -> str | None:

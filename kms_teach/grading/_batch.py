@@ -209,13 +209,19 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[Skippe
     found: list[Submission] = []
     skipped: list[Skipped] = []
     for given in map(Path, paths):
+        if given.is_symlink() and not given.is_dir():  # (a class folder the instructor linked is theirs)
+            skipped.append(_linked(given))
+            continue
         if not given.is_dir():
             found.append(Submission(given, None))
             continue
         for p in sorted(given.rglob("*")):
+            rel = p.relative_to(given)
+            if p.is_symlink() or any(q.is_symlink() for q in list(p.parents)[:len(rel.parts) - 1]):
+                skipped.append(_linked(p))
+                continue
             if p.is_dir():
                 continue
-            rel = p.relative_to(given)
             if ".ipynb_checkpoints" in rel.parts:
                 skipped.append(Skipped(str(p), "a Jupyter checkpoint (an autosaved copy, not the submission)"))
             elif any(part.startswith(".") for part in rel.parts):
@@ -226,6 +232,18 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[Skippe
             else:
                 found.append(Submission(p, given))
     return found, skipped
+
+
+def _linked(path: Path) -> Skipped:
+    """A symbolic link is never graded: a learner's zip can hold ``mallory.ipynb -> ../solutions/ex02.ipynb``
+    (unzip restores links), which would grade the instructor's solution, or another student's file,
+    as theirs, and copy its cells into the details."""
+    try:
+        target = f" (to {path.readlink()})"
+    except OSError:
+        target = ""
+    return Skipped(str(path), f"a symbolic link{target}, not a file handed in: not graded (copy the file it "
+                              "points to if it is really the submission)", blocking=True)
 
 
 def _claimed(path: Path) -> str | None:

@@ -298,3 +298,27 @@ def test_a_broken_reupload_regraded_alone_replaces_the_students_row(tmp_path, mo
     assert run.exit_status == 1
     assert sorted((r["student"], r["assignment"], r["status"], r["score"]) for r in read(book)) == [
         ("ana", A, "unreadable", ""), ("ben", A, "graded", "3")]
+
+
+def test_a_symbolic_link_to_the_solution_or_to_another_students_file_is_not_graded(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(_batch, "grade", _fake_grade)
+    solutions = _write(tmp_path / "solutions" / f"{A}.ipynb", GOOD)
+    folder = tmp_path / "class"
+    _write(folder / "ben.ipynb", GOOD)
+    (folder / "mallory.ipynb").symlink_to(os.path.relpath(solutions, folder))  # as unzip restores it
+    (folder / "eve.ipynb").symlink_to("ben.ipynb")
+    (folder / "trudy").symlink_to(tmp_path / "solutions", target_is_directory=True)
+    book = tmp_path / "g.csv"
+    run = _batch.grade_class([folder], book, progress=False, assignment=A, sandbox=False)
+    assert [r["student"] for r in read(book)] == ["ben"]
+    linked = sorted(Path(s.path).name for s in run.skipped if "symbolic link" in s.reason)
+    assert linked == ["eve.ipynb", "mallory.ipynb", "trudy"] and run.exit_status == 1
+    # Named on the command line (a shell's class/*.ipynb), a link is refused too.
+    run = _batch.grade_class([folder / "mallory.ipynb"], book, progress=False, assignment=A, sandbox=False)
+    assert not run.entries and run.exit_status == 1
+    # A class folder that the instructor linked is graded.
+    (tmp_path / "linked-class").symlink_to(folder, target_is_directory=True)
+    run = _batch.grade_class([tmp_path / "linked-class"], book, progress=False, assignment=A, sandbox=False)
+    assert [e.row["student"] for e in run.entries] == ["ben"]
