@@ -425,9 +425,11 @@ def _grade(args, parser) -> int:
 def _left_out(skipped) -> list[str]:
     """The files left out that the instructor must deal with, counted by why."""
     linked = sum(s.blocking and s.reason.startswith("a symbolic link") for s in skipped)
-    unmatched = sum(s.blocking for s in skipped) - linked
+    special = sum(s.blocking and s.reason.startswith("not a regular file") for s in skipped)
+    unmatched = sum(s.blocking for s in skipped) - linked - special
     return ([f"{unmatched} file(s) could not be matched to a student"] if unmatched else []) + \
-           ([f"{linked} file(s) are symbolic links"] if linked else [])
+           ([f"{linked} file(s) are symbolic links"] if linked else []) + \
+           ([f"{special} file(s) are not regular files"] if special else [])
 
 
 def _config_problem(args) -> str | None:

@@ -222,6 +222,10 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[Skippe
                 continue
             if p.is_dir():
                 continue
+            if not p.is_file():  # a FIFO or a device (a tar can hold them) would block the read for ever
+                skipped.append(Skipped(str(p), "not a regular file (a pipe, socket or device): not graded",
+                                       blocking=True))
+                continue
             if ".ipynb_checkpoints" in rel.parts:
                 skipped.append(Skipped(str(p), "a Jupyter checkpoint (an autosaved copy, not the submission)"))
             elif any(part.startswith(".") for part in rel.parts):

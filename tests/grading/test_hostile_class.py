@@ -322,3 +322,15 @@ def test_a_symbolic_link_to_the_solution_or_to_another_students_file_is_not_grad
     (tmp_path / "linked-class").symlink_to(folder, target_is_directory=True)
     run = _batch.grade_class([tmp_path / "linked-class"], book, progress=False, assignment=A, sandbox=False)
     assert [e.row["student"] for e in run.entries] == ["ben"]
+
+
+def test_a_pipe_named_like_a_notebook_does_not_hang_the_batch(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(_batch, "grade", _fake_grade)
+    folder = tmp_path / "class"
+    _write(folder / "ben.ipynb", GOOD)
+    os.mkfifo(folder / "mallory.ipynb")  # reading it would wait for a writer that never comes
+    run = _batch.grade_class([folder], tmp_path / "g.csv", progress=False, assignment=A, sandbox=False)
+    assert [e.row["student"] for e in run.entries] == ["ben"] and run.exit_status == 1
+    assert any("not a regular file" in s.reason for s in run.skipped)
