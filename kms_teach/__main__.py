@@ -321,12 +321,20 @@ def _class_commands(sub) -> None:
     export.add_argument("--raw", action="store_true", help="export the score before the late penalty")
 
 
+def _say(*parts, file=None) -> None:
+    """``print`` for what ``kms-teach grade`` shows: a learner's text never drives the terminal."""
+    from .grading._batch import printable
+
+    print(*(printable(p) for p in parts), file=file)
+
+
 def _grade(args, parser) -> int:
     """``kms-teach grade``: one submission, or a class into its gradebook."""
     import json
 
     from . import grading
     from .grading import _batch, _gradebook, _roster
+    from .grading._batch import printable
 
     for option, value in (("--json", args.json), ("--gradebook", args.csv)):
         # Checked before grading: a class's results must not be lost to a typo in a path.
@@ -334,7 +342,7 @@ def _grade(args, parser) -> int:
             parser.error(f"{option}: the folder {Path(value).resolve().parent} does not exist")
     problem = _config_problem(args)
     if problem:
-        print(f"kms-teach grade: {problem}", file=sys.stderr)
+        _say(f"kms-teach grade: {problem}", file=sys.stderr)
         return 2
     roster = late = None
     try:
@@ -350,13 +358,13 @@ def _grade(args, parser) -> int:
         if late and late.source == "roster" and (roster is None or not any(s.submitted_at for s in roster.students)):
             raise _gradebook.GradebookError("--submitted-from roster: the roster has no submitted_at column")
     except (_roster.RosterError, _gradebook.GradebookError) as exc:
-        print(f"kms-teach grade: {exc}", file=sys.stderr)
+        _say(f"kms-teach grade: {exc}", file=sys.stderr)
         return 2
     options = dict(assignment=args.assignment, assignments_dir=args.assignments,
                    cell_timeout=args.cell_timeout, total_timeout=args.total_timeout, sandbox=not args.no_sandbox)
     missing = [str(p) for p in args.submissions if not Path(p).exists()]
     if missing:
-        print(f"kms-teach grade: no such submission: {', '.join(missing)}", file=sys.stderr)
+        _say(f"kms-teach grade: no such submission: {', '.join(missing)}", file=sys.stderr)
         return 2
     single = len(args.submissions) == 1 and not Path(args.submissions[0]).is_dir()
     csv_path = args.csv or (None if single else "gradebook.csv")
@@ -364,48 +372,64 @@ def _grade(args, parser) -> int:
         run = _batch.grade_class(args.submissions, csv_path, roster=roster, late=late, jobs=args.jobs,
                                  progress=not single, **options)
     except grading.SandboxUnavailable as exc:
-        print(f"kms-teach grade: {exc}", file=sys.stderr)
+        _say(f"kms-teach grade: {exc}", file=sys.stderr)
         return 2
     except _gradebook.GradebookError as exc:
-        print(f"kms-teach grade: {exc}", file=sys.stderr)
+        _say(f"kms-teach grade: {exc}", file=sys.stderr)
         return 2
     for s in run.skipped:
-        print(f"kms-teach grade: skipped {s.path}: {s.reason}", file=sys.stderr)
+        _say(f"kms-teach grade: skipped {printable(s.path, lines=False)}: {printable(s.reason, lines=False)}",
+             file=sys.stderr)
     for w in run.warnings:
-        print(f"kms-teach grade: warning: {w}", file=sys.stderr)
+        _say(f"kms-teach grade: warning: {w}", file=sys.stderr)
     if not run.reports:
-        print(f"kms-teach grade: no notebooks (*.ipynb) to grade in {' '.join(args.submissions)}", file=sys.stderr)
+        if any(s.blocking for s in run.skipped):  # found, but not to be graded as they are (exit 1)
+            _say(f"kms-teach grade: nothing graded: {' and '.join(_left_out(run.skipped))} (listed above); exit "
+                 "status 1", file=sys.stderr)
+            return 1
+        _say(f"kms-teach grade: no notebooks (*.ipynb) to grade in {' '.join(args.submissions)}", file=sys.stderr)
         return 2
     reports = run.reports
     if args.no_sandbox:
-        print("kms-teach grade: warning: graded WITHOUT a sandbox (--no-sandbox); the reports and the gradebook "
+        _say("kms-teach grade: warning: graded WITHOUT a sandbox (--no-sandbox); the reports and the gradebook "
               "record it", file=sys.stderr)
     assignments = sorted({r.assignment for r in reports if r.assignment})
     if len(assignments) > 1:
-        print(f"kms-teach grade: warning: these submissions answer different assignments ({', '.join(assignments)}); "
+        _say(f"kms-teach grade: warning: these submissions answer different assignments ({', '.join(assignments)}); "
               "give --assignment NAME to grade them all against one", file=sys.stderr)
     if single:
-        print(reports[0].text())
+        _say(reports[0].text())
     else:
         for e in run.entries:
             r = e.row
             shown = f"{r['final_score'] or '-':>5}/{r['max_score'] or '?':<4}"
-            who = f"{r['student']} {r['name']}" if r.get("name") else r["student"]
-            print(f"{who[:30]:30} {shown} {r['status'] if r['status'] != 'graded' else '':10} {r['notes'][:70]}")
+            who = printable(f"{r['student']} {r['name']}" if r.get("name") else r["student"], lines=False)
+            notes = printable(r["notes"], lines=False)[:70]
+            _say(f"{who[:30]:30} {shown} {r['status'] if r['status'] != 'graded' else '':10} {notes}")
     if args.json:
         data = reports[0].to_dict() if single else [r.to_dict() for r in reports]
         Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     if csv_path:
-        print(f"gradebook: {csv_path} (updated in place; details in {_gradebook.Gradebook(csv_path).details_path})")
+        _say(f"gradebook: {csv_path} (updated in place; details in {_gradebook.Gradebook(csv_path).details_path})")
     for e in run.failed:
-        print(f"kms-teach grade: could not grade {e.row['submission']} ({e.row['status']}): {e.row['notes'][:200]}",
+        _say(f"kms-teach grade: could not grade {printable(e.row['submission'], lines=False)} ({e.row['status']}): "
+             f"{printable(e.row['notes'], lines=False)[:200]}",
               file=sys.stderr)
     if run.exit_status:
-        blocked = sum(s.blocking for s in run.skipped)
         said = ([f"{len(run.failed)} submission(s) could not be graded"] if run.failed else []) + \
-               ([f"{blocked} file(s) could not be matched to a student"] if blocked else [])
-        print(f"kms-teach grade: {' and '.join(said)} (listed above); exit status 1", file=sys.stderr)
+               _left_out(run.skipped)
+        _say(f"kms-teach grade: {' and '.join(said)} (listed above); exit status 1", file=sys.stderr)
     return run.exit_status
+
+
+def _left_out(skipped) -> list[str]:
+    """The files left out that the instructor must deal with, counted by why."""
+    linked = sum(s.blocking and s.reason.startswith("a symbolic link") for s in skipped)
+    special = sum(s.blocking and s.reason.startswith("not a regular file") for s in skipped)
+    unmatched = sum(s.blocking for s in skipped) - linked - special
+    return ([f"{unmatched} file(s) could not be matched to a student"] if unmatched else []) + \
+           ([f"{linked} file(s) are symbolic links"] if linked else []) + \
+           ([f"{special} file(s) are not regular files"] if special else [])
 
 
 def _config_problem(args) -> str | None:

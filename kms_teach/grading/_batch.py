@@ -24,9 +24,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ._gradebook import Entry, Gradebook, LatePolicy, number, utc_now_text
-from ._grader import Report, SandboxUnavailable, grade, sandbox_status
-from ._roster import Roster, Student, utc_text
+from ._gradebook import Entry, Gradebook, LatePolicy, number, plain_text, utc_now_text
+from ._grader import MAX_SUBMISSION_BYTES, Report, SandboxUnavailable, grade, sandbox_status
+from ._roster import Roster, Student, assignment_like, nbgrader_student, utc_text
+
+
+def _notebook_json(path: Path):
+    """A submission's JSON, read only when it is no bigger than a notebook can be (``OSError`` else):
+    the batch looks into each file a few times, and a huge one must not fill the memory."""
+    if path.stat().st_size > MAX_SUBMISSION_BYTES:
+        raise OSError(f"{path} is larger than {MAX_SUBMISSION_BYTES} bytes")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:  # [[[[...]]]] nested deeper than Python's parser goes: not a notebook
+        raise ValueError(f"{path} is nested too deeply to be a notebook") from None
 
 
 def submissions_in(paths: Iterable[str | Path]) -> list[Path]:
@@ -38,6 +49,19 @@ def submissions_in(paths: Iterable[str | Path]) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_LINE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: object, *, lines: bool = True) -> str:
+    """Text for the instructor's terminal: control characters a learner put in a file name or a
+    notebook (an escape sequence that clears the line, moves the cursor up or writes the clipboard; a
+    carriage return that draws over a warning) are shown as escapes, never obeyed. ``lines=False``
+    escapes line breaks too (one line a student)."""
+    pattern = _CONTROL if lines else _CONTROL_OR_LINE
+    return pattern.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
 class ProgressBar:
@@ -52,7 +76,8 @@ class ProgressBar:
         self.done += 1
         filled = int(self.width * self.done / max(1, self.total))
         line = (f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} "
-                f"{100 * self.done // max(1, self.total):3d}%  {time.monotonic() - self.started:6.1f} s  {label[:40]}")
+                f"{100 * self.done // max(1, self.total):3d}%  {time.monotonic() - self.started:6.1f} s  "
+                f"{printable(label, lines=False)[:40]}")
         self.stream.write(line.ljust(100))
         if self.done == self.total:
             self.stream.write("\n")
@@ -81,22 +106,25 @@ def grade_many(paths: Iterable[str | Path], *, jobs: int = 2, progress: bool | C
             elif callable(progress):
                 progress(report)
     out = [reports[i] for i in range(len(files))]
-    # nbgrader-style folders (alice/ex02.ipynb, bob/ex02.ipynb): the folder names the student.
+    # Per-student folders (alice/ex02.ipynb, bob/ex02.ipynb; nbgrader's submitted/alice/ex02/ex02.ipynb):
+    # the folders name the student.
     stems = [Path(r.submission).stem for r in out]
     for r, stem in zip(out, stems):
-        if stems.count(stem) > 1:
-            r.student_name = Path(r.submission).parent.name or stem
+        path = Path(r.submission)
+        nbgrader = nbgrader_student(path, r.assignment)
+        if nbgrader:
+            r.student_name = _no_formula(nbgrader)
+        elif stems.count(stem) > 1:
+            r.student_name = path.parent.name or stem
     return out
 
 
 def _runs_code(path: Path, assignment: str | None) -> bool:
     """Will grading this file run a learner's code? (Quizzes are scored without a kernel.)"""
-    import json
-
     if assignment:
         return not assignment.startswith("quiz_")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("kms_teach", {})
+        meta = _notebook_json(path).get("metadata", {}).get("kms_teach", {})
         claimed = meta.get("assignment") if isinstance(meta, dict) else None
     except (OSError, ValueError, AttributeError):
         return False  # unreadable: it gets a row with the reason, and runs nothing
@@ -134,7 +162,6 @@ def write_csv(reports: list[Report], path: str | Path) -> None:
 
 # ---------------------------------------------------------------------- a class, into its gradebook
 
-_ASSIGNMENT_LIKE = re.compile(r"^(ex\d\d_|quiz_)")
 _UNREADABLE = ("cannot read the submission", "not a valid notebook")
 _GRADER_FAILED = ("the grader failed", "the submission could not be run")
 MAX_CELL_KEPT, MAX_CELLS_KEPT = 20_000, 60  # of a learner's cells, in the gradebook's details
@@ -182,13 +209,23 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[Skippe
     found: list[Submission] = []
     skipped: list[Skipped] = []
     for given in map(Path, paths):
+        if given.is_symlink() and not given.is_dir():  # (a class folder the instructor linked is theirs)
+            skipped.append(_linked(given))
+            continue
         if not given.is_dir():
             found.append(Submission(given, None))
             continue
         for p in sorted(given.rglob("*")):
+            rel = p.relative_to(given)
+            if p.is_symlink() or any(q.is_symlink() for q in list(p.parents)[:len(rel.parts) - 1]):
+                skipped.append(_linked(p))
+                continue
             if p.is_dir():
                 continue
-            rel = p.relative_to(given)
+            if not p.is_file():  # a FIFO or a device (a tar can hold them) would block the read for ever
+                skipped.append(Skipped(str(p), "not a regular file (a pipe, socket or device): not graded",
+                                       blocking=True))
+                continue
             if ".ipynb_checkpoints" in rel.parts:
                 skipped.append(Skipped(str(p), "a Jupyter checkpoint (an autosaved copy, not the submission)"))
             elif any(part.startswith(".") for part in rel.parts):
@@ -201,9 +238,21 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[Skippe
     return found, skipped
 
 
+def _linked(path: Path) -> Skipped:
+    """A symbolic link is never graded: a learner's zip can hold ``mallory.ipynb -> ../solutions/ex02.ipynb``
+    (unzip restores links), which would grade the instructor's solution, or another student's file,
+    as theirs, and copy its cells into the details."""
+    try:
+        target = f" (to {path.readlink()})"
+    except OSError:
+        target = ""
+    return Skipped(str(path), f"a symbolic link{target}, not a file handed in: not graded (copy the file it "
+                              "points to if it is really the submission)", blocking=True)
+
+
 def _claimed(path: Path) -> str | None:
     try:
-        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("kms_teach", {})
+        meta = _notebook_json(path).get("metadata", {}).get("kms_teach", {})
         name = meta.get("assignment") if isinstance(meta, dict) else None
     except (OSError, ValueError, AttributeError):
         return None
@@ -211,30 +260,37 @@ def _claimed(path: Path) -> str | None:
 
 
 def default_student(path: Path, root: Path | None, assignment: str | None) -> str:
-    """Without a roster: the first folder below the class folder (``class/ike/ex03.ipynb``: ike),
-    else the file's name, unless that is the assignment's (``ike/ex03_key_policies.ipynb`` graded
-    alone: ike, the folder it is in)."""
+    """Without a roster: in nbgrader's layout (``submitted/alice/ex02_data_keys/ex02_data_keys.ipynb``)
+    the folder above the one named after the assignment (alice); else the first folder below the
+    class folder that is not named after an assignment (``class/ike/ex03.ipynb``: ike); else the
+    file's name, unless that is the assignment's (``ike/ex03_key_policies.ipynb`` graded alone: ike,
+    the nearest folder not named after an assignment)."""
     return _no_formula(_default_student(path, root, assignment))
 
 
 def _no_formula(name: str) -> str:
     """A student id taken from a learner's file name never starts like a spreadsheet formula
     (``=HYPERLINK(...)``, ``+``, ``-``, ``@``): the gradebook and its exports are opened in Excel."""
-    return name.lstrip("=+-@\t\r ") or "student"
+    return plain_text(name).lstrip("=+-@\t\r\n ") or "student"
 
 
 def _default_student(path: Path, root: Path | None, assignment: str | None) -> str:
+    nbgrader = nbgrader_student(path, assignment, root)
+    if nbgrader:
+        return nbgrader
     if root is not None:
-        with_root = path.resolve().parent
         try:
-            below = with_root.relative_to(root.resolve()).parts
+            below = path.resolve().parent.relative_to(root.resolve()).parts
         except ValueError:
             below = ()
-        if below:
-            return below[0]
+        named = [part for part in below if not assignment_like(part, assignment)]
+        if named:
+            return named[0]
     stem = path.stem
-    if stem == assignment or _ASSIGNMENT_LIKE.match(stem):
-        return path.resolve().parent.name or stem
+    if assignment_like(stem, assignment):
+        for folder in path.resolve().parents:
+            if folder.name and not assignment_like(folder.name, assignment):
+                return folder.name
     return stem
 
 
@@ -245,7 +301,7 @@ def _who(subs: list[Submission], roster: Roster | None, assignment: str | None) 
     for sub in subs:
         sub.claimed = assignment or _claimed(sub.path)
         if roster is not None:
-            sub.student, why = roster.match(sub.path, sub.root)
+            sub.student, why = roster.match(sub.path, sub.root, sub.claimed)
             if sub.student is None:
                 skipped.append(Skipped(str(sub.path), why, blocking=True))
                 continue
@@ -276,7 +332,7 @@ def _mtime(path: Path) -> float:
 
 def _readable(path: Path) -> bool:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = _notebook_json(path)
     except (OSError, ValueError):
         return False
     return isinstance(doc, dict) and isinstance(doc.get("cells"), list)
@@ -295,7 +351,7 @@ def learner_cells(path: Path) -> tuple[dict[str, str], list[str]]:
     ``added-after-t2-answer-0``), and the self-checks' complaints (``[x] ...`` lines) in its saved
     outputs. For feedback and the class report only: grading never trusts either."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = _notebook_json(path)
         cells = doc["cells"] if isinstance(doc, dict) and isinstance(doc.get("cells"), list) else []
     except (OSError, ValueError, KeyError):
         return {}, []
@@ -355,7 +411,7 @@ def entry_for(sub: Submission, report: Report, *, late: LatePolicy | None, now: 
         notes.append(f"{days} day{'s' if days > 1 else ''} late" + (f": -{number(penalty)}" if penalty else ""))
     row = {
         "student": sub.student_id, "name": s.name if s else "", "email": s.email if s else "",
-        "section": s.section if s else "", "submission": str(sub.path),
+        "section": s.section if s else "", "submission": plain_text(str(sub.path)),
         "assignment": report.assignment or sub.claimed or "", "status": status,
         **{t.task: (number(t.points) if graded else "") for t in report.tasks},
         "score": number(report.score) if graded else "",
@@ -437,7 +493,7 @@ def grade_class(paths: Iterable[str | Path], gradebook: str | Path | None, *, ro
     for i in range(len(subs)):
         result.reports.append(by_index[i][0])
         result.entries.append(by_index[i][1])
-    _name_unknown_assignment(result, grade_options.get("assignment"))
+    _name_unknown_assignment(result, grade_options.get("assignment"), book)
     result.warnings += _policy_changes(result.entries, before, late)
     pending += unnamed
     if roster is not None and any(Path(p).is_dir() for p in paths):
@@ -463,10 +519,15 @@ def _policy_changes(entries: list[Entry], before: dict, late: LatePolicy | None)
             for (old, new), who in changed.items()]
 
 
-def _name_unknown_assignment(result: ClassRun, assignment: str | None) -> None:
+def _name_unknown_assignment(result: ClassRun, assignment: str | None, book: Gradebook | None = None) -> None:
     """An unreadable file says no assignment; in a batch of one assignment it is that one's (so its
-    row replaces the student's earlier one, and the student is not also listed as missing)."""
+    row replaces the student's earlier one, and the student is not also listed as missing). A file
+    regraded alone takes the gradebook's assignment when the gradebook holds one only: a broken
+    re-upload must replace the student's row, not sit beside it under no assignment while the
+    earlier grade stays."""
     names = {assignment} if assignment else {e.row["assignment"] for e in result.entries if e.row["assignment"]}
+    if not names and book is not None:
+        names = {r.get("assignment", "") for r in book.rows()[0] if r.get("assignment")}
     if len(names) != 1:
         return
     name = names.pop()

@@ -33,7 +33,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._gradebook import Gradebook, GradebookError, _atomic_write
+from ._gradebook import Gradebook, GradebookError, _atomic_write, spreadsheet_safe
 
 FORMATS = ("canvas", "moodle")
 
@@ -79,23 +79,29 @@ def export(book: Gradebook, lms: str, out: str | Path, *, assignment: str | None
     done = Exported()
     text = io.StringIO()
     w = csv.writer(text, lineterminator="\r\n")  # RFC 4180's line ending, which both import
+
+    def put(cells: list) -> None:
+        # Every cell (the gradebook's, a roster's display name, the --column given) is kept from
+        # starting a formula when the file is opened in Excel before the import.
+        w.writerow([spreadsheet_safe(c) for c in cells])
+
     max_score = next((r.get("max_score") for r in rows if r.get("max_score")), "")
     if lms == "canvas":
-        w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column])
-        w.writerow(["Points Possible", "", "", "", "", max_score])
+        put(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column])
+        put(["Points Possible", "", "", "", "", max_score])
     else:
-        w.writerow(["First name", "Last name", "ID number", "Email address", column, f"Feedback: {column}"])
+        put(["First name", "Last name", "ID number", "Email address", column, f"Feedback: {column}"])
     for r in sorted(rows, key=lambda r: (r.get("name") or r.get("student", "")).lower()):
         score = _score(r, final)
         done.rows += 1
         done.blank += score == ""
         if lms == "canvas":
-            w.writerow([r.get("name") or r["student"], "", r["student"], "", r.get("section", ""), score])
+            put([r.get("name") or r["student"], "", r["student"], "", r.get("section", ""), score])
         else:
             if not r.get("email"):
                 done.warnings.append(f"{r['student']} has no email address (Moodle can still match the ID number)")
             first, last = _split_name(r.get("name", ""))
-            w.writerow([first, last, r["student"], r.get("email", ""), score, _feedback_line(r)])
+            put([first, last, r["student"], r.get("email", ""), score, _feedback_line(r)])
     not_graded = [r["student"] for r in rows if r.get("status") in ("unreadable", "not graded")]
     if not_graded:
         done.warnings.append(f"left blank, could not be graded: {', '.join(not_graded)} (see the gradebook's notes)")

@@ -9,6 +9,7 @@ page another person opens.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from pathlib import Path
@@ -35,8 +36,13 @@ pre { background: #f6f8fa; border: 1px solid #e2e5eb; border-radius: 6px; paddin
 
 
 def _safe(text: str) -> str:
-    """A file name part: letters, digits, ``.``, ``_``, ``-`` (a student id could hold ``../``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "student"
+    """A file name part: letters, digits, ``.``, ``_``, ``-`` (a student id could hold ``../``). An
+    id that had to be changed gets a digest of itself: ``alice.`` or ``alice/`` must never name
+    alice's page, or one student's feedback would overwrite (or be handed out as) another's."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:80]
+    if safe != text:
+        safe = f"{safe or 'student'}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
+    return safe
 
 
 def failing_cell(entry_details: dict, task: dict) -> tuple[str, str | None]:
@@ -74,47 +80,57 @@ def _status_text(d: dict) -> str:
 
 def markdown(entry: Entry) -> str:
     d, r = entry.details, entry.row
-    lines = [f"# {r['assignment']}: feedback for {r.get('name') or r['student']}", ""]
-    lines.append(f"Student: {r['student']}" + (f" ({r['email']})" if r.get("email") else "")
-                 + f" · graded {r.get('graded_at', '')}")
+    lines = [f"# {_md(r['assignment'])}: feedback for {_md(r.get('name') or r['student'])}", ""]
+    lines.append(f"Student: {_md(r['student'])}" + (f" ({_md(r['email'])})" if r.get("email") else "")
+                 + f" · graded {_md(r.get('graded_at', ''))}")
     lines.append("")
     status = _status_text(d)
     if status:
         lines += [f"> {status}", ""]
     else:
-        lines += [f"**Score: {r.get('final_score') or r.get('score')} / {r.get('max_score')}**", ""]
+        lines += [f"**Score: {_md(r.get('final_score') or r.get('score'))} / {_md(r.get('max_score'))}**", ""]
         if _late_text(d):
-            lines += [f"> {_late_text(d)} Before the penalty: {r.get('score')}.", ""]
+            lines += [f"> {_md(_late_text(d))} Before the penalty: {_md(r.get('score'))}.", ""]
     for p in d.get("problems") or []:
-        lines += [f"> Note: {p}", ""]
+        lines += [f"> Note: {_md(p)}", ""]
     tasks = d.get("tasks") or []
     if tasks:
         lines += ["| Task | | Points |", "|---|---|---|"]
         for t in tasks:
-            lines.append(f"| {t['task']}: {_md_cell(t['title'])} | {'passed' if t['passed'] else 'lost points'} | "
+            state = "passed" if t["passed"] else "lost points"
+            lines.append(f"| {_md_cell(t['task'])}: {_md_cell(t['title'])} | {state} | "
                          f"{number(t['points'])}/{number(t['max_points'])} |")
         lines.append("")
     for t in tasks:
-        lines += [f"## {t['task']}: {t['title']} ({number(t['points'])}/{number(t['max_points'])})", ""]
+        lines += [f"## {_md(t['task'])}: {_md(t['title'])} ({number(t['points'])}/{number(t['max_points'])})", ""]
         for c in t.get("checks") or []:
             mark = "✓" if c["passed"] else "✗"
-            reason = f": {c['message']}" if c.get("message") else ""
-            lines.append(f"- {mark} {c['name']} ({number(c['points'])}/{number(c['max_points'])}){reason}")
+            reason = f": {_md(c['message'])}" if c.get("message") else ""
+            lines.append(f"- {mark} {_md(c['name'])} ({number(c['points'])}/{number(c['max_points'])}){reason}")
         if not t.get("checks") and t.get("message"):
-            lines.append(f"- {t['message']}")
+            lines.append(f"- {_md(t['message'])}")
         lines.append("")
         if not t["passed"]:
             what, code = failing_cell(d, t)
             if what:
-                lines += [what, ""]
+                lines += [_md(what), ""]
             if code is not None:
-                fence = "````" if "```" in code else "```"
+                # A fence longer than any run of backticks in the code: a learner's ```` cannot close
+                # it and put their own markup (or HTML) in the page.
+                longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
+                fence = "`" * max(3, longest + 1)
                 lines += [f"{fence}python", code.strip("\n").rstrip(), fence, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _md(text: object) -> str:
+    """Text outside the code blocks: a reason can quote what a learner's code returned, so no HTML
+    of theirs reaches a forum or a Git host that renders Markdown."""
+    return html.escape(str(text), quote=False).replace("\n", " ")
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return _md(text).replace("|", "\\|")
 
 
 def page(entry: Entry) -> str:
@@ -184,10 +200,15 @@ def write_feedback(book: Gradebook, out: str | Path, *, assignment: str | None =
     except OSError as exc:
         raise GradebookError(f"cannot make the folder {out}: {exc}") from None
     written: list[Path] = []
+    used: set[str] = set()
     for en in entries:
         if not en.details:  # a row with no details (written by hand): nothing to say beyond the CSV
             en.details = {"status": en.row.get("status", ""), "tasks": [], "problems": [en.row.get("notes", "")]}
         stem = f"{_safe(en.row['student'])}-{_safe(en.row.get('assignment', ''))}"
+        if stem.lower() in used:  # never one page over another's (case-insensitive file systems too)
+            key = f"{en.row['student']}\x1f{en.row.get('assignment', '')}".encode("utf-8", "surrogatepass")
+            stem += "-" + hashlib.sha256(key).hexdigest()[:10]
+        used.add(stem.lower())
         for suffix, text in ((".html", page(en)), (".md", markdown(en))):
             path = out / (stem + suffix)
             _atomic_write(path, text)

@@ -24,6 +24,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -92,6 +93,29 @@ class Entry:
     @property
     def key(self) -> tuple[str, str]:
         return self.row["student"], self.row["assignment"]
+
+
+# What makes Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP, "CSV Injection":
+# =, +, -, @, tab, carriage return; and their full-width forms, which some locales accept).
+_FORMULA_START = tuple("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def spreadsheet_safe(value: object) -> str:
+    """A cell of a CSV that a spreadsheet opens: text that would start a formula (a learner's file
+    name ``=HYPERLINK(...)``, a display name ``@SUM(...)``) gets a leading ``'``, which spreadsheets
+    show as text (OWASP's advice); numbers, ``-2`` included, are left as they are."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def plain_text(text: str) -> str:
+    """A name as the gradebook keeps it: bytes of a file name that are not UTF-8 (which Python holds
+    as lone surrogates) replaced by U+FFFD, so the name read back from the file is the same name."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def number(value: float | int) -> str:
@@ -166,9 +190,9 @@ class Gradebook:
     def _write(self, rows: list[dict[str, str]], columns: list[str]) -> None:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
+        writer.writerow({c: spreadsheet_safe(c) for c in columns})
         for r in rows:
-            writer.writerow({c: r.get(c, "") for c in columns})
+            writer.writerow({c: spreadsheet_safe(r.get(c, "")) for c in columns})
         _atomic_write(self.path, out.getvalue())
 
     @contextlib.contextmanager
@@ -222,8 +246,10 @@ def _atomic_write(path: Path, text: str) -> None:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        # A lone surrogate (a file name that is not UTF-8, a "\\udcff" escape in a notebook's JSON)
+        # becomes "?": one learner's bytes must not stop the class's gradebook from being written.
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8", "replace"))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -231,6 +257,10 @@ def _atomic_write(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise GradebookError(f"cannot write {path}: {exc}") from None
+    except BaseException:  # interrupted mid-write: no stray temporary file beside the gradebook
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def utc_now_text(now: float) -> str:

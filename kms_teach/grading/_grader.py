@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 DEFAULT_CELL_TIMEOUT = 60     # seconds per cell when the assignment's solution was never timed
 DEFAULT_TOTAL_TIMEOUT = 600
 CELL_LIMITS_FILE = "cell-limits.json"  # beside the sources: each assignment's measured cell limit
+# A course notebook, with its outputs and pictures, is well under a megabyte; a bigger file is not
+# read at all (a learner's 2 GB "notebook" must not fill the grading machine's memory, once a worker).
+MAX_SUBMISSION_BYTES = 50 * 1024 * 1024
 LIMIT_FACTOR, MIN_CELL_TIMEOUT = 10, 10  # a cell may take 10x the solution's slowest cell, and at least 10 s
 
 
@@ -379,6 +382,13 @@ def grade(submission: str | Path, *, assignments_dir: str | Path | None = None, 
         except SourceError:
             pass
     try:
+        size = submission.stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            report.problems.append(f"cannot read the submission: it is {size / 2**20:.0f} MB, more than any notebook "
+                                   f"of this course (at most {MAX_SUBMISSION_BYTES // 2**20} MB): clear its outputs "
+                                   "(Edit > Clear Outputs of All Cells), save and hand it in again")
+            report.seconds = time.monotonic() - started
+            return report
         raw = submission.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         report.problems.append(f"cannot read the submission: {exc}")

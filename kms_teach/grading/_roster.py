@@ -78,10 +78,11 @@ class Roster:
     def get(self, student_id: str) -> Student | None:
         return self._by_id.get(student_id)
 
-    def match(self, submission: Path, root: Path | None) -> tuple[Student | None, str]:
+    def match(self, submission: Path, root: Path | None,
+              assignment: str | None = None) -> tuple[Student | None, str]:
         """The student a submission belongs to, or None and why not: the first of its names (see
         :func:`names_of`) that is a student's decides; a name that is several students' is an error."""
-        names = names_of(submission, root)
+        names = names_of(submission, root, assignment)
         for n in names:
             found = {s.student_id: s for s in self._by_key.get(n.lower(), [])}
             if len(found) == 1:
@@ -92,11 +93,40 @@ class Roster:
                       f"{' or '.join(repr(n) for n in names)})")
 
 
-def names_of(submission: Path, root: Path | None) -> list[str]:
-    """The names that may say whose a submission is, most telling first: the folders below the class
-    folder, the file's name, that name's beginnings up to each ``_``, ``-``, ``.`` or space (longest
-    first: ``ana.lima_ex02`` gives ``ana.lima`` before ``ana``), and last, for a file directly in the
-    folder given, the name of the folder it is in."""
+_ASSIGNMENT_LIKE = re.compile(r"^(ex\d\d_|quiz_)")
+
+
+def assignment_like(name: str, assignment: str | None) -> bool:
+    """Is this file or folder name an assignment's (``ex02_data_keys``, ``quiz_kms``), not a student's?"""
+    return bool(name) and (name == assignment or bool(_ASSIGNMENT_LIKE.match(name)))
+
+
+def nbgrader_student(path: Path, assignment: str | None, root: Path | None = None) -> str | None:
+    """nbgrader collects ``submitted/STUDENT/ASSIGNMENT/NOTEBOOK.ipynb``: the student is the folder
+    above the folder named after an assignment. None when the file is not in such a folder, when
+    that folder above is the class folder itself (``class/ex02_data_keys/ana.ipynb``: ana, by its
+    file name) or, for a file graded alone, when the file is not named after an assignment."""
+    folder = path.resolve().parent
+    above = folder.parent
+    if not assignment_like(folder.name, assignment) or not above.name or assignment_like(above.name, assignment):
+        return None
+    if root is not None:
+        top = root.resolve()
+        if top not in above.parents:
+            return None
+    elif not assignment_like(path.stem, assignment):
+        return None
+    return above.name
+
+
+def names_of(submission: Path, root: Path | None, assignment: str | None = None) -> list[str]:
+    """The names that may say whose a submission is, most telling first: in nbgrader's layout
+    (``submitted/alice/ex02_data_keys/ex02_data_keys.ipynb``) the folder above the assignment's
+    (alice), the folders below the class folder, the file's name, that name's beginnings up to each
+    ``_``, ``-``, ``.`` or space (longest first: ``ana.lima_ex02`` gives ``ana.lima`` before
+    ``ana``), and last, for a file directly in the folder given, the name of the folder it is in
+    (and of the one above, when that folder is named after an assignment)."""
+    nbgrader = nbgrader_student(submission, assignment, root)
     below: list[str] = []
     if root is not None:
         try:
@@ -105,9 +135,12 @@ def names_of(submission: Path, root: Path | None) -> list[str]:
             below = []
     stem = submission.stem
     prefixes = [stem[:m.start()] for m in re.finditer(r"[_\-. ]", stem)][::-1]
-    names = [*below, stem, *prefixes]
+    names = [nbgrader or "", *below, stem, *prefixes]
     if not below:
-        names.append(submission.resolve().parent.name)
+        folder = submission.resolve().parent
+        names.append(folder.name)
+        if assignment_like(folder.name, assignment):
+            names.append(folder.parent.name)
     return list(dict.fromkeys(n for n in names if n))
 
 
@@ -117,6 +150,11 @@ def parse_time(text: str, where: str) -> datetime:
     value = text.strip()
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        # Python reads a bare day as its midnight: a due date of 2026-12-04 would make everything
+        # handed in on the 4th a day late. The instructor says which minute they mean.
+        raise RosterError(f"{where}: {text!r} is a day without a time; give the time too (e.g. {value}T23:59 "
+                          "for the end of that day)")
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
@@ -161,6 +199,11 @@ def load_roster(path: str | Path) -> Roster:
         sid = cell("student_id")
         if not sid:
             raise RosterError(f"{path}:{number}: the student id is empty")
+        if sid.startswith(("=", "+", "-", "@")):
+            # It would be read as a formula by the spreadsheet the gradebook is opened in, and cannot
+            # be kept from that without changing the id the LMS matches.
+            raise RosterError(f"{path}:{number}: the student id {sid!r} starts like a spreadsheet formula "
+                              "(=, +, - or @); no LMS issues such ids: check the roster")
         if sid in seen:
             raise RosterError(f"{path}:{number}: the student id {sid!r} is on line {seen[sid]} already")
         seen[sid] = number

@@ -31,6 +31,13 @@ def _uri(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _plain(text: str) -> str:
+    """Text as matplotlib draws it, never as mathtext: a reason or a self-check complaint a learner
+    saved in their notebook (``[x] $\\frac{$``) would otherwise stop the class's report with a parse
+    error, or draw what the learner typed as formulas."""
+    return str(text).replace("$", r"\$")
+
+
 def _style(ax) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -53,7 +60,7 @@ def scores_chart(stats) -> str:
     ax.set_xlim(-width, top + width)
     ax.set_xlabel(f"final score (of {stats.max_score:g})", fontsize=9)
     ax.set_ylabel("students", fontsize=9)
-    ax.set_title(f"{stats.assignment}: score distribution ({len(stats.scores)} graded)", fontsize=10)
+    ax.set_title(_plain(f"{stats.assignment}: score distribution ({len(stats.scores)} graded)"), fontsize=10)
     ax.yaxis.get_major_locator().set_params(integer=True)
     _style(ax)
     return _uri(fig)
@@ -64,7 +71,8 @@ def tasks_chart(stats) -> str:
     tasks = stats.tasks[:40]
     fig = _figure(5.2, max(3.0, 0.32 * len(tasks) + 0.9))  # as tall as the score chart beside it
     ax = fig.add_subplot()
-    labels = [t.task if stats.quiz else f"{t.task}: {textwrap.shorten(t.title, 24, placeholder='…')}" for t in tasks]
+    labels = [_plain(t.task if stats.quiz else f"{t.task}: {textwrap.shorten(t.title, 24, placeholder='…')}")
+              for t in tasks]
     rates = [t.pass_rate * 100 for t in tasks]
     colours = [GREEN if r >= 75 else (BLUE if r >= 40 else RED) for r in rates]
     ax.barh(range(len(tasks)), rates, color=colours)
@@ -74,7 +82,7 @@ def tasks_chart(stats) -> str:
     for i, r in enumerate(rates):
         ax.text(min(r + 1.5, 88), i, f"{r:.0f}%", va="center", fontsize=8, color=GREY)
     ax.set_xlabel("students who passed (%)", fontsize=9)
-    ax.set_title(f"{stats.assignment}: pass rate per {'question' if stats.quiz else 'task'}", fontsize=10)
+    ax.set_title(_plain(f"{stats.assignment}: pass rate per {'question' if stats.quiz else 'task'}"), fontsize=10)
     _style(ax)
     return _uri(fig)
 
@@ -83,14 +91,14 @@ def misconceptions_chart(stats, top: int = 10) -> str:
     found = stats.misconceptions[:top]
     fig = _figure(8.6, max(1.6, 0.42 * len(found) + 0.9))
     ax = fig.add_subplot()
-    labels = [f"{m.task} · " + textwrap.shorten(m.text, 80, placeholder="…") for m in found]
+    labels = [_plain(f"{m.task} · " + textwrap.shorten(m.text, 80, placeholder="…")) for m in found]
     ax.barh(range(len(found)), [m.students for m in found],
             color=[BLUE if m.source == "hidden check" else "#8a63d2" for m in found])
     ax.set_yticks(range(len(found)), labels)
     ax.invert_yaxis()
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("students (blue: hidden checks' reasons; purple: self-checks' complaints)", fontsize=9)
-    ax.set_title(f"{stats.assignment}: misconceptions most often hit", fontsize=10)
+    ax.set_title(_plain(f"{stats.assignment}: misconceptions most often hit"), fontsize=10)
     _style(ax)
     return _uri(fig)
 

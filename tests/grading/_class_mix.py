@@ -11,8 +11,8 @@ The mix, in a fixed rotation so that every N >= 30 holds each kind at least once
 * broken JSON (an upload cut short);
 * an answer that never returns (an infinite loop), which only the cell time limit ends.
 
-Also written: a roster (student_id, name, email, submitted_at) with a student who handed nothing
-in, and a few notes/checkpoint files that discovery must leave out.
+Also written: a roster (student_id, name, email) with a student who handed nothing in, and a few
+notes/checkpoint files that discovery must leave out.
 """
 
 from __future__ import annotations

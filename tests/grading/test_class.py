@@ -40,6 +40,7 @@ def graded(tmp_path_factory):
                     "--jobs", 2, cwd=work)
     first = rows(work / "gradebook.csv")
     shutil.copy(work / "gradebook.csv", work / "first.csv")
+    shutil.copy(work / "gradebook.details.json", work / "first.details.json")
     return {"work": work, "info": info, "out": out, "first": first}
 
 
@@ -139,3 +140,89 @@ def test_the_class_report_counts_misconceptions_and_finds_the_copies(graded):
     # The untouched exercises are not "identical" to each other: unanswered cells are left out.
     untouched = {sid for sid, s in graded["info"]["students"].items() if s["kind"] == "untouched"}
     assert not any(untouched & set(g.split(", ")) for g in groups)
+
+
+def _numbers_agree(work, book_name, max_score="9"):
+    """The gradebook's final scores are what both exports, every feedback page and the report say."""
+    book = rows(work / book_name)
+    stem = Path(book_name).stem
+    for lms in ("canvas", "moodle"):
+        out = kms_teach("export", book_name, "--lms", lms, cwd=work)
+        assert out.returncode == 0, out.stderr
+    canvas = list(csv.reader(open(work / f"{stem}-canvas.csv", encoding="utf-8")))
+    assert canvas[1][-1] == max_score
+    canvas_scores = {r[2]: r[-1] for r in canvas[2:]}
+    moodle = {r["ID number"]: r for r in csv.DictReader(open(work / f"{stem}-moodle.csv", encoding="utf-8"))}
+    out = kms_teach("feedback", book_name, f"{stem}-feedback", cwd=work)
+    assert out.returncode == 0, out.stderr
+    assert set(canvas_scores) == set(moodle) == set(book)
+    for sid, r in book.items():
+        final = r["final_score"] if r["status"] == "graded" else ""
+        assert canvas_scores[sid] == moodle[sid][ASSIGNMENT] == final, sid
+        feedback = moodle[sid][f"Feedback: {ASSIGNMENT}"]
+        md = (work / f"{stem}-feedback" / f"{sid}-{ASSIGNMENT}.md").read_text()
+        page = (work / f"{stem}-feedback" / f"{sid}-{ASSIGNMENT}.html").read_text()
+        if final:
+            assert feedback.startswith(f"{final}/{max_score}"), (sid, feedback)
+            assert f"**Score: {final} / {max_score}**" in md, sid
+            assert f"<p class='score'>{final} <small>/ {max_score} points</small>" in page, sid
+            for t in ("t1", "t2", "t3"):
+                assert re.search(rf"^\| {t}: .* \| {r[t]}/\d+ \|$", md, re.M), (sid, t)
+        if r["late_days"] not in ("", "0"):
+            days = int(r["late_days"])
+            said = f"Handed in {days} day{'s' if days > 1 else ''} late: -{r['late_penalty']}"
+            assert said in md and said in page and f"Before the penalty: {r['score']}." in md, sid
+            assert f"{days} day{'s' if days > 1 else ''} late: -{r['late_penalty']}" in r["notes"], sid
+    out = kms_teach("report", book_name, f"{stem}-report.html", cwd=work)
+    assert out.returncode == 0, out.stderr
+    report = (work / f"{stem}-report.html").read_text()
+    finals = [float(r["final_score"]) for r in book.values() if r["status"] == "graded"]
+    assert f"mean <b>{sum(finals) / len(finals):.1f}</b>" in report
+    cards = dict((k, int(v)) for v, k in re.findall(r"<div class='card'><b>(\d+)</b><span>([^<]+)</span>", report))
+    statuses = [r["status"] for r in book.values()]
+    assert cards == {"students": len(book), "graded": statuses.count("graded"),
+                     "unreadable": statuses.count("unreadable"), "not graded": statuses.count("not graded"),
+                     "missing": statuses.count("missing"),
+                     "late": sum(r["late_days"] not in ("", "0") for r in book.values())}
+    return book
+
+
+def test_late_policy_set_then_changed_on_a_regrade_and_every_output_agrees(graded):
+    import os
+    from datetime import datetime, timedelta, timezone
+
+    work, students = graded["work"], graded["info"]["students"]
+    shutil.copy(work / "first.csv", work / "late.csv")
+    shutil.copy(work / "first.details.json", work / "late.details.json")
+    due = datetime(2026, 12, 4, 23, 59, tzinfo=timezone.utc)
+    late = {"s0001": (1.5, 2), "s0008": (0.25, 1)}  # days after the due date, and the days counted late
+    for sid, (after, _) in late.items():
+        when = (due + timedelta(days=after)).timestamp()
+        os.utime(students[sid]["path"], (when, when))
+    paths = [students[sid]["path"].relative_to(work) for sid in late]
+    before = rows(work / "late.csv")
+    out = kms_teach("grade", *paths, "--roster", "roster.csv", "--gradebook", "late.csv", "--due",
+                    "2026-12-04T23:59Z", "--late-penalty", "10%", "--submitted-from", "mtime", cwd=work)
+    assert out.returncode == 0, out.stderr
+    assert "had the late policy [none]" in out.stderr  # graded before without one: the instructor is told
+    book = _numbers_agree(work, "late.csv")
+    assert {sid for sid in book if book[sid] != before[sid]} == set(late)
+    for sid, (_, days) in late.items():
+        r = book[sid]
+        penalty = round(days * 0.9, 2)
+        assert (r["late_days"], float(r["late_penalty"])) == (str(days), penalty), r
+        assert float(r["final_score"]) == round(max(0.0, float(r["score"]) - penalty), 2), r
+    # The instructor changes the policy to 1 point a day and regrades the same two.
+    out = kms_teach("grade", *paths, "--roster", "roster.csv", "--gradebook", "late.csv", "--due",
+                    "2026-12-04T23:59Z", "--late-penalty", "1", "--submitted-from", "mtime", cwd=work)
+    assert out.returncode == 0, out.stderr
+    assert "10% of the maximum" in out.stderr and "now [due 2026-12-04T23:59+00:00; 1 points off" in out.stderr
+    book = _numbers_agree(work, "late.csv")
+    for sid, (_, days) in late.items():
+        r = book[sid]
+        assert (r["late_days"], r["late_penalty"]) == (str(days), str(days)), r
+        assert float(r["final_score"]) == max(0, float(r["score"]) - days), r
+    assert {sid for sid in book if book[sid]["final_score"] != before[sid]["final_score"]} <= set(late)
+    raw = kms_teach("export", "late.csv", "--lms", "canvas", "--raw", "--out", "raw.csv", cwd=work)
+    assert raw.returncode == 0, raw.stderr
+    assert {r[2]: r[-1] for r in list(csv.reader(open(work / "raw.csv")))[2:]}["s0001"] == book["s0001"]["score"]

@@ -109,7 +109,8 @@ def test_a_wrong_configuration_exits_2_before_anything_is_graded(tmp_path):
         (["--roster", tmp_path / "missing.csv"], "cannot read the roster"),
         (["--due", "2026-12-01T23:59"], "--due and --late-penalty go together"),
         (["--due", "friday", "--late-penalty", "1"], "not a date and time"),
-        (["--due", "2026-12-01", "--late-penalty", "lots"], "neither points per day"),
+        (["--due", "2026-12-01T23:59", "--late-penalty", "lots"], "neither points per day"),
+        (["--due", "2026-12-01", "--late-penalty", "1"], "is a day without a time; give the time too (e.g. 2026-12-01T23:59"),
         (["--submitted-from", "mtime"], "needs --due"),
     ]
     for options, message in cases:
@@ -130,3 +131,16 @@ def test_files_of_nobody_on_the_roster_are_not_graded_and_the_exit_status_says_s
     assert "could not be matched to a student" in out.stderr
     rows = list(csv.DictReader(open(tmp_path / "gradebook.csv")))
     assert [(r["student"], r["name"], r["score"]) for r in rows] == [("1001", "Ana Lima", "8")]
+
+
+def test_one_file_of_nobody_on_the_roster_says_so_and_exits_1_not_no_notebooks(tmp_path):
+    (tmp_path / "ike").mkdir()
+    (tmp_path / "ike" / "ex00_first_steps.ipynb").write_text((ROOT / "exercises" / "ex00_first_steps.ipynb").read_text())
+    (tmp_path / "roster.csv").write_text("student_id,name,email\n1001,Ana Lima,ana@uni.example\n")
+    out = kms_teach("grade", "ike/ex00_first_steps.ipynb", "--roster", "roster.csv", "--gradebook", "g.csv",
+                    cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "skipped ike/ex00_first_steps.ipynb: not on the roster" in out.stderr
+    assert "no notebooks" not in out.stderr and "could not be matched to a student" in out.stderr
+    assert not (tmp_path / "g.csv").exists()
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import threading
@@ -130,6 +131,7 @@ def test_a_roster_maps_folders_files_and_emails_to_students(tmp_path):
     ("id,name\n7,Ana\n7,Ben\n", "on line 2 already"),
     ("id,name\n,Ana\n", "the student id is empty"),
     ("id,submitted_at\n7,yesterday\n", "not a date and time"),
+    ("id,submitted_at\n7,2026-12-04\n", r"roster.csv:2: '2026-12-04' is a day without a time; give the time too"),
     ("", "the roster is empty"),
 ])
 def test_a_broken_roster_is_refused_with_its_line(tmp_path, text, message):
@@ -282,14 +284,16 @@ def test_feedback_shows_each_tasks_points_each_checks_reason_and_the_failing_cel
     book = Gradebook(tmp_path / "g.csv")
     book.update([_graded_entry()])
     paths = _feedback.write_feedback(book, tmp_path / "out")
-    assert sorted(p.name for p in paths) == ["etc_ana-ex02_data_keys.html", "etc_ana-ex02_data_keys.md"]
-    assert all(p.parent == tmp_path / "out" for p in paths)  # a student id cannot write outside OUT
-    page = (tmp_path / "out" / "etc_ana-ex02_data_keys.html").read_text()
+    # A student id cannot write outside OUT; changed to be a file name, it carries a digest of itself.
+    stem = "etc_ana-" + hashlib.sha256(b"../../etc/ana").hexdigest()[:10] + "-ex02_data_keys"
+    assert sorted(p.name for p in paths) == [f"{stem}.html", f"{stem}.md"]
+    assert all(p.parent == tmp_path / "out" for p in paths)
+    page = (tmp_path / "out" / f"{stem}.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Ana &lt;b&gt;Lima&lt;/b&gt;" in page
     assert "sent more than 4 KB to Encrypt" in page and "the plaintext differs" in page
     assert "0 / 4" in page and "3 / 3" in page and "1 day late" in page
-    md = (tmp_path / "out" / "etc_ana-ex02_data_keys.md").read_text()
+    md = (tmp_path / "out" / f"{stem}.md").read_text()
     assert "**Score: 2 / 9**" in md and "The hidden checks of t2 failed on your answer cell:" in md
     assert "```python\ndef f():" in md and "✗ uses a data key (0/4): sent more than 4 KB to Encrypt" in md
     assert "x = 1" not in md  # a task that passed shows no code
