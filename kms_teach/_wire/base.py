@@ -28,6 +28,8 @@ import botocore.configprovider as cp
 import botocore.session
 from botocore import xform_name
 
+from .._errors import AWSError
+
 __all__ = ["isolated_session", "boto3_session", "service_model", "WireResponse", "Protocol", "check_bounds",
            "INT_RANGES"]
 
@@ -120,12 +122,50 @@ def _xml_text(text: str) -> str:
 class Protocol:
     """What the three protocols' answers share: the headers of every answer and one error writer.
 
-    A protocol overrides only what differs: :meth:`_headers` (the headers every answer carries)
-    and :meth:`_error_body` (its error document: JSON's ``{"__type", "message"}``, the query
+    A protocol overrides only what differs: :meth:`_compile` (an operation's codec, compiled
+    once by :meth:`_codec`), :meth:`_headers` (the headers every answer carries) and
+    :meth:`_error_body` (its error document: JSON's ``{"__type", "message"}``, the query
     protocol's ``<ErrorResponse>``, S3's ``<Error>``).
     """
 
     CONTENT_TYPE = ""
+    PROTOCOL = ""  # the model's ``metadata.protocol``
+    VALIDATION_ERROR = "ValidationException"  # the code of a request that breaks the model's constraints
+
+    def __init__(self, service_name: str, handler):
+        self.model = service_model(service_name)
+        if self.model.metadata.get("protocol") != self.PROTOCOL:
+            raise ValueError(f"{service_name} does not speak the {self.PROTOCOL} protocol")
+        self.service_name = service_name
+        self.handler = handler
+        self._ops: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _codec(self, operation: str):
+        """An operation's codec (None if the model has no such operation), compiled on first use."""
+        codec = self._ops.get(operation)
+        if codec is None:
+            if operation not in self.model.operation_names:
+                return None
+            with self._lock:  # two first calls at once must not see a half-compiled codec
+                codec = self._ops.get(operation)
+                if codec is None:
+                    codec = self._ops[operation] = self._compile(self.model.operation_model(operation))
+        return codec
+
+    def _compile(self, op):
+        raise NotImplementedError  # pragma: no cover - every protocol compiles its own codec
+
+    def _call(self, operation: str, request: dict, errors: list, ctx, head: bool = False):
+        """The step every protocol shares once a request is read: (result, None), or (None, the answer
+        for an error) when the request broke the model's constraints (``errors``, validated here in
+        the wire and nowhere else) or the service raised an :class:`AWSError`."""
+        if errors:
+            return None, self._error(self.VALIDATION_ERROR, validation_message(errors), 400, ctx.request_id)
+        try:
+            return self.handler(operation, request, ctx), None
+        except AWSError as exc:
+            return None, self.error_response(exc, ctx.request_id, head)
 
     def _headers(self, request_id: str) -> dict[str, str]:
         return {"x-amzn-RequestId": request_id, "Content-Type": self.CONTENT_TYPE}
@@ -303,11 +343,11 @@ def _ranges_for(category: str) -> list[tuple[int, int]]:
             # (4-13 are unassigned, 15-16 private use): a quarter of the scan.
             for lo, hi in ((0, 0x40000), (0xE0000, 0xE1000)):
                 start, prev = lo, cat(chr(lo))
-                for cp in range(lo + 1, hi):
-                    c = cat(chr(cp))
+                for point in range(lo + 1, hi):
+                    c = cat(chr(point))
                     if c != prev:
-                        table.setdefault(prev, []).append((start, cp - 1))
-                        start, prev = cp, c
+                        table.setdefault(prev, []).append((start, point - 1))
+                        start, prev = point, c
                 table.setdefault(prev, []).append((start, hi - 1))
             _category_ranges = table
     ranges = sorted(r for c, rs in _category_ranges.items() if c.startswith(category) for r in rs)
@@ -458,12 +498,17 @@ def xml_members(shape):
         yield xform_name(name), item or wire, flat, mshape
 
 
+def xml_shape_key(shape) -> tuple:
+    """What an XML codec of a shape depends on: the same shape flattened, or with another
+    timestamp format, is another codec."""
+    ser = shape.serialization
+    return shape.name, bool(ser.get("flattened")), ser.get("timestampFormat")
+
+
 class XmlSerializer(Serializer):
     """A function: snake_case value -> the XML inside the value's element (without its own tags)."""
 
-    def _key(self, shape):
-        ser = shape.serialization
-        return shape.name, bool(ser.get("flattened")), ser.get("timestampFormat")
+    _key = staticmethod(xml_shape_key)
 
     def _serialize_type_structure(self, shape):
         table: dict[str, tuple] = {}

@@ -23,15 +23,14 @@ import binascii
 import datetime as _dt
 import json
 import math
-import threading
 import uuid
 from typing import Any, Callable
 
 from botocore import xform_name
 
-from .._errors import AWSError, ProtocolError
+from .._errors import ProtocolError
 from .base import (INT_RANGES, NULL, Parser, Protocol, Serializer, WireResponse, _b64decode_strict, _b64encode,
-                   _lower_first, check_bounds, service_model, validation_message)
+                   _lower_first, check_bounds)
 
 __all__ = ["JsonProtocol"]
 
@@ -260,33 +259,18 @@ class JsonProtocol(Protocol):
 
     CONTENT_TYPE = "application/x-amz-json-1.1"
 
+    PROTOCOL = "json"
+
     def __init__(self, service_name: str, handler: Callable[[str, dict, Any], dict]):
-        self.model = service_model(service_name)
+        super().__init__(service_name, handler)
         self.target_prefix = self.model.metadata["targetPrefix"]
-        self.handler = handler
         self._parser = _JsonParser()
         self._serializer = _JsonSerializer()
-        self._ops: dict[str, tuple] = {}
-        self._compile_lock = threading.Lock()
 
-    def _codec(self, operation: str):
-        codec = self._ops.get(operation)
-        if codec is None:
-            with self._compile_lock:  # two first calls at once must not see a half-compiled codec
-                return self._compile(operation)
-        return codec
-
-    def _compile(self, operation: str):
-        codec = self._ops.get(operation)
-        if codec is None:
-            try:
-                op = self.model.operation_model(operation)
-            except Exception:
-                return None
-            dec = self._parser.compile(op.input_shape) if op.input_shape else (lambda v, p, e: {})
-            enc = self._serializer.compile(op.output_shape) if op.output_shape else (lambda v: "{}")
-            codec = self._ops[operation] = (dec, enc)
-        return codec
+    def _compile(self, op):
+        dec = self._parser.compile(op.input_shape) if op.input_shape else (lambda v, p, e: {})
+        enc = self._serializer.compile(op.output_shape) if op.output_shape else (lambda v: "{}")
+        return dec, enc
 
     def _error_body(self, code, message, status, request_id, details, headers) -> str:
         return json.dumps({"__type": code, "message": message})
@@ -314,11 +298,8 @@ class JsonProtocol(Protocol):
             request = dec(doc, "", errors)
         except _SerializationError as exc:
             return self._error("SerializationException", exc.message, 400, request_id)
-        if errors:
-            return self._error("ValidationException", validation_message(errors), 400, request_id)
-        try:
-            result = self.handler(operation, request, ctx)
-        except AWSError as exc:
-            return self.error_response(exc, request_id)
+        result, failed = self._call(operation, request, errors, ctx)
+        if failed is not None:
+            return failed
         out = enc(result).encode("utf-8")
         return WireResponse(200, self._headers(request_id), out)

@@ -42,17 +42,16 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 import uuid
 from typing import Any, Callable
 from urllib.parse import unquote_to_bytes
 
 from botocore import xform_name
 
-from .._errors import AWSError, ProtocolError
+from .._errors import ProtocolError
 from .base import (INT_RANGES, NULL, Parser, Protocol, WireResponse, XmlSerializer, _b64decode_strict,
-                   _lower_first, _member_wire_names, _parse_timestamp, _xml_text, check_bounds, service_model,
-                   validation_message)
+                   _lower_first, _member_wire_names, _parse_timestamp, _xml_text, check_bounds,
+                   xml_shape_key)
 from .base import _java_pattern  # noqa: F401 - where tests/unit/test_wire_query.py has always found it
 
 __all__ = ["QueryProtocol"]
@@ -182,9 +181,7 @@ _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 class _QueryParser(Parser):
     """A function (node, vpath, errors) -> value; vpath is AWS's validation path ("tags.1.member.key")."""
 
-    def _key(self, shape):
-        ser = shape.serialization
-        return shape.name, bool(ser.get("flattened")), ser.get("timestampFormat")
+    _key = staticmethod(xml_shape_key)
 
     def _parse_type_structure(self, shape):
         table: dict[str, tuple] = {}
@@ -302,80 +299,75 @@ class _QueryParser(Parser):
 
         return dec_string
 
-    def _parse_type_integer(self, shape):
-        t = shape.type_name
-        type_lo, type_hi = INT_RANGES[t]
+    @staticmethod
+    def _scalar(shape, convert: Callable[[str], Any], expected: str, bound: str = "", shown=None):
+        """A leaf's decoder: ``convert(text)`` is its value, or raises ValueError if the text is not of
+        the member's type (``InvalidParameterValue``, ``shown(text)`` in the message); ``bound`` names
+        the model's ``min``/``max`` check (``value`` or ``length``), if any."""
         lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
-        expected = "an integer" if t == "integer" else "a long integer"
 
-        def dec_int(node, path, errors):
+        def dec_scalar(node, path, errors):
             text = _leaf(node)
-            if not _INT_RE.match(text) or not type_lo <= int(text) <= type_hi:
-                raise _invalid(text, node.key, expected)
-            value = int(text)
-            check_bounds("value", lo, hi, value, value, path, errors)
+            try:
+                value = convert(text)
+            except ValueError:  # binascii.Error is a ValueError
+                raise _invalid(shown(text) if shown else text, node.key, expected) from None
+            if bound == "value":
+                check_bounds("value", lo, hi, value, value, path, errors)
+            elif bound == "length":
+                check_bounds("length", lo, hi, len(value), None, path, errors)
             return value
 
-        return dec_int
+        return dec_scalar
+
+    def _parse_type_integer(self, shape):
+        type_lo, type_hi = INT_RANGES[shape.type_name]
+
+        def convert(text: str) -> int:
+            if not _INT_RE.match(text) or not type_lo <= int(text) <= type_hi:
+                raise ValueError(text)
+            return int(text)
+
+        return self._scalar(shape, convert, "an integer" if shape.type_name == "integer" else "a long integer", "value")
 
     _parse_type_long = _parse_type_integer
 
     def _parse_type_double(self, shape):
-        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
-
-        def dec_num(node, path, errors):
-            text = _leaf(node)
-            try:
-                value = float(text)
-            except ValueError:
-                raise _invalid(text, node.key, "a number") from None
+        def convert(text: str) -> float:
+            value = float(text)
             if "_" in text or text.strip() != text or not math.isfinite(value):
-                raise _invalid(text, node.key, "a number")
-            check_bounds("value", lo, hi, value, value, path, errors)
+                raise ValueError(text)
             return value
 
-        return dec_num
+        return self._scalar(shape, convert, "a number", "value")
 
     _parse_type_float = _parse_type_double
 
     def _parse_type_boolean(self, shape):
-        def dec_bool(node, path, errors):
-            text = _leaf(node)
-            lowered = text.lower()
-            if lowered == "true":
-                return True
-            if lowered == "false":
-                return False
-            raise _invalid(text, node.key, "true or false")
-
-        return dec_bool
+        return self._scalar(shape, _query_bool, "true or false")
 
     def _parse_type_timestamp(self, shape):
         fmt = (shape.serialization.get("timestampFormat") or "iso8601").lower()
-        expected = "an ISO 8601 timestamp" if fmt == "iso8601" else f"a {fmt} timestamp"
 
-        def dec_ts(node, path, errors):
-            text = _leaf(node)
+        def convert(text: str):
             value = _parse_timestamp(text, fmt)
             if value is None:
-                raise _invalid(text, node.key, expected)
+                raise ValueError(text)
             return value
 
-        return dec_ts
+        return self._scalar(shape, convert, "an ISO 8601 timestamp" if fmt == "iso8601" else f"a {fmt} timestamp")
 
     def _parse_type_blob(self, shape):
-        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+        return self._scalar(shape, _b64decode_strict, "base64-encoded binary data", "length", lambda text: text[:64])
 
-        def dec_blob(node, path, errors):
-            text = _leaf(node)
-            try:
-                raw = _b64decode_strict(text)
-            except ValueError:  # binascii.Error is a ValueError
-                raise _invalid(text[:64], node.key, "base64-encoded binary data") from None
-            check_bounds("length", lo, hi, len(raw), None, path, errors)
-            return raw
 
-        return dec_blob
+def _query_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise ValueError(text)
 
 
 def _leaf(node) -> str:
@@ -400,40 +392,31 @@ class QueryProtocol(Protocol):
     CONTENT_TYPE = "text/xml"
     FORM = "application/x-www-form-urlencoded"
 
+    PROTOCOL = "query"
+    VALIDATION_ERROR = "ValidationError"
+
     def __init__(self, service_name: str, handler: Callable[[str, dict, Any], dict | None]):
-        self.model = service_model(service_name)
-        if self.model.metadata.get("protocol") != "query":
-            raise ValueError(f"{service_name} does not speak the query protocol")
+        super().__init__(service_name, handler)
         self.api_version = self.model.metadata["apiVersion"]
         ns = self.model.metadata.get("xmlNamespace", "")
         if isinstance(ns, dict):
             ns = ns.get("uri", "")
         self.xmlns = f' xmlns="{ns}"' if ns else ""
-        self.handler = handler
         self._parser = _QueryParser()
         self._serializer = XmlSerializer()
-        self._ops: dict[str, tuple] = {}
-        self._lock = threading.Lock()
 
-    def _codec(self, operation: str):
-        codec = self._ops.get(operation)
-        if codec is None:
-            if operation not in self.model.operation_names:
-                return None
-            op = self.model.operation_model(operation)
-            with self._lock:  # compiling fills shared caches (and placeholders for recursion)
-                dec = self._parser.compile(op.input_shape) if op.input_shape else None
-                names = frozenset(
-                    n for name, m in (op.input_shape.members.items() if op.input_shape else ())
-                    for n in _member_wire_names(name, m) if n
-                )
-                if op.output_shape is not None:
-                    enc = self._serializer.compile(op.output_shape)
-                    wrapper = op.output_shape.serialization.get("resultWrapper") or f"{operation}Result"
-                else:
-                    enc = wrapper = None
-            codec = self._ops[operation] = (dec, enc, wrapper, names)
-        return codec
+    def _compile(self, op):
+        dec = self._parser.compile(op.input_shape) if op.input_shape else None
+        names = frozenset(
+            n for name, m in (op.input_shape.members.items() if op.input_shape else ())
+            for n in _member_wire_names(name, m) if n
+        )
+        if op.output_shape is not None:
+            enc = self._serializer.compile(op.output_shape)
+            wrapper = op.output_shape.serialization.get("resultWrapper") or f"{op.name}Result"
+        else:
+            enc = wrapper = None
+        return dec, enc, wrapper, names
 
     # ------------------------------------------------------------------ replies
 
@@ -481,12 +464,9 @@ class QueryProtocol(Protocol):
                 request = {}
         except _QueryError as exc:
             return self._error(exc.code, exc.message, 400, request_id)
-        if errors:
-            return self._error("ValidationError", validation_message(errors), 400, request_id)
-        try:
-            result = self.handler(action, request, ctx)
-        except AWSError as exc:
-            return self.error_response(exc, request_id)
+        result, failed = self._call(action, request, errors, ctx)
+        if failed is not None:
+            return failed
         xmlns = self.xmlns
         if enc is None:
             inner = ""

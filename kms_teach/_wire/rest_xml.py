@@ -51,7 +51,7 @@ import defusedxml.ElementTree as _safe_xml
 from botocore import xform_name
 from botocore.config import Config
 
-from .._errors import AWSError, ProtocolError
+from .._errors import ProtocolError
 from .base import (INT_RANGES, Parser, Protocol, WireResponse, XmlSerializer, _format_timestamp, _parse_timestamp,
                    _xml_text, service_model, xml_members)
 from .base import boto3_session as _wire_boto3_session
@@ -451,20 +451,18 @@ class RestXmlProtocol(Protocol):
     """
 
     CONTENT_TYPE = "application/xml"
+    PROTOCOL = "rest-xml"
 
     def __init__(self, service_name: str, handler: Callable[[str, dict, Any], dict | None],
                  operations: Iterable[str] | None = None):
-        self.model = service_model(service_name)
-        if self.model.metadata.get("protocol") != "rest-xml":
-            raise ValueError(f"{service_name} does not speak the rest-xml protocol")
-        self.service_name = service_name
+        super().__init__(service_name, handler)
         self.xmlns = f"http://{self.model.metadata.get('endpointPrefix', service_name)}.amazonaws.com/doc/" \
                      f"{self.model.metadata['apiVersion']}/"
-        self.handler = handler
         self.operations = frozenset(operations) if operations is not None else None
         self._routes, self._statuses = _routing_table(service_name)
         # Codecs come from the model alone: every protocol of the service shares them.
-        self._lock, self._dec_cache, self._enc_cache, self._codecs = _shared_codecs(service_name)
+        self._lock, dec_cache, enc_cache, self._ops = _shared_codecs(service_name)
+        self._parser, self._serializer = _XmlParser(dec_cache), XmlSerializer(enc_cache)
 
     # ------------------------------------------------------------------ routing
 
@@ -515,59 +513,54 @@ class RestXmlProtocol(Protocol):
 
     # ------------------------------------------------------------------ codecs
 
-    def _codec(self, operation: str):
-        codec = self._codecs.get(operation)
-        if codec is None:
-            op = self.model.operation_model(operation)
-            with self._lock:
-                inputs = []
-                payload = None
-                shape = op.input_shape
-                if shape is not None:
-                    pname = shape.serialization.get("payload")
-                    for name, mshape in shape.members.items():
-                        ser = mshape.serialization
-                        snake = xform_name(name)
-                        if name == pname:
-                            if mshape.type_name == "structure":
-                                root = ser.get("name", mshape.name)
-                                payload = (snake, "xml", root, _XmlParser(self._dec_cache).compile(mshape),
-                                           name in shape.required_members)
-                            else:
-                                payload = (snake, mshape.type_name, None, None, False)
-                        elif ser.get("location"):
-                            inputs.append((snake, ser["location"], ser.get("name", name), mshape))
-                out_headers = []
-                out_payload = None
-                body_enc = None
-                status_member = None
-                oshape = op.output_shape
-                if oshape is not None:
-                    pname = oshape.serialization.get("payload")
-                    has_body = False
-                    for name, mshape in oshape.members.items():
-                        ser = mshape.serialization
-                        snake = xform_name(name)
-                        loc = ser.get("location")
-                        if name == pname:
-                            if mshape.type_name == "structure":
-                                root = ser.get("name", mshape.name)
-                                out_payload = (snake, "xml", root, XmlSerializer(self._enc_cache).compile(mshape))
-                            else:
-                                out_payload = (snake, mshape.type_name, None, None)
-                        elif loc in ("header", "headers"):
-                            out_headers.append((snake, loc, ser.get("name", name), mshape))
-                        elif loc == "statusCode":
-                            status_member = snake
-                        elif not loc:
-                            has_body = True
-                    if pname is None and has_body:
-                        root = oshape.serialization.get("name") or _ROOT_NAMES.get(operation) or f"{operation}Result"
-                        body_enc = (root, XmlSerializer(self._enc_cache).compile(oshape))
-                status = int(op.http.get("responseCode", 200))
-            codec = self._codecs[operation] = (inputs, payload, out_headers, out_payload, body_enc, status_member,
-                                               status)
-        return codec
+    def _compile(self, op):
+        operation = op.name
+        inputs = []
+        payload = None
+        shape = op.input_shape
+        if shape is not None:
+            pname = shape.serialization.get("payload")
+            for name, mshape in shape.members.items():
+                ser = mshape.serialization
+                snake = xform_name(name)
+                if name == pname:
+                    if mshape.type_name == "structure":
+                        root = ser.get("name", mshape.name)
+                        payload = (snake, "xml", root, self._parser.compile(mshape),
+                                   name in shape.required_members)
+                    else:
+                        payload = (snake, mshape.type_name, None, None, False)
+                elif ser.get("location"):
+                    inputs.append((snake, ser["location"], ser.get("name", name), mshape))
+        out_headers = []
+        out_payload = None
+        body_enc = None
+        status_member = None
+        oshape = op.output_shape
+        if oshape is not None:
+            pname = oshape.serialization.get("payload")
+            has_body = False
+            for name, mshape in oshape.members.items():
+                ser = mshape.serialization
+                snake = xform_name(name)
+                loc = ser.get("location")
+                if name == pname:
+                    if mshape.type_name == "structure":
+                        root = ser.get("name", mshape.name)
+                        out_payload = (snake, "xml", root, self._serializer.compile(mshape))
+                    else:
+                        out_payload = (snake, mshape.type_name, None, None)
+                elif loc in ("header", "headers"):
+                    out_headers.append((snake, loc, ser.get("name", name), mshape))
+                elif loc == "statusCode":
+                    status_member = snake
+                elif not loc:
+                    has_body = True
+            if pname is None and has_body:
+                root = oshape.serialization.get("name") or _ROOT_NAMES.get(operation) or f"{operation}Result"
+                body_enc = (root, self._serializer.compile(oshape))
+        status = int(op.http.get("responseCode", 200))
+        return (inputs, payload, out_headers, out_payload, body_enc, status_member, status)
 
     def _decode(self, operation: str, uri: dict, query: dict, headers: dict, body: bytes) -> dict:
         inputs, payload, *_ = self._codec(operation)
@@ -706,8 +699,7 @@ class RestXmlProtocol(Protocol):
             request = self._decode(operation, uri, query, lowered, body)
         except _PayloadError as exc:
             return self._error(exc.code, exc.message, self._statuses.get(exc.code, 400), request_id, exc.details, head)
-        try:
-            result = self.handler(operation, request, ctx)
-        except AWSError as exc:
-            return self.error_response(exc, request_id, head)
+        result, failed = self._call(operation, request, [], ctx, head)
+        if failed is not None:
+            return failed
         return self._encode(operation, result or {}, request_id, head)
