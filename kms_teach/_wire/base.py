@@ -1,13 +1,18 @@
-"""Layer 4: what the three wire protocols share - botocore's models, the answer, bounds, base64.
+"""Layer 4: what the three wire protocols share - botocore's models, the answer, the codecs' base.
 
 * :func:`isolated_session`, :func:`boto3_session`, :func:`service_model`:
   botocore's service models (which drive every codec), read from no AWS
   configuration at all;
 * :class:`WireResponse`: the answer every protocol gives (status, headers, body);
-* :class:`Protocol`: what every protocol's answer shares, the one error writer included
-  (each protocol gives only its headers and its error document);
-* :func:`check_bounds`: a ``min``/``max`` violation of the model, worded as AWS words it;
-* strict base64 for blobs.
+* :class:`Protocol`: what every protocol shares - its model, each operation's codec compiled
+  once, the validate-and-call step and the one error writer (a protocol gives only its
+  codec, its headers and its error document);
+* :class:`ShapeCompiler` (:class:`Parser`, :class:`Serializer`): a shape compiled into one
+  function by type, ``_parse_type_<type>`` / ``_serialize_type_<type>`` looked up by
+  ``shape.type_name`` as botocore's ``serialize.py`` does, so a protocol writes only the types
+  it treats its own way; :class:`XmlSerializer` writes the XML of query answers and S3 documents;
+* :func:`validation_message`, :func:`check_bounds`: a violation of the model, worded as AWS words it;
+* timestamps, doubles, XML character data and strict base64 as the protocols write and read them.
 """
 
 from __future__ import annotations

@@ -203,7 +203,7 @@ class _JsonSerializer(Serializer):
 
     Writes JSON directly rather than building a dict for ``json.dumps``:
     blobs are base64 (never needs escaping), so a 4 KB ciphertext is not
-    scanned twice. ``tests/unit/test_wire.py`` checks the text parses back.
+    scanned twice. ``tests/unit/test_wire_base.py`` checks the text parses back.
     """
 
     def _serialize_type_structure(self, shape):
