@@ -23,15 +23,14 @@ import binascii
 import datetime as _dt
 import json
 import math
-import re
-import threading
 import uuid
 from typing import Any, Callable
 
 from botocore import xform_name
 
-from .._errors import AWSError, ProtocolError
-from .base import INT_RANGES, WireResponse, _b64decode_strict, _b64encode, _lower_first, check_bounds, service_model
+from .._errors import ProtocolError
+from .base import (INT_RANGES, NULL, Parser, Protocol, Serializer, WireResponse, _b64decode_strict, _b64encode,
+                   _lower_first, check_bounds)
 
 __all__ = ["JsonProtocol"]
 
@@ -43,49 +42,19 @@ class _SerializationError(ProtocolError):
         self.message = message
 
 
-def _fmt_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
-
-
 # ---------------------------------------------------------------------------
-# Codec compilation
+# Codecs
 # ---------------------------------------------------------------------------
 
-Decoder = Callable[[Any, str, list], Any]
-Encoder = Callable[[Any], Any]
 
-
-def _compile_decoder(shape, cache: dict) -> Decoder:
+class _JsonParser(Parser):
     """A function (value, path, errors) -> decoded value, validating as it goes."""
-    key = shape.name
-    if key in cache:
-        compiled = cache[key]
-        # None while the shape is still being compiled (a recursive shape): look it up at call time.
-        return compiled if compiled is not None else (lambda v, p, e: cache[key](v, p, e))
-    t = shape.type_name
-    meta = shape.metadata
-    lo, hi = meta.get("min"), meta.get("max")
-    sensitive = meta.get("sensitive", False)
 
-    def length_check(n: int, value: Any, path: str, errors: list) -> None:
-        check_bounds("length", lo, hi, n, None if sensitive or t == "blob" else value, path, errors)
-
-    if t == "structure":
-        members = []
-        for name, mshape in shape.members.items():
-            members.append((name, xform_name(name), _lower_first(name), None))
-        required = list(shape.required_members)
-        cache[key] = None  # placeholder for recursion
-
+    def _parse_type_structure(self, shape):
         table = {
-            name: (snake, camel, _compile_decoder(mshape, cache))
-            for (name, snake, camel, _), mshape in zip(members, shape.members.values())
+            name: (xform_name(name), _lower_first(name), self.compile(mshape)) for name, mshape in shape.members.items()
         }
-        req_camel = [(r, _lower_first(r)) for r in required]
+        req_camel = [(r, _lower_first(r)) for r in shape.required_members]
 
         def dec_struct(value, path, errors):
             if value.__class__ is not dict:
@@ -101,59 +70,57 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
                 out[snake] = sub(v, prefix + camel, errors)
             for name, camel in req_camel:
                 if value.get(name) is None:
-                    errors.append((prefix + camel, "null", "Member must not be null"))
+                    errors.append((prefix + camel, NULL, "Member must not be null"))
             return out
 
-        cache[key] = dec_struct
         return dec_struct
 
-    if t == "list":
-        sub = _compile_decoder(shape.member, cache)
+    @staticmethod
+    def _length(shape):
+        """A list's or map's length check; the message shows the value unless it is sensitive."""
+        meta = shape.metadata
+        lo, hi, sensitive = meta.get("min"), meta.get("max"), meta.get("sensitive", False)
+        return lambda value, path, errors: check_bounds("length", lo, hi, len(value), None if sensitive else value,
+                                                        path, errors)
+
+    def _parse_type_list(self, shape):
+        sub = self.compile(shape.member)
+        length = self._length(shape)
 
         def dec_list(value, path, errors):
             if not isinstance(value, list):
                 raise _SerializationError(f"Expected a list at '{path}'")
-            length_check(len(value), value, path, errors)
+            length(value, path, errors)
             return [sub(v, path + ".member", errors) for v in value]
 
-        cache[key] = dec_list
         return dec_list
 
-    if t == "map":
-        kdec = _compile_decoder(shape.key, cache)
-        vdec = _compile_decoder(shape.value, cache)
+    def _parse_type_map(self, shape):
+        kdec, vdec = self.compile(shape.key), self.compile(shape.value)
+        length = self._length(shape)
 
         def dec_map(value, path, errors):
             if not isinstance(value, dict):
                 raise _SerializationError(f"Expected an object at '{path}'")
-            length_check(len(value), value, path, errors)
+            length(value, path, errors)
             return {kdec(k, path + ".key", errors): vdec(v, path + ".value", errors) for k, v in value.items()}
 
-        cache[key] = dec_map
         return dec_map
 
-    if t == "string":
-        enum = shape.enum
-        pattern = meta.get("pattern")
-        # AWS validates with java.util.regex: the whole value must match, and \w is ASCII.
-        rx = re.compile(pattern, re.ASCII) if pattern else None
+    def _parse_type_string(self, shape):
+        check = self._string_check(shape)
 
         def dec_string(value, path, errors):
             if not isinstance(value, str):
                 raise _SerializationError(f"Expected a string at '{path}'")
-            if lo is not None or hi is not None:
-                length_check(len(value), value, path, errors)
-            if enum and value not in enum:
-                errors.append((path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]"))
-            elif rx is not None and not rx.fullmatch(value):
-                errors.append((path, None if sensitive else value,
-                               f"Member must satisfy regular expression pattern: {pattern}"))
+            if check is not None:
+                check(value, path, errors)
             return value
 
-        cache[key] = dec_string
         return dec_string
 
-    if t == "blob":
+    def _parse_type_blob(self, shape):
+        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
 
         def dec_blob(value, path, errors):
             if value.__class__ is not str:
@@ -162,14 +129,15 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
                 raw = _b64decode_strict(value)
             except (binascii.Error, ValueError):
                 raise _SerializationError(f"Value at '{path}' is not valid base64") from None
-            length_check(len(raw), raw, path, errors)
+            check_bounds("length", lo, hi, len(raw), None, path, errors)
             return raw
 
-        cache[key] = dec_blob
         return dec_blob
 
-    if t in ("integer", "long"):
+    def _parse_type_integer(self, shape):
+        t = shape.type_name
         type_lo, type_hi = INT_RANGES[t]
+        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
 
         def dec_int(value, path, errors):
             if isinstance(value, bool) or not isinstance(value, int):
@@ -182,21 +150,19 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
             check_bounds("value", lo, hi, value, value, path, errors)
             return value
 
-        cache[key] = dec_int
         return dec_int
 
-    if t == "boolean":
+    _parse_type_long = _parse_type_integer
 
+    def _parse_type_boolean(self, shape):
         def dec_bool(value, path, errors):
             if not isinstance(value, bool):
                 raise _SerializationError(f"Expected a boolean at '{path}'")
             return value
 
-        cache[key] = dec_bool
         return dec_bool
 
-    if t == "timestamp":
-
+    def _parse_type_timestamp(self, shape):
         def dec_ts(value, path, errors):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise _SerializationError(f"Expected an epoch timestamp at '{path}'")
@@ -205,11 +171,9 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
             except (OverflowError, OSError, ValueError):  # past year 9999, before year 1, inf, NaN
                 raise _SerializationError(f"Timestamp out of range at '{path}'") from None
 
-        cache[key] = dec_ts
         return dec_ts
 
-    if t in ("double", "float"):
-
+    def _parse_type_double(self, shape):
         def dec_num(value, path, errors):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise _SerializationError(f"Expected a number at '{path}'")
@@ -217,10 +181,9 @@ def _compile_decoder(shape, cache: dict) -> Decoder:
                 raise _SerializationError(f"Number out of range at '{path}'")
             return value
 
-        cache[key] = dec_num
         return dec_num
 
-    raise NotImplementedError(f"shape type {t}")  # pragma: no cover - every KMS shape type is above
+    _parse_type_float = _parse_type_double
 
 
 try:  # a fast JSON parser for request bodies (the standard library is the fallback)
@@ -235,23 +198,17 @@ def _json_any(value) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _compile_encoder(shape, cache: dict) -> Encoder:
+class _JsonSerializer(Serializer):
     """A function: snake_case value -> JSON text in AWS's member names.
 
     Writes JSON directly rather than building a dict for ``json.dumps``:
     blobs are base64 (never needs escaping), so a 4 KB ciphertext is not
-    scanned twice. ``tests/unit/test_wire.py`` checks the text parses back.
+    scanned twice. ``tests/unit/test_wire_base.py`` checks the text parses back.
     """
-    key = shape.name
-    if key in cache:
-        compiled = cache[key]
-        return compiled if compiled is not None else (lambda v: cache[key](v))
-    t = shape.type_name
-    if t == "structure":
-        cache[key] = None
+
+    def _serialize_type_structure(self, shape):
         table = {
-            xform_name(name): (_json_str(name) + ":", _compile_encoder(mshape, cache))
-            for name, mshape in shape.members.items()
+            xform_name(name): (_json_str(name) + ":", self.compile(mshape)) for name, mshape in shape.members.items()
         }
 
         def enc_struct(value):
@@ -263,42 +220,29 @@ def _compile_encoder(shape, cache: dict) -> Encoder:
                 parts.append(name + sub(v))
             return "{" + ",".join(parts) + "}"
 
-        cache[key] = enc_struct
         return enc_struct
-    if t == "list":
-        sub = _compile_encoder(shape.member, cache)
-        enc = cache[key] = lambda v: "[" + ",".join([sub(x) for x in v]) + "]"
-        return enc
-    if t == "map":
-        vsub = _compile_encoder(shape.value, cache)
-        enc = cache[key] = lambda v: "{" + ",".join([_json_str(k) + ":" + vsub(x) for k, x in v.items()]) + "}"
-        return enc
-    if t == "blob":
-        enc = cache[key] = lambda v: '"' + _b64encode(v) + '"'
-        return enc
-    if t == "timestamp":
-        enc = cache[key] = lambda v: repr(round(v.timestamp(), 3))
-        return enc
-    if t == "string":
-        enc = cache[key] = _json_str
-        return enc
-    if t == "boolean":
-        enc = cache[key] = lambda v: "true" if v else "false"
-        return enc
-    if t in ("integer", "long"):
-        enc = cache[key] = lambda v: str(int(v))
-        return enc
-    enc = cache[key] = _json_any
-    return enc
 
+    def _serialize_type_list(self, shape):
+        sub = self.compile(shape.member)
+        return lambda v: "[" + ",".join([sub(x) for x in v]) + "]"
 
-def _validation_message(errors: list) -> str:
-    parts = []
-    for path, value, constraint in errors:
-        shown = "" if value is None else (" null" if value == "null" else f" '{_fmt_value(value)}'")
-        parts.append(f"Value{shown} at '{path}' failed to satisfy constraint: {constraint}")
-    n = len(parts)
-    return f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(parts)
+    def _serialize_type_map(self, shape):
+        vsub = self.compile(shape.value)
+        return lambda v: "{" + ",".join([_json_str(k) + ":" + vsub(x) for k, x in v.items()]) + "}"
+
+    def _serialize_type_blob(self, shape):
+        return lambda v: '"' + _b64encode(v) + '"'
+
+    def _serialize_type_timestamp(self, shape):
+        return lambda v: repr(round(v.timestamp(), 3))
+
+    def _serialize_type_string(self, shape):
+        return _json_str
+
+    def _serialize_type_double(self, shape):
+        return _json_any  # as the standard library writes a number
+
+    _serialize_type_float = _serialize_type_double
 
 
 # ---------------------------------------------------------------------------
@@ -306,7 +250,7 @@ def _validation_message(errors: list) -> str:
 # ---------------------------------------------------------------------------
 
 
-class JsonProtocol:
+class JsonProtocol(Protocol):
     """Serve one AWS JSON-1.1 service (KMS, CloudTrail) from a Python handler.
 
     ``handler(operation_name, request_dict, ctx) -> response_dict`` works in
@@ -315,43 +259,21 @@ class JsonProtocol:
 
     CONTENT_TYPE = "application/x-amz-json-1.1"
 
+    PROTOCOL = "json"
+
     def __init__(self, service_name: str, handler: Callable[[str, dict, Any], dict]):
-        self.model = service_model(service_name)
+        super().__init__(service_name, handler)
         self.target_prefix = self.model.metadata["targetPrefix"]
-        self.handler = handler
-        self._dec_cache: dict = {}
-        self._enc_cache: dict = {}
-        self._ops: dict[str, tuple] = {}
-        self._compile_lock = threading.Lock()
+        self._parser = _JsonParser()
+        self._serializer = _JsonSerializer()
 
-    def _codec(self, operation: str):
-        codec = self._ops.get(operation)
-        if codec is None:
-            with self._compile_lock:  # two first calls at once must not see a half-compiled codec
-                return self._compile(operation)
-        return codec
+    def _compile(self, op):
+        dec = self._parser.compile(op.input_shape) if op.input_shape else (lambda v, p, e: {})
+        enc = self._serializer.compile(op.output_shape) if op.output_shape else (lambda v: "{}")
+        return dec, enc
 
-    def _compile(self, operation: str):
-        codec = self._ops.get(operation)
-        if codec is None:
-            try:
-                op = self.model.operation_model(operation)
-            except Exception:
-                return None
-            dec = _compile_decoder(op.input_shape, self._dec_cache) if op.input_shape else (lambda v, p, e: {})
-            enc = _compile_encoder(op.output_shape, self._enc_cache) if op.output_shape else (lambda v: "{}")
-            codec = self._ops[operation] = (dec, enc)
-        return codec
-
-    def _error(self, code: str, message: str, status: int = 400, request_id: str = "") -> WireResponse:
-        body = json.dumps({"__type": code, "message": message}).encode("utf-8")
-        return WireResponse(status, self._headers(body, request_id), body)
-
-    def _headers(self, body: bytes, request_id: str) -> dict[str, str]:
-        return {
-            "x-amzn-RequestId": request_id,
-            "Content-Type": self.CONTENT_TYPE,
-        }
+    def _error_body(self, code, message, status, request_id, details, headers) -> str:
+        return json.dumps({"__type": code, "message": message})
 
     def handle(self, target: str | None, body: bytes, ctx) -> WireResponse:
         """Answer one request: ``target`` is the X-Amz-Target header, ``body`` the raw JSON."""
@@ -376,11 +298,8 @@ class JsonProtocol:
             request = dec(doc, "", errors)
         except _SerializationError as exc:
             return self._error("SerializationException", exc.message, 400, request_id)
-        if errors:
-            return self._error("ValidationException", _validation_message(errors), 400, request_id)
-        try:
-            result = self.handler(operation, request, ctx)
-        except AWSError as exc:
-            return self._error(exc.code, exc.message, exc.status, request_id)
+        result, failed = self._call(operation, request, errors, ctx)
+        if failed is not None:
+            return failed
         out = enc(result).encode("utf-8")
-        return WireResponse(200, self._headers(out, request_id), out)
+        return WireResponse(200, self._headers(request_id), out)

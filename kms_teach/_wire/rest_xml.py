@@ -51,10 +51,10 @@ import defusedxml.ElementTree as _safe_xml
 from botocore import xform_name
 from botocore.config import Config
 
-from .._errors import AWSError, ProtocolError
-from .base import INT_RANGES, WireResponse, service_model
+from .._errors import ProtocolError
+from .base import (INT_RANGES, Parser, Protocol, WireResponse, XmlSerializer, _format_timestamp, _parse_timestamp,
+                   _xml_text, service_model, xml_members)
 from .base import boto3_session as _wire_boto3_session
-from .query import _compile_encoder, _format_timestamp, _member_wire_names, _parse_timestamp, _xml_text
 
 __all__ = ["RestXmlProtocol", "S3_CLIENT_CONFIG", "boto3_session"]
 
@@ -174,23 +174,18 @@ def _local(tag: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _compile_xml_decoder(shape, cache: dict) -> Callable[[ET.Element], Any]:
-    key = (shape.name, bool(shape.serialization.get("flattened")))
-    if key in cache:
-        compiled = cache[key]
-        return compiled if compiled is not None else (lambda e: cache[key](e))
-    t = shape.type_name
-    if t == "structure":
-        cache[key] = None
+class _XmlParser(Parser):
+    """A function: an XML payload's element -> snake_case value, following the shape's schema."""
+
+    def _key(self, shape):
+        return shape.name, bool(shape.serialization.get("flattened"))
+
+    def _parse_type_structure(self, shape):
         table: dict[str, tuple] = {}
-        for name, mshape in shape.members.items():
-            if mshape.serialization.get("location"):
-                continue
-            wire, item = _member_wire_names(name, mshape)
-            flat = bool(mshape.serialization.get("flattened")) and mshape.type_name == "list"
-            sub = _compile_xml_decoder(mshape.member if flat else mshape, cache)
-            table[item or wire] = (xform_name(name), sub, flat)
-        required = [(xform_name(r)) for r in shape.required_members
+        for snake, tag, flat, mshape in xml_members(shape):
+            flat = flat and mshape.type_name == "list"  # a flattened map is read as a map
+            table[tag] = (snake, self.compile(mshape.member if flat else mshape), flat)
+        required = [xform_name(r) for r in shape.required_members
                     if not shape.members[r].serialization.get("location")]
 
         def dec_struct(elem):
@@ -213,12 +208,11 @@ def _compile_xml_decoder(shape, cache: dict) -> Callable[[ET.Element], Any]:
                     raise _malformed()
             return out
 
-        cache[key] = dec_struct
         return dec_struct
-    if t == "list":
+
+    def _parse_type_list(self, shape):
         item = shape.member.serialization.get("name", "member")
-        cache[key] = None
-        sub = _compile_xml_decoder(shape.member, cache)
+        sub = self.compile(shape.member)
 
         def dec_list(elem):
             out = []
@@ -228,12 +222,12 @@ def _compile_xml_decoder(shape, cache: dict) -> Callable[[ET.Element], Any]:
                 out.append(sub(child))
             return out
 
-        cache[key] = dec_list
         return dec_list
-    if t == "map":
+
+    def _parse_type_map(self, shape):
         kname = shape.key.serialization.get("name", "key")
         vname = shape.value.serialization.get("name", "value")
-        kdec, vdec = _compile_xml_decoder(shape.key, cache), _compile_xml_decoder(shape.value, cache)
+        kdec, vdec = self.compile(shape.key), self.compile(shape.value)
 
         def dec_map(elem):
             out = {}
@@ -244,66 +238,60 @@ def _compile_xml_decoder(shape, cache: dict) -> Callable[[ET.Element], Any]:
                 out[kdec(parts[kname])] = vdec(parts[vname])
             return out
 
-        cache[key] = dec_map
         return dec_map
 
-    def leaf(elem) -> str:
-        if len(elem):
-            raise _malformed()
-        return elem.text or ""
-
-    if t == "string":
+    def _parse_type_string(self, shape):
         # Enums are the service's to check: S3 answers some with MalformedXML (SSEAlgorithm)
         # and others with an error of their own (LocationConstraint: InvalidLocationConstraint).
+        return _xml_leaf
 
-        def dec_string(elem):
-            return leaf(elem)
-
-        cache[key] = dec_string
-        return dec_string
-    if t == "boolean":
-
+    def _parse_type_boolean(self, shape):
         def dec_bool(elem):
-            value = leaf(elem).strip()
+            value = _xml_leaf(elem).strip()
             if value not in ("true", "false"):
                 raise _malformed()
             return value == "true"
 
-        cache[key] = dec_bool
         return dec_bool
-    if t in ("integer", "long"):
-        lo, hi = INT_RANGES[t]
+
+    def _parse_type_integer(self, shape):
+        lo, hi = INT_RANGES[shape.type_name]
 
         def dec_int(elem):
-            value = leaf(elem).strip()
+            value = _xml_leaf(elem).strip()
             if not re.fullmatch(r"[+-]?[0-9]{1,20}", value) or not lo <= int(value) <= hi:
                 raise _malformed()
             return int(value)
 
-        cache[key] = dec_int
         return dec_int
-    if t == "timestamp":
+
+    _parse_type_long = _parse_type_integer
+
+    def _parse_type_timestamp(self, shape):
         fmt = (shape.serialization.get("timestampFormat") or "iso8601").lower()
 
         def dec_ts(elem):
-            value = _parse_timestamp(leaf(elem).strip(), fmt)
+            value = _parse_timestamp(_xml_leaf(elem).strip(), fmt)
             if value is None:
                 raise _malformed()
             return value
 
-        cache[key] = dec_ts
         return dec_ts
-    if t == "blob":
 
+    def _parse_type_blob(self, shape):
         def dec_blob(elem):
             try:
-                return base64.b64decode(leaf(elem), validate=True)
+                return base64.b64decode(_xml_leaf(elem), validate=True)
             except ValueError:
                 raise _malformed() from None
 
-        cache[key] = dec_blob
         return dec_blob
-    raise NotImplementedError(f"shape type {t}")  # pragma: no cover
+
+
+def _xml_leaf(elem) -> str:
+    if len(elem):
+        raise _malformed()
+    return elem.text or ""
 
 
 # ---------------------------------------------------------------------------
@@ -448,7 +436,7 @@ def _shared_codecs(service_name: str) -> tuple:
         return caches
 
 
-class RestXmlProtocol:
+class RestXmlProtocol(Protocol):
     """Serve one AWS REST-XML service (S3) from a Python handler.
 
     ``handler(operation_name, request_dict, ctx) -> response_dict`` works in
@@ -463,20 +451,18 @@ class RestXmlProtocol:
     """
 
     CONTENT_TYPE = "application/xml"
+    PROTOCOL = "rest-xml"
 
     def __init__(self, service_name: str, handler: Callable[[str, dict, Any], dict | None],
                  operations: Iterable[str] | None = None):
-        self.model = service_model(service_name)
-        if self.model.metadata.get("protocol") != "rest-xml":
-            raise ValueError(f"{service_name} does not speak the rest-xml protocol")
-        self.service_name = service_name
+        super().__init__(service_name, handler)
         self.xmlns = f"http://{self.model.metadata.get('endpointPrefix', service_name)}.amazonaws.com/doc/" \
                      f"{self.model.metadata['apiVersion']}/"
-        self.handler = handler
         self.operations = frozenset(operations) if operations is not None else None
         self._routes, self._statuses = _routing_table(service_name)
         # Codecs come from the model alone: every protocol of the service shares them.
-        self._lock, self._dec_cache, self._enc_cache, self._codecs = _shared_codecs(service_name)
+        self._lock, dec_cache, enc_cache, self._ops = _shared_codecs(service_name)
+        self._parser, self._serializer = _XmlParser(dec_cache), XmlSerializer(enc_cache)
 
     # ------------------------------------------------------------------ routing
 
@@ -527,59 +513,54 @@ class RestXmlProtocol:
 
     # ------------------------------------------------------------------ codecs
 
-    def _codec(self, operation: str):
-        codec = self._codecs.get(operation)
-        if codec is None:
-            op = self.model.operation_model(operation)
-            with self._lock:
-                inputs = []
-                payload = None
-                shape = op.input_shape
-                if shape is not None:
-                    pname = shape.serialization.get("payload")
-                    for name, mshape in shape.members.items():
-                        ser = mshape.serialization
-                        snake = xform_name(name)
-                        if name == pname:
-                            if mshape.type_name == "structure":
-                                root = ser.get("name", mshape.name)
-                                payload = (snake, "xml", root, _compile_xml_decoder(mshape, self._dec_cache),
-                                           name in shape.required_members)
-                            else:
-                                payload = (snake, mshape.type_name, None, None, False)
-                        elif ser.get("location"):
-                            inputs.append((snake, ser["location"], ser.get("name", name), mshape))
-                out_headers = []
-                out_payload = None
-                body_enc = None
-                status_member = None
-                oshape = op.output_shape
-                if oshape is not None:
-                    pname = oshape.serialization.get("payload")
-                    has_body = False
-                    for name, mshape in oshape.members.items():
-                        ser = mshape.serialization
-                        snake = xform_name(name)
-                        loc = ser.get("location")
-                        if name == pname:
-                            if mshape.type_name == "structure":
-                                root = ser.get("name", mshape.name)
-                                out_payload = (snake, "xml", root, _compile_encoder(mshape, self._enc_cache))
-                            else:
-                                out_payload = (snake, mshape.type_name, None, None)
-                        elif loc in ("header", "headers"):
-                            out_headers.append((snake, loc, ser.get("name", name), mshape))
-                        elif loc == "statusCode":
-                            status_member = snake
-                        elif not loc:
-                            has_body = True
-                    if pname is None and has_body:
-                        root = oshape.serialization.get("name") or _ROOT_NAMES.get(operation) or f"{operation}Result"
-                        body_enc = (root, _compile_encoder(oshape, self._enc_cache))
-                status = int(op.http.get("responseCode", 200))
-            codec = self._codecs[operation] = (inputs, payload, out_headers, out_payload, body_enc, status_member,
-                                               status)
-        return codec
+    def _compile(self, op):
+        operation = op.name
+        inputs = []
+        payload = None
+        shape = op.input_shape
+        if shape is not None:
+            pname = shape.serialization.get("payload")
+            for name, mshape in shape.members.items():
+                ser = mshape.serialization
+                snake = xform_name(name)
+                if name == pname:
+                    if mshape.type_name == "structure":
+                        root = ser.get("name", mshape.name)
+                        payload = (snake, "xml", root, self._parser.compile(mshape),
+                                   name in shape.required_members)
+                    else:
+                        payload = (snake, mshape.type_name, None, None, False)
+                elif ser.get("location"):
+                    inputs.append((snake, ser["location"], ser.get("name", name), mshape))
+        out_headers = []
+        out_payload = None
+        body_enc = None
+        status_member = None
+        oshape = op.output_shape
+        if oshape is not None:
+            pname = oshape.serialization.get("payload")
+            has_body = False
+            for name, mshape in oshape.members.items():
+                ser = mshape.serialization
+                snake = xform_name(name)
+                loc = ser.get("location")
+                if name == pname:
+                    if mshape.type_name == "structure":
+                        root = ser.get("name", mshape.name)
+                        out_payload = (snake, "xml", root, self._serializer.compile(mshape))
+                    else:
+                        out_payload = (snake, mshape.type_name, None, None)
+                elif loc in ("header", "headers"):
+                    out_headers.append((snake, loc, ser.get("name", name), mshape))
+                elif loc == "statusCode":
+                    status_member = snake
+                elif not loc:
+                    has_body = True
+            if pname is None and has_body:
+                root = oshape.serialization.get("name") or _ROOT_NAMES.get(operation) or f"{operation}Result"
+                body_enc = (root, self._serializer.compile(oshape))
+        status = int(op.http.get("responseCode", 200))
+        return (inputs, payload, out_headers, out_payload, body_enc, status_member, status)
 
     def _decode(self, operation: str, uri: dict, query: dict, headers: dict, body: bytes) -> dict:
         inputs, payload, *_ = self._codec(operation)
@@ -629,36 +610,21 @@ class RestXmlProtocol:
 
     # ------------------------------------------------------------------ replies
 
-    def _base_headers(self, request_id: str) -> dict[str, str]:
+    def _headers(self, request_id: str) -> dict[str, str]:
         host_id = base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
         return {"x-amz-request-id": request_id, "x-amz-id-2": host_id, "Server": "AmazonS3"}
 
-    def _error(self, code: str, message: str, status: int = 400, request_id: str = "", details: dict | None = None,
-               head: bool = False, headers: dict | None = None) -> WireResponse:
-        out = self._base_headers(request_id)
-        if headers:
-            out.update(headers)
-        if head or status == 304:
-            return WireResponse(status, out, b"")  # no body: botocore reads the status
-        extra = "".join(f"<{k}>{_xml_text(str(v))}</{k}>" for k, v in (details or {}).items())
-        host_id = out["x-amz-id-2"]
-        body = (f"{_XML_DECL}<Error><Code>{_xml_text(code)}</Code><Message>{_xml_text(message)}</Message>{extra}"
-                f"<RequestId>{_xml_text(request_id)}</RequestId><HostId>{host_id}</HostId></Error>").encode("utf-8")
-        out["Content-Type"] = self.CONTENT_TYPE
-        return WireResponse(status, out, body)
-
-    def error_response(self, exc: AWSError, request_id: str, head: bool = False) -> WireResponse:
-        """The wire answer for an :class:`AWSError`: its code, message and status, and an S3 error's
-        extra elements and headers."""
-        return self._error(exc.code, exc.message, exc.status, request_id, getattr(exc, "details", None), head,
-                           getattr(exc, "headers", None))
+    def _error_body(self, code, message, status, request_id, details, headers) -> str:
+        extra = "".join(f"<{k}>{_xml_text(str(v))}</{k}>" for k, v in details.items())
+        return (f"{_XML_DECL}<Error><Code>{_xml_text(code)}</Code><Message>{_xml_text(message)}</Message>{extra}"
+                f"<RequestId>{_xml_text(request_id)}</RequestId><HostId>{headers['x-amz-id-2']}</HostId></Error>")
 
     def _encode(self, operation: str, result: dict, request_id: str, head: bool) -> WireResponse:
         _inputs, _payload, out_headers, out_payload, body_enc, status_member, status = self._codec(operation)
         if "_status" in result:  # e.g. 206 for a range: a status no output member carries
             result = dict(result)
             status = int(result.pop("_status"))
-        headers = self._base_headers(request_id)
+        headers = self._headers(request_id)
         for snake, loc, wire, mshape in out_headers:
             value = result.get(snake)
             if value is None:
@@ -733,8 +699,7 @@ class RestXmlProtocol:
             request = self._decode(operation, uri, query, lowered, body)
         except _PayloadError as exc:
             return self._error(exc.code, exc.message, self._statuses.get(exc.code, 400), request_id, exc.details, head)
-        try:
-            result = self.handler(operation, request, ctx)
-        except AWSError as exc:
-            return self.error_response(exc, request_id, head)
+        result, failed = self._call(operation, request, [], ctx, head)
+        if failed is not None:
+            return failed
         return self._encode(operation, result or {}, request_id, head)
