@@ -84,8 +84,9 @@ assert not any(matrix["other_root"].values()), "another account may use or manag
 # through it, IAM) can manage the key again, every principal the policy already allowed keeps its
 # access, everything the policy denied on purpose stays denied, and no other account is trusted.
 # Notebook 03 taught what you need: the account trust (section 1), an explicit Deny and `NotPrincipal`
-# (section 4). Careful with `NotPrincipal`: naming the account there exempts *every* principal of the
-# account; AWS recommends `"Principal": "*"` with an `aws:PrincipalArn` condition instead.
+# (section 4). Careful with `NotPrincipal`: AWS exempts a principal only when it names the principal
+# *and* its account (forget the account and the named user is denied too; the account alone exempts
+# only its root user). AWS recommends `"Principal": "*"` with an `aws:PrincipalArn` condition instead.
 
 # %% [setup]
 # The three broken policies of task 2, with the notes' account and names (the hidden checks use others).
@@ -107,8 +108,10 @@ def fix_lockout(policy, account):
         if st.get("Effect") == "Allow" and any(n.endswith(":root") and n != root for n in names):
             continue  # trusts another account (a typo in the account ID): drop it
         if st.get("Effect") == "Deny" and "NotPrincipal" in st:
-            # NotPrincipal naming the account would exempt every principal of the account; AWS's
-            # advice: Principal "*" with an aws:PrincipalArn condition, exempting the root user only.
+            # NotPrincipal [user] alone denies the user too: AWS checks the account first, and a
+            # principal is exempt only when NotPrincipal names it and its account (IAM User Guide, "AWS
+            # JSON policy elements: NotPrincipal"). AWS's advice: Principal "*" with an ArnNotEquals
+            # condition on aws:PrincipalArn, naming the user and the root user (exempt, as the task asks).
             others = st.pop("NotPrincipal").get("AWS", [])
             others = [others] if isinstance(others, str) else others
             st["Principal"] = {"AWS": "*"}

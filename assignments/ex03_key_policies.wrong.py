@@ -60,6 +60,15 @@ def fix_lockout(policy, account):
     kept.insert(0, {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"})
     return dict(policy, Statement=kept)
 
+# %% [wrong t2 "NotPrincipal names the account instead of the user (exempts only the root user)"]
+def fix_lockout(policy, account):
+    root = f"arn:aws:iam::{account}:root"
+    kept = [dict(s, NotPrincipal={"AWS": [root]}) if "NotPrincipal" in s else s for s in policy["Statement"]
+            if not (s.get("Effect") == "Allow" and str(s.get("Principal")).endswith(":root'}") and root not in str(s))]
+    if not any(s.get("Principal") == {"AWS": root} for s in kept):
+        kept.insert(0, {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"})
+    return dict(policy, Statement=kept)
+
 # %% [wrong t3 "still trusts the account"]
 def high_security_policy(account, admin_arn, app_arn):
     return {"Version": "2012-10-17", "Statement": [

@@ -182,6 +182,62 @@ def _principal_matches(block: dict[str, list[str]], req: EvalRequest, bindings: 
     return best
 
 
+def _not_principal_gaps(block: dict[str, list[str]], req: EvalRequest, bindings: dict[str, str] | None = None
+                        ) -> list[str]:
+    """What of the caller's chain a Deny's NotPrincipal does not name: empty when the caller is exempt.
+
+    AWS checks each identity of a caller's chain against NotPrincipal: the account, then the user; for an
+    assumed-role session the account, then the role, then the session (IAM User Guide, "AWS JSON policy
+    elements: NotPrincipal",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html: "you
+    must also specify the account ARN of the not-denied principal. Otherwise, the policy might deny access
+    to the entire account containing the principal"). So naming the account alone exempts only its root
+    user, and naming a user without the account exempts nobody of that account.
+
+    Fidelity: AWS says a Deny "might" reach an identity left out, depending on the service; the
+    simulation always takes the strict reading (every link of the chain must be named), which is also
+    the only reading under which a policy is sure to work on AWS.
+    """
+    if "*" in block or "*" in block.get("AWS", []):
+        return []
+    if req.principal_type == "AWSService":
+        named = req.principal_arn in block.get("Service", [])
+        return [] if named else [req.principal_arn]
+    names = block.get("AWS", [])
+    caller_id = req.principal_id.split(":", 1)[0] if req.principal_id else None
+
+    def names_identity(arn: str | None) -> bool:
+        if arn is None:
+            return False
+        if arn in names:
+            # A name bound to a unique ID when the policy was stored names only that principal.
+            bound = bindings.get(arn) if bindings else None
+            if bound is None or caller_id is None or bound == caller_id:
+                return True
+        # A policy may name a unique ID (AIDA... for a user, AROA... for a role).
+        return caller_id is not None and caller_id in names
+
+    def names_account() -> bool:
+        for name in names:
+            account = name if name.isdigit() else (_ROOT.match(name).group(1) if _ROOT.match(name) else None)
+            if account is not None and account == req.principal_account:
+                return True
+        return False
+
+    gaps = [] if names_account() else [f"the account {req.principal_account}"]
+    if req.principal_type == "Root":
+        return gaps
+    if req.principal_type == "AssumedRole" and req.role_arn is not None:
+        if not names_identity(req.role_arn):
+            gaps.append(f"the role {req.role_arn}")
+        if req.principal_arn not in names:
+            gaps.append(f"the session {req.principal_arn}")
+        return gaps
+    if not names_identity(req.principal_arn):
+        gaps.append(req.principal_arn)
+    return gaps
+
+
 # ---------------------------------------------------------------------------
 # Conditions
 # ---------------------------------------------------------------------------
@@ -393,15 +449,19 @@ def evaluate_statement(
         return StatementResult(source, statement, False, principal_match, detail)
 
     principal_match = None
+    not_principal_note = ""
     if resource_policy:
         if statement.principal is not None:
             principal_match = _principal_matches(statement.principal, req, bindings)
             if principal_match is None:
                 return no(f"its Principal does not name {req.principal_arn} or its account")
         elif statement.not_principal is not None:
-            if _principal_matches(statement.not_principal, req, bindings) is not None:
-                return no(f"its NotPrincipal excludes {req.principal_arn}")
+            gaps = _not_principal_gaps(statement.not_principal, req, bindings)
+            if not gaps:
+                return no(f"its NotPrincipal names {req.principal_arn} and every identity it acts through, "
+                          "so it is exempt")
             principal_match = "principal"
+            not_principal_note = _not_principal_note(req, gaps)
         else:
             return no("it names no principal")
     if statement.action is not None:
@@ -430,5 +490,20 @@ def evaluate_statement(
     detail = f"{statement.effect} {req.action}" + (f" (conditions met: {'; '.join(held)})" if held else "")
     if principal_match == "account":
         detail += f"; it names the account {req.principal_account}, so the account's IAM policies decide"
+    detail += not_principal_note
     return StatementResult(source, statement, True, principal_match, detail)
+
+
+def _not_principal_note(req: EvalRequest, gaps: list[str]) -> str:
+    """Why a NotPrincipal that names part of the caller's chain still lets the statement apply to it
+    (nothing to say when it names none of it: the caller is simply one of the others)."""
+    if len(gaps) >= _chain_length(req):
+        return ""
+    return (f"; its NotPrincipal does not name {' or '.join(gaps)}: AWS exempts a principal only when "
+            "NotPrincipal names its account and the principal itself (for a role session: the account, "
+            "the role and the session)")
+
+
+def _chain_length(req: EvalRequest) -> int:
+    return {"Root": 1, "AssumedRole": 3 if req.role_arn is not None else 2}.get(req.principal_type, 2)
 

@@ -94,7 +94,9 @@ def lockout_cases(rng=None):
               ("user", "Encrypt", True), ("contractor", "Decrypt", False), ("stranger", "Decrypt", False),
               ("other_root", "DescribeKey", False), ("other_root", "Decrypt", False)]
     expectations = {"account": acct, "checks": checks, "cast": the_cast}
-    # Case B's Deny is deliberate: it must keep everyone but the user (and now root) out, IAM admins too.
+    # Case B's Deny is deliberate: it must keep everyone but the user (and now root) out, IAM admins too. Its
+    # NotPrincipal names the user without the account, so on AWS it denies the user too: the fix must exempt
+    # the user for real (IAM User Guide, "AWS JSON policy elements: NotPrincipal").
     deliberate = {"account": acct, "cast": the_cast,
                   "checks": checks + [("iam_admin", "Decrypt", False), ("iam_admin", "PutKeyPolicy", False)]}
     version = "2012-10-17"
@@ -125,12 +127,14 @@ def lockout_cases(rng=None):
 LOCKOUT_HINTS = {
     "root": "the account is trusted through an Allow statement for arn:aws:iam::ACCOUNT:root, with the account ID "
             "fix_lockout is given",
-    "user": "a principal the policy allowed must keep its access",
+    "user": "a principal the policy allowed must keep its access (a Deny whose NotPrincipal names the user but "
+            "not the account denies the user too)",
     "contractor": "a deliberate Deny must stay (an explicit Deny wins over every Allow)",
     "stranger": 'nobody new may gain access: no Principal "*" without a condition that names who',
     "other_root": "no other account may be trusted: check the account ID in each Principal",
-    "iam_admin": "the policy's Deny kept everyone but the user out; exempt only the root user from it (NotPrincipal "
-                 "naming the account would exempt every principal of the account)",
+    "iam_admin": "the policy's Deny is meant to keep everyone but the user out; exempt only the root user from it "
+                 "(NotPrincipal exempts a principal only when it names the principal and its account; AWS "
+                 "recommends Principal \"*\" with ArnNotEquals on aws:PrincipalArn)",
 }
 
 

@@ -42,6 +42,23 @@ def fix_lockout(policy, account):
     if not any(st["Effect"] == "Allow" and st.get("Principal") == {"AWS": root} for st in out):
         out.insert(0, {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"})
     return {"Version": policy.get("Version", "2012-10-17"), "Statement": out}
+'''), ("NotPrincipal kept, naming the user and the account (AWS exempts a principal only then)", '''
+import copy
+
+def fix_lockout(policy, account):
+    root = f"arn:aws:iam::{account}:root"
+    out = []
+    for st in copy.deepcopy(policy)["Statement"]:
+        aws = (st.get("Principal") or {}).get("AWS", "") if isinstance(st.get("Principal"), dict) else ""
+        if st["Effect"] == "Allow" and str(aws).endswith(":root") and aws != root:
+            continue
+        if "NotPrincipal" in st:
+            exempt = st["NotPrincipal"]["AWS"]
+            st["NotPrincipal"]["AWS"] = ([exempt] if isinstance(exempt, str) else exempt) + [root]
+        out.append(st)
+    if not any(st["Effect"] == "Allow" and st.get("Principal") == {"AWS": root} for st in out):
+        out.insert(0, {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"})
+    return {"Version": policy.get("Version", "2012-10-17"), "Statement": out}
 ''')],
         "t3": [("the key user allowed through Principal * and an aws:PrincipalArn condition", '''
 def high_security_policy(account, admin_arn, app_arn):

@@ -313,25 +313,44 @@ def cells():
             ### NotPrincipal, and why AWS advises against it
 
             The older way to write "everyone except" is **`NotPrincipal`** with `"Effect": "Deny"`: the
-            statement applies to every principal *not* named. It is easy to get wrong. A principal is matched
-            by its own ARN and by its account's, and if you name the account (as you must for some kinds of
-            principal), every principal of that account is exempt and the Deny protects nothing. AWS's IAM
-            documentation ("AWS JSON policy elements: NotPrincipal") no longer recommends it for new policies
-            and suggests `aws:PrincipalArn` with an ARN condition, as above. Here is the trap:
+            statement applies to every principal *not* named. It is easy to get wrong, because AWS does not
+            check only the caller's own ARN: it may check the account first and then the user (for a role
+            session: the account, then the role, then the session), and the Deny applies at the first one
+            that is not named. So a principal is exempt only when `NotPrincipal` names its account **and**
+            itself. The trap: forget the account, and the user you meant to exempt is denied too. Name the
+            account and the user, and the user is exempt while everyone else of the account stays denied
+            (the account alone exempts only its root user). AWS's IAM documentation ("AWS JSON policy
+            elements: NotPrincipal") spells this out, no longer recommends `NotPrincipal` for new policies,
+            and recommends a Deny with an `ArnNotEquals` condition on `aws:PrincipalArn` instead, as above.
+            Here is the trap, and its fix:
         """),
         code("""
-            trap = json.loads(json.dumps(only_keyadmin_deletes))
-            trap["Statement"][1] = {"Sid": "Deny all but keyadmin (NotPrincipal)", "Effect": "Deny",
-                                    "NotPrincipal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:user/keyadmin",
-                                                             f"arn:aws:iam::{ACCOUNT}:root"]},
-                                    "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}
-            kms.put_key_policy(KeyId=guarded, PolicyName="default", Policy=json.dumps(trap))
-            d = cloud.explain(f"arn:aws:iam::{ACCOUNT}:user/alice", "kms:ScheduleKeyDeletion", guarded)
-            print("with NotPrincipal naming the account, alice may delete again:", d.allowed)
-            for reason in d.reasons:
+            keyadmin_arn, alice_arn = f"arn:aws:iam::{ACCOUNT}:user/keyadmin", f"arn:aws:iam::{ACCOUNT}:user/alice"
+
+            def deny_all_but(*exempt):
+                policy = json.loads(json.dumps(only_keyadmin_deletes))
+                policy["Statement"][1] = {"Sid": "Deny all but keyadmin (NotPrincipal)", "Effect": "Deny",
+                                          "NotPrincipal": {"AWS": list(exempt)},
+                                          "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}
+                kms.put_key_policy(KeyId=guarded, PolicyName="default", Policy=json.dumps(policy))
+                return {who: cloud.explain(arn, "kms:ScheduleKeyDeletion", guarded)
+                        for who, arn in (("keyadmin", keyadmin_arn), ("alice", alice_arn))}
+
+            trap = deny_all_but(keyadmin_arn)
+            print("NotPrincipal [keyadmin] alone: keyadmin may delete:", trap["keyadmin"].allowed)
+            for reason in trap["keyadmin"].reasons:
                 say(f"   {reason}")
-            assert d.allowed
+            fixed = deny_all_but(keyadmin_arn, f"arn:aws:iam::{ACCOUNT}:root")
+            print("NotPrincipal [keyadmin, the account]: keyadmin may delete:", fixed["keyadmin"].allowed,
+                  "| alice may delete:", fixed["alice"].allowed)
+            assert not trap["keyadmin"].allowed and not trap["alice"].allowed
+            assert fixed["keyadmin"].allowed and not fixed["alice"].allowed
             _ = kms.put_key_policy(KeyId=guarded, PolicyName="default", Policy=json.dumps(only_keyadmin_deletes))
+        """),
+        md("""
+            With the account named, the root user is exempt as well (its chain is the account alone), which the
+            `aws:PrincipalArn` version above did not allow: one more reason to prefer the condition, which
+            says exactly whom it spares.
         """),
         md("""
             ## 5. Grants: handing over one permission on one key
@@ -413,7 +432,8 @@ def cells():
               decrypt): each is refused the other's operations.
             - `cloud.explain` shows the statement behind every decision.
             - An explicit Deny in any policy wins over every Allow; write "everyone except" with
-              `"Principal": "*"` and `ArnNotEquals` on `aws:PrincipalArn` rather than `NotPrincipal`.
+              `"Principal": "*"` and `ArnNotEquals` on `aws:PrincipalArn` rather than `NotPrincipal` (which
+              exempts a user only when it names the user and the account).
             - A grant hands one grantee some operations on one key, optionally only for a matching encryption
               context, until it is retired or revoked; its grant token makes it usable at once.
 
