@@ -37,7 +37,7 @@ from ._services.iam import IAM
 from ._services.kms import KMS
 from ._services.s3 import S3
 from ._store import Changes, MemoryStore, SQLiteStore
-from ._wire import S3_CLIENT_CONFIG, JsonProtocol, QueryProtocol, RestXmlProtocol, WireResponse, boto3_session, isolated_session
+from ._wire import S3_CLIENT_CONFIG, JsonProtocol, QueryProtocol, RestXmlProtocol, WireRequest, WireResponse, boto3_session, isolated_session
 
 __all__ = ["Cloud"]
 
@@ -376,17 +376,7 @@ class Cloud:
         ctx = RequestContext(region, principal, user_agent=lowered.get("user-agent") or "kms_teach",
                              source_ip=source_ip, request_id=_request_id(),
                              extra={"access_key_id": access_key_id} if access_key_id else None)
-        try:
-            if isinstance(protocol, QueryProtocol):
-                return protocol.handle(body, ctx, lowered.get("content-type"))
-            if isinstance(protocol, JsonProtocol):
-                return protocol.handle(lowered.get("x-amz-target"), body, ctx)
-            return protocol.handle(method, url, lowered, body, ctx)
-        except AWSError as exc:
-            return protocol._error(exc.code, exc.message, exc.status, ctx.request_id)
-        except Exception as exc:  # a simulator bug: answer as AWS would
-            code = _internal_error_code(protocol)
-            return protocol._error(code, f"kms_teach internal error: {exc!r}", 500, ctx.request_id)
+        return protocol.answer(WireRequest(method, url, lowered, body), ctx)
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path else "in memory"
@@ -405,29 +395,23 @@ class _InProcessTransport:
         self.principal = principal
 
     def __call__(self, request, **kwargs) -> AWSResponse:
-        request_id = _request_id()
-        try:
-            headers = request.headers
-            ctx = RequestContext(
-                region=self.region,
-                principal=self.principal,
-                user_agent=_text(headers.get("User-Agent")) or "kms_teach",
-                request_id=request_id,
-            )
-            body = request.body or b""
-            if not isinstance(body, (bytes, bytearray)):
-                body = body.read() if hasattr(body, "read") else str(body).encode("utf-8")
-            if isinstance(self.protocol, QueryProtocol):
-                reply = self.protocol.handle(bytes(body), ctx, _text(headers.get("Content-Type")))
-            elif isinstance(self.protocol, RestXmlProtocol):
-                reply = self.protocol.handle(request.method, request.url, dict(headers.items()), bytes(body), ctx)
-            else:
-                reply = self.protocol.handle(_text(headers.get("X-Amz-Target")), bytes(body), ctx)
-        except AWSError as exc:  # e.g. a store failure surfacing as KMSInternalException
-            reply = self.protocol._error(exc.code, exc.message, exc.status, request_id)
-        except Exception as exc:  # a simulator bug: answer as AWS would, never break the client
-            code = _internal_error_code(self.protocol)
-            reply = self.protocol._error(code, f"kms_teach internal error: {exc!r}", 500, request_id)
+        headers = request.headers  # botocore's: case-insensitive names
+        ctx = RequestContext(
+            region=self.region,
+            principal=self.principal,
+            user_agent=_text(headers.get("User-Agent")) or "kms_teach",
+            request_id=_request_id(),
+        )
+        body = request.body or b""
+        if type(body) is not bytes:
+            try:
+                body = (bytes(body) if isinstance(body, bytearray)
+                        else body.read() if hasattr(body, "read") else str(body).encode("utf-8"))
+            except Exception as exc:  # a body botocore cannot give: answer as AWS would, never break the client
+                reply = self.protocol._error(self.protocol.INTERNAL_ERROR, f"kms_teach internal error: {exc!r}",
+                                             500, ctx.request_id)
+                return AWSResponse(request.url, reply.status, reply.headers, _RawBody(reply.body))
+        reply = self.protocol.answer(WireRequest(request.method, request.url, headers, body), ctx)
         raw = reply.body if hasattr(reply.body, "read") else _RawBody(reply.body)  # a stream stays one
         return AWSResponse(request.url, reply.status, reply.headers, raw)
 
@@ -498,16 +482,6 @@ def _request_id() -> str:
     """A unique, UUID-shaped request ID (a per-process random prefix and a counter: cheap on the hot path)."""
     p, n = _REQUEST_ID_PREFIX, next(_request_ids)
     return f"{p[:8]}-{p[8:12]}-4{p[13:16]}-a{p[17:20]}-{n:012x}"
-
-
-def _internal_error_code(protocol) -> str:
-    """The code each protocol's services answer a server fault with."""
-    if isinstance(protocol, JsonProtocol):
-        # KMS's own fault code; CloudTrail's API Reference lists none, and AWS's JSON services answer InternalFailure.
-        return "KMSInternalException" if protocol.target_prefix == "TrentService" else "InternalFailure"
-    if isinstance(protocol, RestXmlProtocol):
-        return "InternalError"
-    return "ServiceFailure"
 
 
 def _command() -> str:

@@ -113,6 +113,27 @@ class WireResponse:
         self.body = body
 
 
+class WireRequest:
+    """One HTTP request as every protocol reads it: the method, the URL, the headers (any mapping whose
+    names are case-insensitive, or already lower-case; values ``str`` or latin-1 ``bytes``) and the
+    body. The in-process transport and the HTTP endpoint (through ``Cloud.handle``) build one each
+    and hand it to :meth:`Protocol.answer`."""
+
+    __slots__ = ("method", "url", "headers", "body")
+
+    def __init__(self, method: str, url: str, headers, body: bytes):
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+
+
+def header_text(headers, name: str) -> str | None:
+    """A header's value as text (``name`` lower-case; botocore gives bytes for some)."""
+    value = headers.get(name)
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
 _XML_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"}
 
@@ -160,6 +181,26 @@ class Protocol:
 
     def _compile(self, op):
         raise NotImplementedError  # pragma: no cover - every protocol compiles its own codec
+
+    #: The code the protocol's services answer a server fault with.
+    INTERNAL_ERROR = "InternalFailure"
+
+    def answer(self, request: WireRequest, ctx) -> WireResponse:
+        """The one contract of every protocol: an HTTP request in, AWS's answer out, never an exception.
+
+        An :class:`AWSError` that escapes the service's path (a store failure) is answered as the
+        protocol writes errors; any other exception is a simulator bug, answered as AWS answers a
+        server fault (``INTERNAL_ERROR``, 500) so a client never breaks on it.
+        """
+        try:
+            return self._answer(request, ctx)
+        except AWSError as exc:
+            return self.error_response(exc, ctx.request_id)
+        except Exception as exc:
+            return self._error(self.INTERNAL_ERROR, f"kms_teach internal error: {exc!r}", 500, ctx.request_id)
+
+    def _answer(self, request: WireRequest, ctx) -> WireResponse:
+        raise NotImplementedError  # pragma: no cover - every protocol reads its own requests
 
     def _call(self, operation: str, request: dict, errors: list, ctx, head: bool = False):
         """The step every protocol shares once a request is read: (result, None), or (None, the answer

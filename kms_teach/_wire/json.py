@@ -29,7 +29,7 @@ from typing import Any, Callable
 from botocore import xform_name
 
 from .._errors import ProtocolError
-from .base import (INT_RANGES, NULL, Parser, Protocol, Serializer, WireResponse, _b64decode_strict, _b64encode,
+from .base import (INT_RANGES, WireRequest, header_text, NULL, Parser, Protocol, Serializer, WireResponse, _b64decode_strict, _b64encode,
                    _lower_first, check_bounds)
 
 __all__ = ["JsonProtocol"]
@@ -274,6 +274,14 @@ class JsonProtocol(Protocol):
 
     def _error_body(self, code, message, status, request_id, details, headers) -> str:
         return json.dumps({"__type": code, "message": message})
+
+    @property
+    def INTERNAL_ERROR(self) -> str:
+        # KMS's own fault code; CloudTrail's API Reference lists none, and AWS's JSON services answer InternalFailure.
+        return "KMSInternalException" if self.target_prefix == "TrentService" else "InternalFailure"
+
+    def _answer(self, request: WireRequest, ctx) -> WireResponse:
+        return self.handle(header_text(request.headers, "x-amz-target"), request.body, ctx)
 
     def handle(self, target: str | None, body: bytes, ctx) -> WireResponse:
         """Answer one request: ``target`` is the X-Amz-Target header, ``body`` the raw JSON."""

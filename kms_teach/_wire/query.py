@@ -49,7 +49,7 @@ from urllib.parse import unquote_to_bytes
 from botocore import xform_name
 
 from .._errors import ProtocolError
-from .base import (INT_RANGES, NULL, Parser, Protocol, WireResponse, XmlSerializer, _b64decode_strict,
+from .base import (INT_RANGES, WireRequest, header_text, NULL, Parser, Protocol, WireResponse, XmlSerializer, _b64decode_strict,
                    _lower_first, _member_wire_names, _parse_timestamp, _xml_text, check_bounds,
                    xml_shape_key)
 from .base import _java_pattern  # noqa: F401 - where tests/unit/test_wire_query.py has always found it
@@ -427,6 +427,11 @@ class QueryProtocol(Protocol):
             f"<Message>{_xml_text(message)}</Message></Error>"
             f"<RequestId>{_xml_text(request_id)}</RequestId></ErrorResponse>"
         )
+
+    INTERNAL_ERROR = "ServiceFailure"
+
+    def _answer(self, request: WireRequest, ctx) -> WireResponse:
+        return self.handle(request.body, ctx, header_text(request.headers, "content-type"))
 
     def handle(self, body: bytes, ctx, content_type: str | None = None) -> WireResponse:
         """Answer one request: ``body`` is the raw form-encoded body, ``content_type`` its header (if known)."""

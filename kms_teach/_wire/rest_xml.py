@@ -52,7 +52,7 @@ from botocore import xform_name
 from botocore.config import Config
 
 from .._errors import ProtocolError
-from .base import (INT_RANGES, Parser, Protocol, WireResponse, XmlSerializer, _format_timestamp, _parse_timestamp,
+from .base import (INT_RANGES, WireRequest, header_text, Parser, Protocol, WireResponse, XmlSerializer, _format_timestamp, _parse_timestamp,
                    _xml_text, service_model, xml_members)
 from .base import boto3_session as _wire_boto3_session
 
@@ -660,6 +660,11 @@ class RestXmlProtocol(Protocol):
         return WireResponse(status, headers, body)
 
     # ------------------------------------------------------------------ one request
+
+    INTERNAL_ERROR = "InternalError"
+
+    def _answer(self, request: WireRequest, ctx) -> WireResponse:
+        return self.handle(request.method, request.url, request.headers, request.body, ctx)
 
     def handle(self, method: str, url: str, headers: dict, body: bytes, ctx) -> WireResponse:
         """Answer one HTTP request (``headers`` any mapping; names are case-insensitive)."""

@@ -171,3 +171,55 @@ def test_one_error_writer_for_every_protocol(cls, service):
         assert [e.text for e in root.iter() if e.tag.rpartition("}")[2] in ("Code", "Message")] == ["SomeCode", "a & b"]
     assert reply.headers["Content-Type"] == protocol.CONTENT_TYPE
     assert "req-1" in reply.headers.values()
+
+
+# ---------------------------------------------------------------------------
+# One contract: answer(WireRequest, ctx) -> WireResponse, for the in-process transport and the endpoint
+# ---------------------------------------------------------------------------
+
+import kms_teach  # noqa: E402
+from kms_teach._wire import WireRequest  # noqa: E402
+
+
+def _protocols(handler):
+    return {
+        "kms": (JsonProtocol("kms", handler), WireRequest(
+            "POST", "https://kms.us-east-1.amazonaws.com/",
+            {"x-amz-target": b"TrentService.ListKeys", "content-type": "application/x-amz-json-1.1"}, b"{}")),
+        "cloudtrail": (JsonProtocol("cloudtrail", handler), WireRequest(
+            "POST", "https://cloudtrail.us-east-1.amazonaws.com/",
+            {"x-amz-target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"}, b"{}")),
+        "iam": (QueryProtocol("iam", handler), WireRequest(
+            "POST", "https://iam.amazonaws.com/", {"content-type": "application/x-www-form-urlencoded"},
+            b"Action=ListUsers&Version=2010-05-08")),
+        "s3": (RestXmlProtocol("s3", handler), WireRequest("GET", "https://s3.amazonaws.com/", {}, b"")),
+    }
+
+
+@pytest.mark.parametrize("service, code", [("kms", "KMSInternalException"), ("cloudtrail", "InternalFailure"),
+                                           ("iam", "ServiceFailure"), ("s3", "InternalError")])
+def test_a_simulator_bug_is_answered_as_the_protocol_s_server_fault_never_raised(service, code):
+    protocol, request = _protocols(raising(ZeroDivisionError("a bug")))[service]
+    reply = protocol.answer(request, ctx())
+    assert reply.status == 500 and code.encode() in reply.body and b"kms_teach internal error" in reply.body
+
+
+@pytest.mark.parametrize("service", ["kms", "iam"])
+def test_the_in_process_client_and_the_endpoint_get_the_same_answer(service):
+    """Both transports build a WireRequest and call the same answer(): the same document comes back."""
+    cloud = kms_teach.Cloud(seed=7)
+    protocol, request = _protocols(None)[service]
+    if service == "kms":
+        cloud.client("kms").create_alias(AliasName="alias/same", TargetKeyId=cloud.client("kms").create_key()[
+            "KeyMetadata"]["KeyId"])
+        in_process = cloud.client("kms").list_keys()["Keys"]
+        reply = cloud.handle(service, region="us-east-1", principal=cloud.principal(), method=request.method,
+                             url=request.url, headers=request.headers, body=request.body)
+        assert reply.status == 200 and json.loads(reply.body)["Keys"] == in_process
+    else:
+        cloud.client("iam").create_user(UserName="same")
+        in_process = cloud.client("iam").list_users()["Users"]
+        reply = cloud.handle(service, region="us-east-1", principal=cloud.principal(), method=request.method,
+                             url=request.url, headers=request.headers, body=request.body)
+        names = [e.text for e in ET.fromstring(reply.body).iter() if e.tag.endswith("UserName")]
+        assert reply.status == 200 and names == [u["UserName"] for u in in_process] == ["same"]
