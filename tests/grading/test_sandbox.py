@@ -218,6 +218,11 @@ def test_no_process_outlives_its_sandbox(box):
                 pass
         return found
 
+    # "started" is printed while the double fork may still be under way (and a process in the middle of
+    # exec has no readable environ yet): wait for the three of them, a bounded while.
+    deadline = time.monotonic() + 10
+    while len(members()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(members()) >= 3
     proc.kill()  # bwrap itself: --die-with-parent and the PID namespace take everything with it
     proc.wait()
