@@ -257,20 +257,10 @@ class Permissions:
         req = EvalRequest(principal.arn, principal.account_id, principal.kind, action, resource, context,
                           principal.role_arn, principal_id=principal.principal_id)
         reasons: list[Reason] = []
-        deny: Reason | None = None
-
         identity_allow = principal.kind == "Root"  # the root user holds every permission in its own account
         identity_note = "the account's root user needs no identity policy" if identity_allow else ""
-        identity_allows: list[Reason] = []
-        for label, statements in identity:
-            for stmt in statements:
-                r = _from_statement(evaluate_statement(stmt, req, label, resource_policy=False))
-                reasons.append(r)
-                if r.applies and r.effect == "Deny" and deny is None:
-                    deny = r
-                elif r.applies and r.effect == "Allow":
-                    identity_allow = True
-                    identity_allows.append(r)
+        deny, identity_allows = _identity_pass(identity, req, reasons)
+        identity_allow = identity_allow or bool(identity_allows)
 
         if key is None:  # IAM-only operations
             if deny is not None:
@@ -376,18 +366,8 @@ class Permissions:
         req = EvalRequest(principal.arn, principal.account_id, principal.kind, action, resource.arn, context,
                           principal.role_arn, principal_id=principal.principal_id)
         reasons: list[Reason] = []
-        deny: Reason | None = None
-        identity_allow = principal.kind == "Root"
-        identity_allows: list[Reason] = []
-        for label, statements in identity:
-            for stmt in statements:
-                r = _from_statement(evaluate_statement(stmt, req, label, resource_policy=False))
-                reasons.append(r)
-                if r.applies and r.effect == "Deny" and deny is None:
-                    deny = r
-                elif r.applies and r.effect == "Allow":
-                    identity_allow = True
-                    identity_allows.append(r)
+        deny, identity_allows = _identity_pass(identity, req, reasons)
+        identity_allow = principal.kind == "Root" or bool(identity_allows)
         direct: list[Reason] = []
         via_account: list[Reason] = []
         for stmt in resource_statements:
@@ -593,3 +573,19 @@ def _candidates(policy: Policy, action: str) -> tuple:
     if found is None:
         found = index[action] = tuple(s for s in policy.statements if _may_match(s, action))
     return found
+
+
+def _identity_pass(identity, req: EvalRequest, reasons: list[Reason]) -> tuple[Reason | None, list[Reason]]:
+    """Every identity-policy statement against ``req`` (each reason appended to ``reasons``): the first
+    explicit Deny that applies, and the Allows that apply."""
+    deny: Reason | None = None
+    allows: list[Reason] = []
+    for label, statements in identity:
+        for stmt in statements:
+            r = _from_statement(evaluate_statement(stmt, req, label, resource_policy=False))
+            reasons.append(r)
+            if r.applies and r.effect == "Deny" and deny is None:
+                deny = r
+            elif r.applies and r.effect == "Allow":
+                allows.append(r)
+    return deny, allows
