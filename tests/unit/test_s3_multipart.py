@@ -727,3 +727,25 @@ def test_out_of_range_numbers_are_invalid_argument_never_a_500(cloud, s3):
                           huge.encode() + b"</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>")
     # A part number that does not fit the model's integer is refused by the wire, as XML it cannot read.
     assert status == 400 and b"<Code>MalformedXML</Code>" in text, text
+
+
+def test_upload_part_copy_needs_s3_get_object_on_its_source(cloud, s3):
+    """UploadPartCopy is authorized for s3:PutObject on the upload and s3:GetObject on the copy source."""
+    s3.create_bucket(Bucket="source-bucket")
+    s3.put_object(Bucket="source-bucket", Key="src", Body=b"s" * 1024)
+    iam = cloud.client("iam")
+    iam.create_user(UserName="copier")
+    iam.put_user_policy(UserName="copier", PolicyName="put-only", PolicyDocument=(
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject",'
+        '"Resource":"arn:aws:s3:::media/*"}]}'))
+    user = cloud.client("s3", principal="arn:aws:iam::111122223333:user/copier")
+    uid = user.create_multipart_upload(Bucket="media", Key="k")["UploadId"]
+    with pytest.raises(ClientError) as excinfo:
+        user.upload_part_copy(Bucket="media", Key="k", UploadId=uid, PartNumber=1, CopySource="source-bucket/src")
+    assert error_code(excinfo) == "AccessDenied"
+    assert "s3:GetObject" in excinfo.value.response["Error"]["Message"]
+    iam.put_user_policy(UserName="copier", PolicyName="read-source", PolicyDocument=(
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",'
+        '"Resource":"arn:aws:s3:::source-bucket/src"}]}'))
+    part = user.upload_part_copy(Bucket="media", Key="k", UploadId=uid, PartNumber=1, CopySource="source-bucket/src")
+    assert part["CopyPartResult"]["ETag"]
