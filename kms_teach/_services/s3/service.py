@@ -328,11 +328,14 @@ class S3(MultipartOperations, Service):
             return [Target(action, Resource(f"arn:{m.partition(ctx.region)}:s3:::{name}", ctx.account_id))]
         bucket = self._bucket(ctx, req["bucket"], call.op.name, req.get("expected_bucket_owner"))
         call.scratch["bucket"] = bucket
-        targets = [Target(action, self.resource_of(bucket, req.get("key") if what == "object" else None))]
-        if call.op.name == "UploadPartCopy" and req.get("copy_source"):
-            # The copy reads its source: s3:GetObject on that object too (Amazon S3 API Reference,
-            # UploadPartCopy, "Permissions"). A missing source bucket is the handler's NoSuchBucket.
-            source_bucket, source_key = self._copy_source(req["copy_source"])
+        return [Target(action, self.resource_of(bucket, req.get("key") if what == "object" else None))]
+
+    def _resolve_copy(self, call: Call) -> list[Target]:
+        """UploadPartCopy writes its part and reads its source: s3:GetObject on that object too (Amazon S3
+        API Reference, UploadPartCopy, "Permissions"). A missing source bucket is the handler's NoSuchBucket."""
+        targets = self._resolve(call)
+        if call.request.get("copy_source"):
+            source_bucket, source_key = self._copy_source(call.request["copy_source"])
             source = self._buckets.get(source_bucket)
             if source is not None:
                 targets.append(Target("s3:GetObject", self.resource_of(source, source_key)))
@@ -1156,7 +1159,7 @@ def _declare(name: str) -> Operation:
     action = _DECLARED[name][0]
     policy_op = name in _POLICY_OPERATIONS
     return Operation(
-        name=name, action=action, resolve=S3._resolve, handler=getattr(S3, "_op_" + name), validate=S3._validate,
+        name=name, action=action, resolve=S3._resolve_copy if name == "UploadPartCopy" else S3._resolve, handler=getattr(S3, "_op_" + name), validate=S3._validate,
         writes=name.startswith(("Create", "Put", "Delete")), event=DATA if name in DATA_EVENTS else "Management",
         authorize=S3._authorize_bucket_policy if policy_op else None,
         locked=name not in S3.UNLOCKED_OPERATIONS,
