@@ -18,6 +18,9 @@ worker for as long as it likes, and a few of them every worker. Here:
   on the loopback interface, where every client has the same address.
 * The body is read by :class:`~kms_teach._http.server.EndpointApp` against a
   deadline (``body_timeout`` and a minimum rate), not one recv at a time.
+* An answer's head and the first part of its body go out in one write (cheroot
+  writes them separately: two system calls, and two segments on the wire, for
+  every small JSON answer).
 * Errors cheroot writes itself (a malformed request line, headers too large, a
   request-target too long, an unsupported HTTP version or method, a timeout) go
   through :attr:`GuardedServer.shape_error`, which answers in the protocol of the
@@ -66,6 +69,42 @@ def _parse_partial_head(data: bytes) -> dict[str, str]:
     return headers
 
 
+class _OneWrite:
+    """A connection's writer that holds an answer's head until the first part of its body, and sends both at once.
+
+    Whatever is written next (a body part, a chunk, the last chunk, an error answer) goes out after the head
+    it holds, so the order on the wire is cheroot's; :meth:`release` sends a head no body followed (HEAD, 204).
+    """
+
+    __slots__ = ("raw", "held", "holding")
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.held = None
+        self.holding = False
+
+    def write(self, data):
+        if self.holding:
+            self.holding = False
+            self.held = bytes(data)
+            return len(data)
+        held = self.held
+        if held is not None:
+            self.held = None
+            self.raw.write(held + data)
+            return len(data)
+        return self.raw.write(data)
+
+    def release(self) -> None:
+        self.holding = False
+        held, self.held = self.held, None
+        if held is not None:
+            self.raw.write(held)
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
 class _Request(_cheroot_server.HTTPRequest):
     """cheroot's request, whose own error answers (``simple_response``) are in the AWS protocol's shape."""
 
@@ -74,7 +113,28 @@ class _Request(_cheroot_server.HTTPRequest):
         # a body the application refused unread (into memory, however large) to keep the connection.
         if any(k.lower() == b"connection" and v.lower() == b"close" for k, v in self.outheaders):
             self.close_connection = True
-        return super().send_headers()
+        wfile = self.conn.wfile
+        if isinstance(wfile, _OneWrite):
+            wfile.holding = True  # the head cheroot writes now goes out with the body's first part
+        try:
+            return super().send_headers()
+        finally:
+            if isinstance(wfile, _OneWrite):
+                wfile.holding = False
+
+    def respond(self):
+        wfile = self.conn.wfile
+        try:
+            super().respond()
+        except BaseException:
+            if isinstance(wfile, _OneWrite):
+                try:
+                    wfile.release()
+                except OSError:
+                    pass  # the connection broke: what went wrong first is what cheroot should hear
+            raise
+        if isinstance(wfile, _OneWrite):
+            wfile.release()
 
     def _head_so_far(self) -> dict[str, str]:
         """The request's headers, from cheroot's parse, else from what has arrived of the head (a request
@@ -124,6 +184,7 @@ class _Connection(_cheroot_server.HTTPConnection):
 
     def __init__(self, server, sock, makefile=_cheroot_server.MakeFile):
         super().__init__(server, sock, makefile)
+        self.wfile = _OneWrite(self.wfile)
         self.kt_state = _IDLE
         self.kt_since = time.monotonic()  # when the head began to arrive (pending), or the state began
 
