@@ -21,6 +21,13 @@ worker for as long as it likes, and a few of them every worker. Here:
 * An answer's head and the first part of its body go out in one write (cheroot
   writes them separately: two system calls, and two segments on the wire, for
   every small JSON answer).
+* A worker that has answered a keep-alive request waits up to ``keep_hot`` seconds
+  (2 ms) for that connection's next request head, and answers it itself when the
+  whole head arrives and no other connection waits for a worker; otherwise the
+  connection goes back to the selector as before. A client calling in a loop
+  then skips the hand-off through the serving thread (an epoll wake-up, the
+  queue, a worker wake-up) on every call. The rule that a worker reads only
+  complete heads holds: a partial head goes back to wait outside the pool.
 * Errors cheroot writes itself (a malformed request line, headers too large, a
   request-target too long, an unsupported HTTP version or method, a timeout) go
   through :attr:`GuardedServer.shape_error`, which answers in the protocol of the
@@ -29,6 +36,7 @@ worker for as long as it likes, and a few of them every worker. Here:
 
 from __future__ import annotations
 
+import select
 import selectors
 import socket
 import threading
@@ -45,6 +53,8 @@ __all__ = ["GuardedServer", "HEADER_TIMEOUT", "MAX_PER_ADDRESS"]
 HEADER_TIMEOUT = 10.0
 #: Connections one client address may hold at once (see the module's docstring for who gives way).
 MAX_PER_ADDRESS = 64
+#: Seconds a worker waits for the next request of the keep-alive connection it has just answered.
+KEEP_HOT = 0.002
 
 _IDLE, _PENDING, _BUSY = "idle", "pending", "busy"
 
@@ -188,6 +198,17 @@ class _Connection(_cheroot_server.HTTPConnection):
         self.kt_state = _IDLE
         self.kt_since = time.monotonic()  # when the head began to arrive (pending), or the state began
 
+    def communicate(self):
+        server = self.server
+        while True:
+            keep = super().communicate()
+            if not keep or not server.ready:
+                return keep
+            nxt = server._next_request(self)
+            if nxt is not True:
+                # None: kept open, back to the selector (nothing yet, or a partial head); False: the client closed
+                return nxt is None
+
     def close(self):
         try:
             super().close()
@@ -217,8 +238,9 @@ class GuardedServer(wsgi.Server):
     ConnectionClass = _Connection
 
     def __init__(self, *args, header_timeout: float = HEADER_TIMEOUT, max_per_address: int = MAX_PER_ADDRESS,
-                 shape_error=None, **kwargs):
+                 shape_error=None, keep_hot: float = KEEP_HOT, **kwargs):
         super().__init__(*args, **kwargs)
+        self.keep_hot = keep_hot
         self.header_timeout = header_timeout
         self.max_per_address = max_per_address
         # (status, message, headers, raw query) -> (status, headers, body) or None for cheroot's own
@@ -325,6 +347,27 @@ class GuardedServer(wsgi.Server):
             return None, 0
         limit = self.max_request_header_size or 1 << 20
         return len(data) > limit or _head_complete(data), len(data)
+
+    def _next_request(self, conn: _Connection) -> bool | None:
+        """After a keep-alive answer: True when ``conn``'s next request head is whole and this worker should
+        answer it; False when the client closed; None to hand the connection back (nothing within
+        ``keep_hot``, a partial head, or other connections waiting for a worker)."""
+        if self.keep_hot <= 0 or self.requests.qsize:
+            return None
+        if not conn.rfile.has_data():
+            try:
+                poller = select.poll()
+                poller.register(conn.socket.fileno(), select.POLLIN)
+                if not poller.poll(self.keep_hot * 1000):
+                    return None
+            except (OSError, ValueError):
+                return None
+        if self.requests.qsize:
+            return None
+        ready, _ = self._ready(conn)
+        if ready is None:
+            return False
+        return True if ready else None
 
     def process_conn(self, conn):
         ready, size = self._ready(conn)

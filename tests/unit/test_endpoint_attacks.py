@@ -140,6 +140,60 @@ def test_connections_beyond_the_per_address_bound_give_way_to_new_ones(live_clou
         sock.close()
 
 
+def test_a_client_calling_in_a_loop_does_not_keep_another_from_the_only_worker(live_cloud):
+    """A worker waits briefly for its keep-alive connection's next request; never while another waits for it."""
+    with _server.serve_in_background(live_cloud, threads=1, header_timeout=5) as endpoint:
+        hot = client(endpoint, "kms")
+        key = hot.create_key()["KeyMetadata"]["KeyId"]
+        stop = threading.Event()
+        calls = []
+
+        def loop():
+            while not stop.is_set():
+                hot.encrypt(KeyId=key, Plaintext=b"x")
+                calls.append(1)
+
+        looper = threading.Thread(target=loop, daemon=True)
+        looper.start()
+        try:
+            time.sleep(0.3)
+            other = client(endpoint, "kms")
+            for _ in range(5):
+                started = time.monotonic()
+                assert other.describe_key(KeyId=key)["KeyMetadata"]["KeyId"] == key
+                assert time.monotonic() - started < 1.0
+        finally:
+            stop.set()
+            looper.join(10)
+        assert len(calls) > 10  # the loop ran all along
+
+
+def test_a_partial_next_head_on_a_keep_alive_connection_does_not_hold_the_worker(live_cloud):
+    """After an answer, a connection whose next head comes a byte at a time waits outside the pool (then 408)."""
+    with _server.serve_in_background(live_cloud, threads=1, header_timeout=2) as endpoint:
+        sock = socket.create_connection(_address(endpoint), timeout=15)
+        try:
+            # An unsigned first request is answered (400) and the connection kept; then half a head.
+            sock.sendall(KMS_HEAD + b"Content-Length: 2\r\n\r\n{}")
+            first = b""
+            while b"\r\n\r\n" not in first:
+                first += sock.recv(65536)
+            status, headers, rest = _split(first)
+            while len(rest) < int(headers["content-length"]):
+                rest += sock.recv(65536)
+            assert status == 400 and headers.get("connection") != "close"
+            sock.sendall(KMS_HEAD)  # its headers so far name KMS, the blank line never comes
+            time.sleep(0.2)
+            started = time.monotonic()
+            assert client(endpoint, "kms").list_keys()["Keys"] == []  # the only worker is free
+            assert time.monotonic() - started < 1.0
+            answer = _read_all(sock)
+            status, headers, body = _split(answer)
+            assert status == 408 and json.loads(body)["__type"] == "RequestTimeoutException", answer
+        finally:
+            sock.close()
+
+
 def test_a_body_sent_a_byte_at_a_time_is_cut_off_with_408(live_cloud):
     with _server.serve_in_background(live_cloud, threads=2, body_timeout=1) as endpoint:
         sock = _slow_connection(endpoint, KMS_HEAD + b"Content-Length: 1000\r\n\r\n")
