@@ -36,6 +36,10 @@ from ._lab import (
 
 from playwright.sync_api import expect, sync_playwright
 
+# A click's answer can take seconds on a loaded CI machine (the kernel renders the view again); Playwright's
+# 5 s default is for pages, not kernels.
+expect.set_options(timeout=20_000)
+
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "artifacts" / "browser"
 
@@ -153,6 +157,22 @@ def value(nb: Notebook, expr: str) -> str:
     return nb.python(f"print({expr})").strip()
 
 
+def enter(nb: Notebook, field, text: str, expr: str, expected: str | None = None) -> None:
+    """Type ``text`` into a widget's box as a learner does, and wait until the kernel holds it.
+
+    The box sends its value when it loses focus (or on every key), and ipywidgets holds back a model's update
+    while an earlier one is unanswered, so a click right after typing can reach the kernel first and run with
+    the old value (seen once on a loaded CI machine). A learner's next click comes later than a robot's.
+    """
+    field.fill(text)
+    field.evaluate("e => e.blur()")
+    want = text if expected is None else expected
+    deadline = time.monotonic() + 20
+    while (seen := value(nb, expr)) != want:
+        assert time.monotonic() < deadline, f"the kernel still holds {seen!r} for {expr}, not {want!r}"
+        time.sleep(0.2)
+
+
 # ---------------------------------------------------------------------- 00: no widget, the figures
 
 
@@ -172,7 +192,7 @@ def test_01_inspector_and_flow_after_run_all(page, lab):
     expect(inspector).to_contain_text("AWS does not publish the format")
     nb.shot(inspector, "01-inspector")
     other = value(nb, "__import__('base64').b64encode(kms.encrypt(KeyId=other_key, Plaintext=b'pasted')['CiphertextBlob']).decode()")
-    inspector.locator(".kms-teach-paste input").fill(other)
+    enter(nb, inspector.locator(".kms-teach-paste input"), other, "inspector.paste.value")
     inspector.locator(".kms-teach-inspect").click()
     other_key = value(nb, "other_key")
     expect(inspector.locator(".kms-teach-blob-fields")).to_contain_text(other_key[:8])
@@ -192,7 +212,7 @@ def test_01_inspector_and_flow_after_run_all(page, lab):
     expect(flow.locator(".kms-teach-flow-step")).to_contain_text(title)
     nb.shot(flow, "01-flow-decrypt-step-3")
     # as the encrypt-only user: Decrypt stops at authorization, with AWS's error
-    flow.locator(".kms-teach-principal input").fill("user/frontend")
+    enter(nb, flow.locator(".kms-teach-principal input"), "user/frontend", "flow.principal_box.value")
     flow.locator(".kms-teach-run").click()
     nb.wait_idle()
     expect(flow).to_contain_text("step 1 of 3")  # application, KMS, authorization: and there it stops
@@ -203,7 +223,7 @@ def test_01_inspector_and_flow_after_run_all(page, lab):
     nb.shot(flow, "01-flow-denied")
     # Encrypt: the plaintext box appears, the flow runs to the response
     flow.locator(".kms-teach-operation button", has_text="Encrypt").click()
-    flow.locator(".kms-teach-principal input").fill("root")
+    enter(nb, flow.locator(".kms-teach-principal input"), "root", "flow.principal_box.value")
     expect(flow.locator(".kms-teach-plaintext")).to_be_visible()
     flow.locator(".kms-teach-run").click()
     nb.wait_idle()
@@ -224,7 +244,8 @@ def test_02_data_key_lifecycle_after_run_all(page, lab):
         expect(life).to_contain_text(f"step {n} of 8")
     expect(life.locator(".kms-teach-lifecycle-step")).to_contain_text("wiped")
     nb.shot(life, "02-lifecycle-discarded")
-    life.locator(".kms-teach-decrypt-context textarea").fill("file=other.txt")
+    enter(nb, life.locator(".kms-teach-decrypt-context textarea"), "file=other.txt",
+          "lifecycle.decrypt_context_box.value")
     life.locator(".kms-teach-run").click()
     nb.wait_idle()
     decrypt_steps = value(nb, "[s.event.step for s in lifecycle.steps if s.phase == 'decrypt']")
@@ -254,14 +275,17 @@ def test_03_role_matrix_after_run_all(page, lab):
     policy = value(nb, "json.dumps(dict(notes_policy, Statement=notes_policy['Statement'] + [{'Sid': 'admin reads', "
                        "'Effect': 'Allow', 'Principal': {'AWS': f'arn:aws:iam::{ACCOUNT}:user/keyadmin'}, "
                        "'Action': 'kms:Decrypt', 'Resource': '*'}]))")
-    matrix.locator(".kms-teach-policy-editor textarea").fill(policy)
+    enter(nb, matrix.locator(".kms-teach-policy-editor textarea"), policy,
+          f"matrix.policy_editor.value == {policy!r}", "True")
     matrix.locator(".kms-teach-apply").click()
     nb.wait_idle()
     expect(matrix).to_contain_text("PutKeyPolicy succeeded")
     assert value(nb, "cloud.explain(f'arn:aws:iam::{ACCOUNT}:user/keyadmin', 'kms:Decrypt', key_id).allowed") == "True"
     expect(matrix.locator(".kms-teach-cell").nth(1)).to_contain_text("allowed")
     # a policy AWS refuses is shown with AWS's error, and the draft is kept
-    matrix.locator(".kms-teach-policy-editor textarea").fill('{"Version": "2012-10-17", "Statement": [')
+    broken = '{"Version": "2012-10-17", "Statement": ['
+    enter(nb, matrix.locator(".kms-teach-policy-editor textarea"), broken,
+          f"matrix.policy_editor.value == {broken!r}", "True")
     matrix.locator(".kms-teach-apply").click()
     nb.wait_idle()
     expect(matrix.locator(".kms-teach-error")).to_contain_text("MalformedPolicyDocumentException")
@@ -294,7 +318,7 @@ def test_04_timeline_and_state_machine_after_run_all(page, lab):
     expect(timeline.locator(".kms-teach-rotation-table")).to_contain_text(f"ok, with {pinned[:12]}")
     nb.shot(timeline, "04-timeline-a-year-later")
     # a period AWS refuses: the box keeps it, and AWS's ValidationException is shown
-    timeline.locator(".kms-teach-period input").fill("30")
+    enter(nb, timeline.locator(".kms-teach-period input"), "30", "timeline.period.value")
     timeline.locator(".kms-teach-enable-rotation").click()
     nb.wait_idle()
     expect(timeline.locator(".kms-teach-error")).to_contain_text("ValidationException")
@@ -313,17 +337,17 @@ def test_04_timeline_and_state_machine_after_run_all(page, lab):
     machine.locator(".kms-teach-cancel-deletion").click()
     nb.wait_idle()
     expect(machine.locator(".kms-teach-last-call")).to_contain_text("KMSInvalidStateException")
-    machine.locator(".kms-teach-days input").fill("3")
+    enter(nb, machine.locator(".kms-teach-days input"), "3", "machine.days.value")
     machine.locator(".kms-teach-schedule-deletion").click()
     nb.wait_idle()
     expect(machine.locator(".kms-teach-error")).to_contain_text("ValidationException")
-    machine.locator(".kms-teach-days input").fill("7")
+    enter(nb, machine.locator(".kms-teach-days input"), "7", "machine.days.value")
     machine.locator(".kms-teach-schedule-deletion").click()
     nb.wait_idle()
     expect(machine.locator(".kms-teach-key-info")).to_contain_text("PendingDeletion")
     expect(machine.locator(".kms-teach-key-info")).not_to_contain_text("datetime")
     nb.shot(machine, "04-state-machine-pending-deletion")
-    machine.locator(".kms-teach-advance-days input").fill("7")
+    enter(nb, machine.locator(".kms-teach-advance-days input"), "7", "machine.advance_days.value")
     machine.locator(".kms-teach-advance").click()
     nb.wait_idle()
     expect(machine.locator(".kms-teach-key-info")).to_contain_text("The key is gone")
@@ -418,7 +442,7 @@ def test_07_audit_viewer_after_run_all(page, lab):
     expect(viewer.locator(".kms-teach-audit-table")).to_contain_text("encryption context")
     times = viewer.locator(".kms-teach-audit-table tbody tr td:first-child").all_inner_texts()
     assert len(set(times)) > 3, "the clock moved between events: their times differ"
-    viewer.locator(".kms-teach-context-filter input").fill("patient=7")
+    enter(nb, viewer.locator(".kms-teach-context-filter input"), "patient=7", "viewer.context_filter.value")
     viewer.locator(".kms-teach-context-filter input").press("Enter")
     nb.wait_idle()
     expected = int(value(nb, "len(viewer.rows())"))
