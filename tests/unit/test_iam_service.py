@@ -10,6 +10,9 @@ from urllib.parse import unquote
 
 import pytest
 from botocore import xform_name
+from botocore.awsrequest import create_request_object, prepare_request_dict
+from botocore.parsers import create_parser
+from botocore.serialize import create_serializer
 
 import kms_teach
 from kms_teach import Principal, RandomSource
@@ -17,7 +20,7 @@ from kms_teach._errors import AWSError
 from kms_teach._services.iam import IAM, IAM_OPERATIONS, SESSION_NAME, STS_OPERATIONS
 from kms_teach._services.base import RequestContext
 from kms_teach._store import MemoryStore, SQLiteStore
-from kms_teach._wire import service_model
+from kms_teach._wire import QueryProtocol, WireRequest, service_model
 
 START = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
 ACCOUNT = "111122223333"
@@ -96,6 +99,48 @@ def fails(code: str, fn, *args, status: int | None = None, match: str | None = N
     if match is not None:
         assert re.search(match, exc.message), exc.message
     return exc
+
+
+class WireError(AWSError):
+    """An error as the query protocol answered it (code, message and status read back from the XML)."""
+
+    def __init__(self, code: str, message: str, status: int):
+        super().__init__(message)
+        self.code, self.status = code, status
+
+
+def _pascal(value, shape):
+    """snake_case request -> the model's member names (what a client sends), recursively."""
+    if shape.type_name == "structure":
+        members = {xform_name(n): (n, m) for n, m in shape.members.items()}
+        return {members[k][0]: _pascal(v, members[k][1]) for k, v in value.items()}
+    if shape.type_name == "list":
+        return [_pascal(v, shape.member) for v in value]
+    return value
+
+
+def wire(iam, operation: str, params: dict, ctx, service: str = "iam") -> dict:
+    """One call as a client makes it: serialized by botocore (which validates nothing), answered by the
+    query protocol, which validates it against botocore's model before IAM (or STS) sees it."""
+    model = service_model(service)
+    op = model.operation_model(operation)
+    serializer = create_serializer("query", include_validation=False)
+    request = serializer.serialize_to_request(_pascal(params, op.input_shape), op)
+    prepare_request_dict(request, endpoint_url=f"https://{service}.amazonaws.com")
+    prepared = create_request_object(request).prepare()
+    protocol = QueryProtocol(service, iam.call if service == "iam" else iam.sts.call)
+    body = prepared.body or b""
+    body = body.encode() if isinstance(body, str) else body
+    answer = protocol.answer(WireRequest(prepared.method, prepared.url, prepared.headers, body), ctx)
+    parsed = create_parser("query").parse({"status_code": answer.status, "headers": answer.headers,
+                                           "body": answer.body}, op.output_shape)
+    if answer.status >= 400:
+        raise WireError(parsed["Error"]["Code"], parsed["Error"]["Message"], answer.status)
+    return parsed
+
+
+def sts_wire(iam, operation: str, params: dict, ctx) -> dict:
+    return wire(iam, operation, params, ctx, service="sts")
 
 
 def assume(iam, ctx, role="app", session="s1", **kw):
@@ -249,17 +294,17 @@ def test_users_are_found_without_regard_to_case_and_keep_their_spelling(iam):
     ("x" * 65, "length less than or equal to 64"),
 ])
 def test_user_names_must_match_iams_pattern_and_length(iam, name, constraint):
-    exc = fails("ValidationError", make_user, iam, name, status=400)
+    exc = fails("ValidationError", wire, iam, "CreateUser", {"user_name": name}, ROOT, status=400)
     assert "at 'userName' failed to satisfy constraint" in exc.message and constraint in exc.message
 
 
 def test_a_missing_user_name_is_a_validation_error(iam):
-    fails("ValidationError", iam.call, "CreateUser", {}, ROOT, match="Value null at 'userName'")
+    fails("ValidationError", wire, iam, "CreateUser", {}, ROOT, match="Value null at 'userName'")
 
 
 def test_a_path_must_start_and_end_with_a_slash(iam):
-    fails("ValidationError", lambda: make_user(iam, path="division"), match="at 'path'")
-    fails("ValidationError", lambda: make_user(iam, path="/division"), match="at 'path'")
+    for path in ("division", "/division"):
+        fails("ValidationError", wire, iam, "CreateUser", {"user_name": "alice", "path": path}, ROOT, match="at 'path'")
 
 
 def test_duplicate_tag_keys_are_invalid_input_whatever_their_case(iam):
@@ -333,8 +378,8 @@ def test_list_users_filters_by_path_prefix(iam):
 
 def test_list_users_rejects_a_bad_marker_and_max_items_out_of_range(iam):
     fails("ValidationError", iam.call, "ListUsers", {"marker": "garbage"}, ROOT)
-    fails("ValidationError", iam.call, "ListUsers", {"max_items": 0}, ROOT, match="greater than or equal to 1")
-    fails("ValidationError", iam.call, "ListUsers", {"max_items": 1001}, ROOT, match="less than or equal to 1000")
+    fails("ValidationError", wire, iam, "ListUsers", {"max_items": 0}, ROOT, match="greater than or equal to 1")
+    fails("ValidationError", wire, iam, "ListUsers", {"max_items": 1001}, ROOT, match="less than or equal to 1000")
 
 
 def test_delete_user_removes_it(iam):
@@ -411,11 +456,12 @@ def test_assuming_a_role_records_when_and_where_it_was_last_used(iam, clock):
 @pytest.mark.parametrize("duration, constraint", [(3599, "greater than or equal to 3600"),
                                                   (43201, "less than or equal to 43200")])
 def test_max_session_duration_is_between_one_and_twelve_hours(iam, duration, constraint):
-    fails("ValidationError", lambda: make_role(iam, max_session_duration=duration), match=constraint)
+    fails("ValidationError", wire, iam, "CreateRole", {"role_name": "app", "assume_role_policy_document": ACCOUNT_TRUST,
+                                                      "max_session_duration": duration}, ROOT, match=constraint)
 
 
 def test_create_role_requires_a_trust_policy(iam):
-    fails("ValidationError", iam.call, "CreateRole", {"role_name": "app"}, ROOT,
+    fails("ValidationError", wire, iam, "CreateRole", {"role_name": "app"}, ROOT,
           match="Value null at 'assumeRolePolicyDocument'")
 
 
@@ -562,7 +608,7 @@ def test_a_malformed_identity_policy_is_malformed_policy_document(iam, document,
 
 def test_a_policy_document_with_characters_outside_latin1_is_a_validation_error(iam):
     make_user(iam)
-    fails("ValidationError", iam.call, "PutUserPolicy",
+    fails("ValidationError", wire, iam, "PutUserPolicy",
           {"user_name": "alice", "policy_name": "p", "policy_document": doc(allow("kms:*"), ) + "\u2603"}, ROOT,
           match="'policyDocument'")
 
@@ -637,7 +683,7 @@ def test_a_managed_policy_may_have_6144_characters(iam):
 
 
 def test_a_policy_path_must_match_iams_pattern(iam):
-    fails("ValidationError", iam.call, "CreatePolicy",
+    fails("ValidationError", wire, iam, "CreatePolicy",
           {"policy_name": "p", "path": "/bad path/", "policy_document": doc(allow("kms:*"))}, ROOT, match="'path'")
 
 
@@ -1103,8 +1149,9 @@ def test_a_role_arn_that_is_not_a_role_arn_is_a_validation_error(iam):
 
 def test_a_role_session_name_must_match_stss_pattern(iam):
     make_role(iam)
-    fails("ValidationError", assume, iam, ROOT, "app", "x", match="'roleSessionName'")
-    fails("ValidationError", assume, iam, ROOT, "app", "has space", match="regular expression")
+    for session, words in (("x", "'roleSessionName'"), ("has space", "regular expression")):
+        request = {"role_arn": role_arn("app"), "role_session_name": session}
+        fails("ValidationError", sts_wire, iam, "AssumeRole", request, ROOT, match=words)
 
 
 @pytest.mark.parametrize("seconds, ok", [(899, False), (900, True), (3600, True), (3601, False)])
@@ -1114,7 +1161,8 @@ def test_duration_seconds_is_at_least_900_and_at_most_the_roles_maximum(iam, clo
         creds = assume(iam, ROOT, duration_seconds=seconds)["credentials"]
         assert creds["expiration"] == clock.now() + dt.timedelta(seconds=seconds)
     else:
-        exc = fails("ValidationError", lambda: assume(iam, ROOT, duration_seconds=seconds))
+        request = {"role_arn": role_arn("app"), "role_session_name": "s1", "duration_seconds": seconds}
+        exc = fails("ValidationError", sts_wire, iam, "AssumeRole", request, ROOT)
         if seconds > 900:
             assert exc.message == "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
 
@@ -1123,7 +1171,8 @@ def test_a_role_with_a_longer_maximum_allows_longer_sessions(iam, clock):
     make_role(iam, max_session_duration=43200)
     creds = assume(iam, ROOT, duration_seconds=43200)["credentials"]
     assert creds["expiration"] == clock.now() + dt.timedelta(hours=12)
-    fails("ValidationError", lambda: assume(iam, ROOT, duration_seconds=43201), match="less than or equal to 43200")
+    request = {"role_arn": role_arn("app"), "role_session_name": "s1", "duration_seconds": 43201}
+    fails("ValidationError", sts_wire, iam, "AssumeRole", request, ROOT, match="less than or equal to 43200")
 
 
 def test_role_chaining_is_limited_to_one_hour(iam):
